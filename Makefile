@@ -1,0 +1,47 @@
+# The README's two commands: `make demo` and `make test`. Both create/update .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test install install-test lint i18n migration clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(STAMP_RUN)
+
+install: $(STAMP_RUN)
+install-test: $(STAMP_TEST)
+
+demo: install
+	$(BIN)/mlpilot up --demo --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/lint-imports
+
+# Regenerate the message catalogs after changing UI text.
+i18n: install
+	$(BIN)/pybabel extract -F babel.cfg -o src/mlpilot/locale/messages.pot src/mlpilot
+	$(BIN)/pybabel update -i src/mlpilot/locale/messages.pot -d src/mlpilot/locale --no-fuzzy-matching
+	$(BIN)/pybabel compile -d src/mlpilot/locale
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info
+
+# Regenerate the initial migration from the models (allowed only until the first release).
+migration: install
+	$(BIN)/python scripts/make_initial_migration.py

@@ -1,0 +1,5 @@
+"""Run the CLI with `python -m mlpilot`."""
+
+from mlpilot.cli.main import app
+
+app()

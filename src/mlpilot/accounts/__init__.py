@@ -1,0 +1,1 @@
+"""Users, roles, UI logins and API tokens."""

@@ -1,0 +1,50 @@
+"""Request authentication: bearer token or UI session cookie, and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mlpilot.accounts import service
+from mlpilot.accounts.models import Role, User
+from mlpilot.core.deps import DbSession
+from mlpilot.core.errors import Unauthenticated
+
+SESSION_COOKIE = "mlpilot_session"
+
+
+def token_from_request(request: Request) -> str | None:
+    """Return the bearer token or session cookie the request carries."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def get_current_user(request: Request, session: DbSession) -> User:
+    """Return the authenticated user or raise 401."""
+    secret = token_from_request(request)
+    if not secret:
+        raise Unauthenticated("Send 'Authorization: Bearer <token>' (create one with 'mlpilot tokens create').")
+    user = service.authenticate_token(session, secret=secret)
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def RequireRole(role: Role) -> Callable[..., User]:  # noqa: N802 - reads as a type in signatures
+    """Return a dependency that admits users holding at least `role`."""
+
+    def check(user: CurrentUser) -> User:
+        service.require_role(user, role)
+        return user
+
+    return check
+
+
+MemberUser = Annotated[User, Depends(RequireRole(Role.member))]
+AdminUser = Annotated[User, Depends(RequireRole(Role.admin))]

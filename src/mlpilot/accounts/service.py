@@ -1,0 +1,182 @@
+"""Use cases of the accounts domain: users, logins, tokens and the first admin."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mlpilot.accounts.models import ROLE_RANK, ApiToken, Role, User
+from mlpilot.core import security
+from mlpilot.core.db import unit_of_work, utcnow
+from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
+
+ADMIN_USERNAME = "admin"
+SESSION_TOKEN_KIND = "session"
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    admin_created: bool
+    admin_password: str | None
+    token_installed: bool
+
+
+def get_user(session: Session, *, user_id: int) -> User:
+    """Return user `user_id`."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    return user
+
+
+def find_user_by_username(session: Session, *, username: str) -> User | None:
+    """Return the user called `username`, if any."""
+    return session.scalar(select(User).where(User.username == username))
+
+
+def list_users(session: Session) -> list[User]:
+    """Return all users by name."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def create_user(session: Session, *, username: str, password: str | None = None, role: Role = Role.member,
+                full_name: str = "", email: str | None = None) -> User:
+    """Create a user; the username must be free."""
+    with unit_of_work(session):
+        if find_user_by_username(session, username=username) is not None:
+            raise Conflict(f"A user named {username!r} already exists.")
+        user = User(username=username, role=Role(role), full_name=full_name, email=email,
+                    password_hash=security.hash_password(password) if password else None)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def update_user(session: Session, *, user_id: int, full_name: str | None = None, email: str | None = None,
+                role: Role | None = None, locale: str | None = None, active: bool | None = None,
+                password: str | None = None) -> User:
+    """Change a user's profile, role, language, status or password."""
+    with unit_of_work(session):
+        user = get_user(session, user_id=user_id)
+        if full_name is not None:
+            user.full_name = full_name
+        if email is not None:
+            user.email = email
+        if role is not None:
+            user.role = Role(role)
+        if locale is not None:
+            user.locale = locale
+        if active is not None:
+            user.active = active
+        if password is not None:
+            user.password_hash = security.hash_password(password)
+    return user
+
+
+def authenticate_password(session: Session, *, username: str, password: str) -> User:
+    """Return the user whose credentials these are, or raise Unauthenticated."""
+    user = find_user_by_username(session, username=username)
+    if user is None or not user.active or not user.password_hash or not security.verify_password(
+        user.password_hash, password
+    ):
+        raise Unauthenticated("Wrong username or password.")
+    return user
+
+
+def create_token(session: Session, *, user_id: int, name: str, kind: str = "api",
+                 expires_in: dt.timedelta | None = None, secret: str | None = None) -> tuple[ApiToken, str]:
+    """Issue a token for a user and return it with its secret (shown once)."""
+    secret = secret or security.new_token()
+    with unit_of_work(session):
+        get_user(session, user_id=user_id)
+        token = ApiToken(user_id=user_id, name=name, kind=kind, token_hash=security.hash_token(secret),
+                         prefix=secret[:8], expires_at=utcnow() + expires_in if expires_in else None)
+        session.add(token)
+        session.flush()
+    return token, secret
+
+
+def list_tokens(session: Session, *, user_id: int) -> list[ApiToken]:
+    """Return a user's API tokens (not their UI sessions)."""
+    stmt = select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.kind == "api").order_by(ApiToken.id)
+    return list(session.scalars(stmt))
+
+
+def revoke_token(session: Session, *, user_id: int, token_id: int) -> ApiToken:
+    """Revoke one of a user's tokens."""
+    with unit_of_work(session):
+        token = session.get(ApiToken, token_id)
+        if token is None or token.user_id != user_id:
+            raise NotFound(f"Token {token_id} does not exist.")
+        token.revoked = True
+    return token
+
+
+def revoke_token_secret(session: Session, *, secret: str) -> None:
+    """Revoke the token with this secret (logout)."""
+    with unit_of_work(session):
+        token = session.scalar(select(ApiToken).where(ApiToken.token_hash == security.hash_token(secret)))
+        if token is not None:
+            token.revoked = True
+
+
+def authenticate_token(session: Session, *, secret: str) -> User:
+    """Return the active user a token belongs to, or raise Unauthenticated."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == security.hash_token(secret)))
+    now = utcnow()
+    if token is None or token.revoked or (token.expires_at is not None and token.expires_at < now):
+        raise Unauthenticated("The token is unknown, revoked or expired.")
+    user = token.user
+    if not user.active:
+        raise Unauthenticated("This user is deactivated.")
+    # Touch last-use at most once a minute so reads do not turn into writes on every request.
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        with unit_of_work(session):
+            token.last_used_at = now
+    return user
+
+
+def login(session: Session, *, username: str, password: str, days: int) -> tuple[User, str]:
+    """Check credentials and open a UI session; return the user and the session secret."""
+    with unit_of_work(session):
+        user = authenticate_password(session, username=username, password=password)
+        _, secret = create_token(session, user_id=user.id, name="web login", kind=SESSION_TOKEN_KIND,
+                                 expires_in=dt.timedelta(days=days))
+    return user, secret
+
+
+def require_role(user: User, role: Role) -> None:
+    """Raise PermissionDenied unless `user` holds at least `role`."""
+    if ROLE_RANK[Role(user.role)] < ROLE_RANK[role]:
+        raise PermissionDenied(f"This needs the {role.value} role; you are {user.role}.")
+
+
+def count_users(session: Session) -> int:
+    """Return the number of users."""
+    return session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def bootstrap_admin(session: Session, *, password: str | None, token: str | None) -> BootstrapResult:
+    """Create the first admin when there is none and install the bootstrap token; safe to repeat."""
+    with unit_of_work(session):
+        admin = find_user_by_username(session, username=ADMIN_USERNAME)
+        created, chosen_password = False, None
+        if admin is None:
+            if count_users(session) and not token:
+                return BootstrapResult(False, None, False)
+            chosen_password = password or security.new_password()
+            if len(chosen_password) < 8:
+                raise InvalidInput("MLPILOT_ADMIN_PASSWORD must have at least 8 characters.")
+            admin = create_user(session, username=ADMIN_USERNAME, password=chosen_password, role=Role.admin,
+                                full_name="Administrator")
+            created = True
+        installed = False
+        if token:
+            exists = session.scalar(select(ApiToken).where(ApiToken.token_hash == security.hash_token(token)))
+            if exists is None:
+                create_token(session, user_id=admin.id, name="bootstrap", secret=token)
+                installed = True
+    return BootstrapResult(created, chosen_password, installed)

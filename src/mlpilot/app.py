@@ -1,0 +1,188 @@
+"""create_app(settings) → the control-plane FastAPI app, with the in-process data plane mounted at /v2."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mlpilot import __version__
+from mlpilot.accounts import service as accounts_service
+from mlpilot.core import jobs
+from mlpilot.core.db import session_scope
+from mlpilot.core.errors import MlpilotError
+from mlpilot.core.runtime import Runtime
+from mlpilot.dataplane.server import DataPlane, install_dataplane
+from mlpilot.metadata import DOMAINS
+from mlpilot.migrations import upgrade_database
+from mlpilot.monitoring import service as monitoring_service
+from mlpilot.serving import service as serving_service
+from mlpilot.settings import Settings, get_settings
+from mlpilot.web.pages import STATIC_DIR, LoginRequired, render
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def prepare_runtime(runtime: Runtime) -> accounts_service.BootstrapResult:
+    """Migrate the database, fail jobs a previous process left behind and make sure an admin exists.
+
+    Safe to call more than once; `mlpilot up` calls it before the server starts to print the login.
+    """
+    if "bootstrap" in runtime.extras:
+        return runtime.extras["bootstrap"]
+    upgrade_database(runtime.engine)
+    settings = runtime.settings
+    with session_scope(runtime.sessions) as session:
+        interrupted = jobs.fail_interrupted_jobs(session)
+        if interrupted:
+            log.warning("marked %d interrupted job(s) as failed", interrupted)
+        result = accounts_service.bootstrap_admin(
+            session,
+            password=settings.admin_password.get_secret_value() if settings.admin_password else None,
+            token=settings.bootstrap_token.get_secret_value() if settings.bootstrap_token else None,
+        )
+    if result.admin_password:
+        password_file = settings.data_dir / "initial-admin-password.txt"
+        password_file.parent.mkdir(parents=True, exist_ok=True)
+        password_file.write_text(result.admin_password + "\n")
+        password_file.chmod(0o600)
+    runtime.extras["bootstrap"] = result
+    return result
+
+
+def start_runtime(runtime: Runtime) -> None:
+    """Start the executor, the telemetry sink and the in-process data plane with every deployed service."""
+    prepare_runtime(runtime)
+    runtime.start_executor()
+    if runtime.dataplane is None:
+        sink = monitoring_service.start_inference_sink(runtime)
+        runtime.dataplane = DataPlane(runtime.settings.serving, sink=sink)
+    with session_scope(runtime.sessions) as session:
+        serving_service.load_deployed_services(session, runtime=runtime)
+
+
+def stop_runtime(runtime: Runtime) -> None:
+    """Flush telemetry and stop background work."""
+    monitoring_service.stop_inference_sink(runtime)
+    runtime.close()
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the application for `settings` (or around an existing runtime)."""
+    runtime = runtime or Runtime.from_settings(settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(start_runtime, runtime)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(stop_runtime, runtime)
+
+    app = FastAPI(
+        title="mlpilot",
+        version=__version__,
+        description="AI managed-service platform: projects, data, models, services, monitoring and PMO.",
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    _install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    api = APIRouter(prefix="/api/v1")
+
+    @api.get("/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__}
+
+    for domain in DOMAINS:
+        routes = importlib.import_module(f"mlpilot.{domain}.routes")
+        api.include_router(routes.router)
+        views = _optional_module(f"mlpilot.{domain}.views")
+        if views is not None:
+            app.include_router(views.router)
+    app.include_router(api)
+    install_dataplane(app, lambda: runtime.dataplane)
+    return app
+
+
+def _optional_module(name: str) -> Any:
+    if importlib.util.find_spec(name) is None:
+        return None
+    return importlib.import_module(name)
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/v2/", "/openapi", "/docs", "/static/")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _error_response(request: Request, status: int, title: str, detail: str,
+                    errors: list[dict[str, Any]] | None = None) -> Response:
+    if request.url.path.startswith("/v2/"):
+        # Open Inference Protocol errors are {"error": "..."}.
+        return JSONResponse({"error": detail}, status_code=status)
+    if _wants_html(request):
+        return render(request, "error.html", title=title, detail=detail, status_code=status)
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+                            "instance": request.url.path}
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": f"/login?next={exc.next_url}"})
+        return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
+
+    @app.exception_handler(MlpilotError)
+    async def domain_error(request: Request, exc: MlpilotError) -> Response:
+        if request.url.path.startswith("/v2/"):
+            return JSONResponse({"error": exc.detail}, status_code=exc.status)
+        if _wants_html(request):
+            return render(request, "error.html", title=exc.title, detail=exc.detail, status_code=exc.status)
+        problem = exc.to_problem(request.url.path)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(problem, status_code=exc.status, media_type=PROBLEM_JSON, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"), "message": err.get("msg", ""),
+             "type": err.get("type", "")}
+            for err in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors) or "Invalid request."
+        return _error_response(request, 422, "Invalid input", detail, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"Nothing at {request.url.path}."
+        return _error_response(request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", detail)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error_response(request, 500, "Internal error",
+                               "Something went wrong on the server; the error has been logged.")
+
+
+__all__ = ["create_app", "prepare_runtime", "start_runtime", "stop_runtime"]

@@ -1,0 +1,1 @@
+"""Cross-cutting infrastructure every domain builds on: database, errors, storage, jobs, plugins."""

@@ -1,0 +1,235 @@
+"""Jobs: long work recorded in the metadata DB (state, progress, logs) and run by an Executor.
+
+A job is submitted only after the transaction that created it commits, so a worker never races the
+row it is about to read. The local executor is a thread pool; a Ray executor implements the same
+protocol later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, event, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from mlpilot.core.db import Base, session_scope, unit_of_work, utcnow
+from mlpilot.core.errors import InvalidInput, MlpilotError, NotFound
+
+if TYPE_CHECKING:
+    from mlpilot.core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class JobState(enum.StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+FINISHED = (JobState.succeeded, JobState.failed)
+LOG_LIMIT = 200_000
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(80), index=True)
+    state: Mapped[str] = mapped_column(String(20), default=JobState.queued, index=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(String(500), default="")
+    log: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    project_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+JobHandler = Callable[["JobContext", dict[str, Any]], dict[str, Any] | None]
+_handlers: dict[str, JobHandler] = {}
+
+
+def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
+    """Register the function that runs jobs of `kind`."""
+
+    def decorate(fn: JobHandler) -> JobHandler:
+        _handlers[kind] = fn
+        return fn
+
+    return decorate
+
+
+class Executor(Protocol):
+    """Runs submitted jobs somewhere; the job row is the only thing passed."""
+
+    def submit(self, job_id: int) -> None: ...
+
+    def shutdown(self, wait: bool = True) -> None: ...
+
+
+class LocalExecutor:
+    """Runs jobs on a thread pool in this process (native libraries release the GIL while they work)."""
+
+    def __init__(self, runtime: Runtime, workers: int) -> None:
+        self.runtime = runtime
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlpilot-job")
+
+    def submit(self, job_id: int) -> None:
+        self._pool.submit(run_job, self.runtime, job_id)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+@dataclass
+class JobContext:
+    """What a running job may use: the runtime, its id, and progress/log reporting."""
+
+    runtime: Runtime
+    job_id: int
+    user_id: int | None
+    project_id: int | None
+    _last_write: float = 0.0
+
+    def progress(self, fraction: float, message: str | None = None, *, force: bool = False) -> None:
+        """Record progress (0..1); writes are throttled so tight loops stay cheap."""
+        now = time.monotonic()
+        if not force and now - self._last_write < 0.3 and fraction < 1.0:
+            return
+        self._last_write = now
+        values: dict[str, Any] = {"progress": max(0.0, min(1.0, float(fraction)))}
+        if message is not None:
+            values["message"] = message[:500]
+        with session_scope(self.runtime.sessions) as session, unit_of_work(session):
+            session.execute(update(Job).where(Job.id == self.job_id).values(**values))
+
+    def log(self, line: str) -> None:
+        """Append a line to the job's log."""
+        stamp = utcnow().strftime("%H:%M:%S")
+        with session_scope(self.runtime.sessions) as session, unit_of_work(session):
+            job = session.get(Job, self.job_id)
+            if job is not None:
+                job.log = (job.log + f"[{stamp}] {line}\n")[-LOG_LIMIT:]
+
+
+def run_job(runtime: Runtime, job_id: int) -> None:
+    """Execute one job to completion, recording the outcome whatever happens."""
+    with session_scope(runtime.sessions) as session:
+        with unit_of_work(session):
+            job = session.get(Job, job_id)
+            if job is None or job.state != JobState.queued:
+                return
+            job.state = JobState.running
+            job.started_at = utcnow()
+            kind, params, user_id, project_id = job.kind, dict(job.params), job.created_by_id, job.project_id
+    ctx = JobContext(runtime=runtime, job_id=job_id, user_id=user_id, project_id=project_id)
+    handler = _handlers.get(kind)
+    try:
+        if handler is None:
+            raise InvalidInput(f"No handler for job kind {kind!r}.")
+        result = handler(ctx, params) or {}
+        _finish(runtime, job_id, JobState.succeeded, result=result, message="done")
+    except MlpilotError as exc:
+        ctx.log(f"failed: {exc.detail}")
+        _finish(runtime, job_id, JobState.failed, error=exc.detail, message=exc.detail)
+    except Exception as exc:
+        log.exception("job %s (%s) crashed", job_id, kind)
+        ctx.log(traceback.format_exc())
+        detail = f"{type(exc).__name__}: {exc}"
+        _finish(runtime, job_id, JobState.failed, error=detail, message=detail)
+
+
+def _finish(runtime: Runtime, job_id: int, state: JobState, *, result: dict | None = None,
+            error: str | None = None, message: str = "") -> None:
+    with session_scope(runtime.sessions) as session, unit_of_work(session):
+        values: dict[str, Any] = {"state": state, "finished_at": utcnow(), "message": message[:500]}
+        if state == JobState.succeeded:
+            values.update(progress=1.0, result=result)
+        else:
+            values["error"] = error
+        session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+_PENDING_KEY = "mlpilot_pending_jobs"
+
+
+def create_job(session: Session, *, runtime: Runtime, kind: str, params: dict[str, Any],
+               user_id: int | None = None, project_id: int | None = None, message: str = "queued") -> Job:
+    """Record a job and submit it to the executor once the surrounding transaction commits."""
+    if kind not in _handlers:
+        raise InvalidInput(f"Unknown job kind {kind!r}.")
+    with unit_of_work(session):
+        job = Job(kind=kind, params=params, created_by_id=user_id, project_id=project_id, message=message,
+                  state=JobState.queued)
+        session.add(job)
+        session.flush()
+        session.info.setdefault(_PENDING_KEY, []).append((runtime, job.id))
+    return job
+
+
+@event.listens_for(Session, "after_commit")
+def _submit_pending(session: Session) -> None:
+    for runtime, job_id in session.info.pop(_PENDING_KEY, []):
+        runtime.executor.submit(job_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _discard_pending(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+def get_job(session: Session, *, job_id: int) -> Job:
+    """Return job `job_id`."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"Job {job_id} does not exist.")
+    return job
+
+
+def list_jobs(session: Session, *, project_id: int | None = None, limit: int = 50) -> list[Job]:
+    """Return the newest jobs, optionally for one project."""
+    stmt = select(Job).order_by(Job.id.desc()).limit(limit)
+    if project_id is not None:
+        stmt = stmt.where(Job.project_id == project_id)
+    return list(session.scalars(stmt))
+
+
+def fail_interrupted_jobs(session: Session) -> int:
+    """Mark jobs left queued or running by a previous process as failed; return how many."""
+    with unit_of_work(session):
+        result = session.execute(
+            update(Job)
+            .where(Job.state.in_([JobState.queued, JobState.running]))
+            .values(state=JobState.failed, error="Interrupted by a server restart; run it again.",
+                    message="interrupted by a restart", finished_at=utcnow())
+        )
+    return result.rowcount or 0
+
+
+def wait_for_job(runtime: Runtime, job_id: int, *, timeout: float = 600.0, poll: float = 0.1) -> Job:
+    """Block until job `job_id` finishes and return it (for CLI commands, the demo and tests)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope(runtime.sessions) as session:
+            job = get_job(session, job_id=job_id)
+            if job.state in FINISHED:
+                return job
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Job {job_id} did not finish within {timeout:.0f} s.")
+        time.sleep(poll)
+
+

@@ -1,0 +1,1 @@
+"""API over the core job records: state, progress and logs of long work."""

@@ -1,0 +1,1 @@
+"""AI projects: client, use case, lifecycle stage and members."""

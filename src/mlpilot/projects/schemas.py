@@ -1,0 +1,65 @@
+"""API shapes of the projects domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mlpilot.projects.models import Stage
+
+
+class ReadModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ProjectCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    client: str = Field("", max_length=200)
+    description: str = ""
+    usecase_key: str | None = Field(None, description="Key of a use case from the catalog (GET /api/v1/usecases).")
+
+
+class ProjectUpdate(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    client: str | None = Field(None, max_length=200)
+    description: str | None = None
+    usecase_key: str | None = None
+
+
+class StageChange(BaseModel):
+    stage: Stage
+    note: str = Field("", max_length=500)
+
+
+class MemberAdd(BaseModel):
+    username: str
+    responsibility: str = Field("", max_length=120)
+
+
+class MemberRead(ReadModel):
+    user_id: int
+    username: str
+    full_name: str
+    responsibility: str
+
+
+class StageEventRead(ReadModel):
+    stage: Stage
+    note: str
+    at: dt.datetime
+
+
+class ProjectRead(ReadModel):
+    id: int
+    name: str
+    client: str
+    description: str
+    usecase_key: str | None
+    stage: Stage
+    created_at: dt.datetime
+
+
+class ProjectDetail(ProjectRead):
+    members: list[MemberRead]
+    stage_events: list[StageEventRead]

@@ -1,0 +1,150 @@
+"""All of mlpilot's configuration as one typed tree, read from `MLPILOT_*` variables and an optional TOML file.
+
+Environment variables win over the TOML file, which wins over the defaults. Nested groups use a double
+underscore (`MLPILOT_JOBS__WORKERS=4`); the most used settings also have a short top-level name
+(`MLPILOT_DATABASE_URL`). This is the only module that reads the process environment.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE_ENV = "MLPILOT_CONFIG"
+DEFAULT_CONFIG_FILE = "mlpilot.toml"
+
+
+class DbSettings(BaseModel):
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the metadata database; empty means SQLite at DATA_DIR/mlpilot.db. "
+        "Also settable as MLPILOT_DATABASE_URL.",
+    )
+    echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+    pool_size: int = Field(5, ge=1, description="Connection pool size for server databases.")
+    sqlite_busy_timeout_ms: int = Field(15000, ge=0, description="How long SQLite waits on a locked database.")
+
+
+class StorageSettings(BaseModel):
+    url: str | None = Field(
+        None,
+        description="fsspec URL of the artifact and data store; empty means DATA_DIR/store on the local disk.",
+    )
+    cache_dir: Path | None = Field(
+        None, description="Local cache for artifacts fetched from a remote store; empty means DATA_DIR/cache."
+    )
+
+
+class JobsSettings(BaseModel):
+    executor: Literal["local", "ray"] = Field("local", description="Where long work runs: local threads or Ray.")
+    workers: int = Field(2, ge=1, description="Parallel jobs in the local executor.")
+    ray_address: str | None = Field(None, description="Ray cluster address for the ray executor.")
+
+
+class ServingSettings(BaseModel):
+    max_rows_per_request: int = Field(10000, ge=1, description="Largest batch one inference request may carry.")
+    max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="Largest inference request body.")
+    telemetry_buffer: int = Field(100_000, ge=10, description="Inference records held before new ones are dropped.")
+    telemetry_flush_seconds: float = Field(1.0, gt=0, description="How often buffered inference records are stored.")
+
+
+class UiSettings(BaseModel):
+    default_locale: Literal["en", "ko"] = Field("en", description="UI language when the user has not chosen one.")
+    session_days: int = Field(14, ge=1, description="How long a UI login lasts.")
+
+
+class Settings(BaseSettings):
+    """The settings tree; see the README's settings table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MLPILOT_", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    data_dir: Path = Field(Path("mlpilot-data"), description="Where the embedded database, store and cache live.")
+    host: str = Field("127.0.0.1", description="Address `mlpilot up` listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port `mlpilot up` listens on.")
+    public_url: str | None = Field(None, description="URL users reach the server at, for links and the CLI.")
+    database_url: str | None = Field(None, description="Short form of db.url.")
+    bootstrap_token: SecretStr | None = Field(
+        None, description="On first start this string becomes the admin's API token."
+    )
+    admin_password: SecretStr | None = Field(
+        None, description="Initial admin password; a random one is generated and printed when empty."
+    )
+    log_level: str = Field("info", description="Log level of the server.")
+    # The CLI's connection to a server.
+    url: str = Field("http://127.0.0.1:8000", description="Server the CLI's client commands talk to.")
+    token: SecretStr | None = Field(None, description="API token the CLI's client commands send.")
+
+    db: DbSettings = Field(default_factory=DbSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
+    serving: ServingSettings = Field(default_factory=ServingSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @property
+    def database_url_resolved(self) -> str:
+        url = self.database_url or self.db.url
+        if url:
+            return url
+        return f"sqlite:///{(self.data_dir / 'mlpilot.db').resolve()}"
+
+    @property
+    def storage_url_resolved(self) -> str:
+        return self.storage.url or str((self.data_dir / "store").resolve())
+
+    @property
+    def cache_dir_resolved(self) -> Path:
+        return (self.storage.cache_dir or self.data_dir / "cache").resolve()
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """Return a copy with top-level fields replaced (used by CLI flags)."""
+        return self.model_copy(update={k: v for k, v in changes.items() if v is not None})
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """Return (environment variable, default, description) rows for documentation."""
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, f"{prefix}{name.upper()}__")
+                continue
+            default = field.default if field.default_factory is None else field.default_factory()
+            rows.append((f"{prefix}{name.upper()}", "" if default is None else str(default), field.description or ""))
+
+    walk(Settings, "MLPILOT_")
+    return rows

@@ -1,0 +1,1 @@
+"""The use-case catalog and the six-question feasibility screen per project."""

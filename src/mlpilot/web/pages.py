@@ -1,0 +1,87 @@
+"""Rendering pages: templates with gettext, the language choice, and the logged-in user for views."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from mlpilot.accounts import service as accounts_service
+from mlpilot.accounts.deps import SESSION_COOKIE
+from mlpilot.accounts.models import User
+from mlpilot.core.deps import DbSession
+from mlpilot.core.errors import MlpilotError, Unauthenticated
+from mlpilot.core.i18n import LOCALE_NAMES, LOCALES, get_translations, negotiate_locale
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+LANG_COOKIE = "mlpilot_lang"
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.filters["tojson_attr"] = lambda value: Markup(json.dumps(value, default=str))
+
+
+class LoginRequired(MlpilotError):
+    """Raised by pages when nobody is logged in; the app turns it into a redirect to /login."""
+
+    status = 401
+    title = "Login required"
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__("Please log in.")
+        self.next_url = next_url
+
+
+def request_locale(request: Request, user: User | None = None) -> str:
+    """Return the UI language: explicit choice (cookie), then the user's setting, then the browser's."""
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LOCALES:
+        return chosen
+    if user is not None and user.locale in LOCALES:
+        return user.locale
+    settings = request.app.state.runtime.settings
+    return negotiate_locale(request.headers.get("accept-language"), settings.ui.default_locale)
+
+
+def get_page_user(request: Request, session: DbSession) -> User:
+    """Return the user logged in through the session cookie, or send the browser to the login page."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        raise LoginRequired(_next(request))
+    try:
+        user = accounts_service.authenticate_token(session, secret=secret)
+    except Unauthenticated:
+        raise LoginRequired(_next(request)) from None
+    request.state.user = user
+    return user
+
+
+def _next(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return quote(target, safe="/?=&")
+
+
+PageUser = Annotated[User, Depends(get_page_user)]
+
+
+def render(request: Request, template: str, *, user: User | None = None, status_code: int = 200,
+           **context: Any) -> HTMLResponse:
+    """Render `template` in the request's language with the common context."""
+    user = user or getattr(request.state, "user", None)
+    locale = request_locale(request, user)
+    translations = get_translations(locale)
+    base = {
+        "request": request,
+        "user": user,
+        "locale": locale,
+        "locales": LOCALE_NAMES,
+        "_": translations.gettext,
+        "ngettext": translations.ngettext,
+    }
+    return templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)
