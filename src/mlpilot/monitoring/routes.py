@@ -1,0 +1,5 @@
+"""REST routes of the monitoring domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["monitoring"])

@@ -1,0 +1,1 @@
+"""mlpilot.pmo domain."""

@@ -1,0 +1,5 @@
+"""REST routes of the registry domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["registry"])

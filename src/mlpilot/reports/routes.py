@@ -1,0 +1,5 @@
+"""REST routes of the reports domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["reports"])

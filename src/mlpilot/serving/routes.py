@@ -1,0 +1,5 @@
+"""REST routes of the serving domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["serving"])

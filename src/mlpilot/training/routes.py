@@ -1,0 +1,5 @@
+"""REST routes of the training domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["training"])

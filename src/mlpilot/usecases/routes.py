@@ -1,0 +1,5 @@
+"""REST routes of the usecases domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["usecases"])

@@ -1,0 +1,133 @@
+"""Shared fixtures: databases per dialect, rolled-back sessions, a live app with a real executor.
+
+Every fixture that touches the metadata database is parametrized over SQLite and, when
+MLPILOT_TEST_POSTGRES_URL is set, PostgreSQL. Schemas come from the real Alembic migrations.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from mlpilot.core.db import make_engine
+from mlpilot.core.runtime import Runtime
+from mlpilot.core.storage import ArtifactStore
+from mlpilot.migrations import upgrade_database
+from mlpilot.settings import Settings
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+ADMIN_PASSWORD = "admin-password-123"
+POSTGRES_URL = os.environ.get("MLPILOT_TEST_POSTGRES_URL")
+DIALECTS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+class DatabaseFactory:
+    """Creates throw-away databases: SQLite files, or PostgreSQL databases on the test server."""
+
+    def __init__(self, tmp_root: Path) -> None:
+        self.tmp_root = tmp_root
+        self.created: list[str] = []
+
+    def new_url(self, dialect: str) -> str:
+        if dialect == "sqlite":
+            path = self.tmp_root / f"db-{uuid.uuid4().hex[:8]}.sqlite"
+            return f"sqlite:///{path}"
+        assert POSTGRES_URL
+        name = f"mlpilot_t_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        self.created.append(name)
+        return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        if not self.created:
+            return
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in self.created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(tmp_path_factory.mktemp("databases"))
+    yield factory
+    factory.drop_all()
+
+
+@pytest.fixture(scope="session", params=DIALECTS)
+def dialect(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def engine(dialect: str, databases: DatabaseFactory) -> Iterator[Engine]:
+    """One migrated database per dialect for the whole run; tests use rolled-back sessions on it."""
+    eng = make_engine(databases.new_url(dialect))
+    upgrade_database(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose commits become savepoints inside a transaction rolled back after the test."""
+    connection = engine.connect()
+    outer = connection.begin()
+    db_session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield db_session
+    finally:
+        db_session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ArtifactStore:
+    return ArtifactStore(str(tmp_path / "store"), tmp_path / "cache")
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
+    """Settings for a throw-away installation under tmp_path."""
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        "bootstrap_token": ADMIN_TOKEN,
+        "admin_password": ADMIN_PASSWORD,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, dialect: str, databases: DatabaseFactory) -> Settings:
+    return make_settings(tmp_path, databases.new_url(dialect))
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The real app on a fresh database, started through its lifespan, authenticated as the admin."""
+    from mlpilot.app import create_app
+
+    app = create_app(settings)
+    with TestClient(app) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+        yield test_client
+
+
+@pytest.fixture
+def runtime(client: TestClient) -> Runtime:
+    """The live runtime behind `client` (database, store, executor, data plane)."""
+    return client.app.state.runtime
