@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -77,13 +77,19 @@ def stop_runtime(runtime: Runtime) -> None:
     runtime.close()
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
-    """Build the application for `settings` (or around an existing runtime)."""
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None,
+               on_started: Callable[[Runtime], None] | None = None) -> FastAPI:
+    """Build the application for `settings` (or around an existing runtime).
+
+    `on_started(runtime)` runs once the runtime is up (the demo uses it to seed its project).
+    """
     runtime = runtime or Runtime.from_settings(settings or get_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(start_runtime, runtime)
+        if on_started is not None:
+            on_started(runtime)
         try:
             yield
         finally:

@@ -155,3 +155,15 @@ def load_project_detail(session: Session, *, project_id: int) -> Project:
     if project is None:
         raise NotFound(f"Project {project_id} does not exist.")
     return project
+
+
+def stage_timeline(session: Session, *, project_id: int) -> list[dict]:
+    """Return the six stages in order with state (done/current/upcoming) and when each was last entered."""
+    project = load_project_detail(session, project_id=project_id)
+    entered = {}
+    for event in project.stage_events:
+        entered[event.stage] = event.at
+    current = STAGES.index(Stage(project.stage))
+    return [{"stage": stage.value, "entered_at": entered.get(stage.value),
+             "state": "done" if i < current else "current" if i == current else "upcoming"}
+            for i, stage in enumerate(STAGES)]

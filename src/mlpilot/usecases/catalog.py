@@ -29,6 +29,11 @@ class UseCase:
     def localized_summary(self, locale: str) -> str:
         return self.summary_ko if locale == "ko" else self.summary
 
+    @property
+    def industries(self) -> tuple[str, ...]:
+        """The industries this use case is typical for (the catalog lists them comma-separated)."""
+        return tuple(part.strip() for part in self.industry.split(",") if part.strip())
+
 
 @lru_cache(maxsize=1)
 def _load() -> dict[str, UseCase]:
@@ -44,3 +49,33 @@ def list_usecases() -> list[UseCase]:
 def find_usecase(key: str) -> UseCase | None:
     """Return the use case with `key`, if any."""
     return _load().get(key)
+
+
+def filter_usecases(*, industry: str | None = None, business_function: str | None = None,
+                    task_type: str | None = None) -> list[UseCase]:
+    """Return use cases matching every given filter (case-insensitive; industry matches any listed one)."""
+
+    def matches(usecase: UseCase) -> bool:
+        if industry and not any(industry.strip().lower() in ind.lower() for ind in usecase.industries):
+            return False
+        if business_function and business_function.strip().lower() != usecase.business_function.lower():
+            return False
+        return not (task_type and task_type.strip().lower() != usecase.task_type.lower())
+
+    return [u for u in list_usecases() if matches(u)]
+
+
+def list_industries() -> list[str]:
+    """Return every industry named in the catalog, sorted, with the first letter capitalized."""
+    names = {ind[:1].upper() + ind[1:] for u in list_usecases() for ind in u.industries}
+    return sorted(names, key=str.lower)
+
+
+def list_business_functions() -> list[str]:
+    """Return every business function in the catalog, sorted."""
+    return sorted({u.business_function for u in list_usecases()})
+
+
+def list_task_types() -> list[str]:
+    """Return every task type in the catalog, sorted."""
+    return sorted({u.task_type for u in list_usecases()})

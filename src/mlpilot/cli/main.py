@@ -1,0 +1,28 @@
+"""The Typer root: `mlpilot up` plus one sub-command per noun."""
+
+from __future__ import annotations
+
+import typer
+
+from mlpilot import __version__
+from mlpilot.cli import accounts, datasets, projects, reports, runs, services
+from mlpilot.cli.up import up
+
+app = typer.Typer(help="mlpilot: from a business problem to a monitored AI service.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
+app.command()(up)
+app.add_typer(projects.app, name="projects")
+app.add_typer(datasets.app, name="datasets")
+app.add_typer(runs.app, name="runs")
+app.add_typer(services.models_app, name="models")
+app.add_typer(services.app, name="services")
+app.add_typer(reports.app, name="reports")
+app.add_typer(accounts.tokens_app, name="tokens")
+app.add_typer(accounts.users_app, name="users")
+app.add_typer(accounts.jobs_app, name="jobs")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)

@@ -1,0 +1,51 @@
+"""`mlpilot up`: the whole platform in one process on the embedded defaults."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from mlpilot.cli.console import console
+from mlpilot.settings import get_settings
+
+
+def up(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Folder for the database, data and models.")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Create the 'Customer churn' demo project once.")] = False,
+) -> None:
+    """Run the control plane, the data plane and the job workers in one process."""
+    from mlpilot.app import create_app, prepare_runtime
+    from mlpilot.core.runtime import Runtime
+
+    settings = get_settings().with_overrides(host=host, port=port, data_dir=data_dir)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = Runtime.from_settings(settings)
+    with console.status("Preparing the database…"):
+        bootstrap = prepare_runtime(runtime)
+    url = f"http://{settings.host}:{settings.port}"
+    console.rule("[bold]mlpilot")
+    console.print(f"Open [bold cyan]{url}[/] and log in as [bold]admin[/].")
+    if bootstrap.admin_password:
+        console.print(f"First start: the admin password is [bold yellow]{bootstrap.admin_password}[/] "
+                      f"(also saved in {settings.data_dir / 'initial-admin-password.txt'}).")
+    else:
+        console.print(f"The first admin password is in {settings.data_dir / 'initial-admin-password.txt'} "
+                      "unless it was changed or set with MLPILOT_ADMIN_PASSWORD.")
+    if settings.bootstrap_token:
+        console.print("API and CLI: use the token from MLPILOT_BOOTSTRAP_TOKEN as 'Authorization: Bearer …'.")
+    console.print(f"API docs: {url}/docs · OpenAPI: {url}/openapi.json · inference: {url}/v2/health/ready")
+    on_started = None
+    if demo:
+        from mlpilot.demo.seed import start_demo_seeding
+
+        console.print("Demo: building the 'Customer churn' project in the background (ready when "
+                      "/v2/health/ready answers 200).")
+        on_started = start_demo_seeding
+    app = create_app(runtime=runtime, on_started=on_started)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())

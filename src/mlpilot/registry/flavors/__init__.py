@@ -1,0 +1,62 @@
+"""Model flavors: a saved model is a folder with a manifest (mlpilot-model.json) plus flavor files.
+
+`load_model(path)` reads any flavor and returns a LoadedModel with a uniform `predict(frame)`; the data
+plane and batch jobs depend only on this module, never on the database.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import polars as pl
+
+from mlpilot.core.errors import InvalidInput
+from mlpilot.registry.signature import Signature
+
+MANIFEST = "mlpilot-model.json"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Model output for n rows: class probabilities and labels, or regression values."""
+
+    probabilities: np.ndarray | None  # (n, k) float64, columns in signature.classes order
+    labels: list[str] | None
+    values: np.ndarray | None  # (n,) float64 for regression
+
+
+class LoadedModel(Protocol):
+    signature: Signature
+    manifest: dict[str, Any]
+
+    def predict(self, frame: pl.DataFrame) -> Prediction: ...
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """Return the manifest of the model folder at `path`."""
+    manifest_path = Path(path) / MANIFEST
+    if not manifest_path.is_file():
+        raise InvalidInput(f"{path} is not an mlpilot model folder: {MANIFEST} is missing.")
+    return json.loads(manifest_path.read_text())
+
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    """Write the manifest into the model folder at `path`."""
+    (Path(path) / MANIFEST).write_text(json.dumps({"format_version": FORMAT_VERSION, **manifest}, indent=2,
+                                                  default=str))
+
+
+def load_model(path: Path) -> LoadedModel:
+    """Load the model folder at `path` with the flavor its manifest names."""
+    manifest = read_manifest(path)
+    flavor = manifest.get("flavor")
+    if flavor == "lightgbm":
+        from mlpilot.registry.flavors.lightgbm import LightGBMModel
+
+        return LightGBMModel.load(Path(path), manifest)
+    raise InvalidInput(f"Model folder {path} has flavor {flavor!r}, which this version cannot load.")

@@ -1,0 +1,34 @@
+"""API shapes of the reports domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ReportCreate(BaseModel):
+    locale: str = Field("en", pattern=r"^(en|ko)$", description="Language of the report: en or ko.")
+
+
+class ReportRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    project_id: int
+    kind: str
+    locale: str
+    title: str
+    html_sha256: str
+    pdf_sha256: str
+    html_bytes: int
+    pdf_bytes: int
+    created_by_id: int | None
+    created_at: dt.datetime
+    job_id: int | None
+
+
+class ReportJob(BaseModel):
+    job_id: int
+    state: str
+    report_id: int | None = Field(None, description="Set once the job has finished; poll GET /api/v1/jobs/{job_id}.")

@@ -1,0 +1,59 @@
+"""Architecture rules that keep the code livable, checked on every run."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "mlpilot"
+
+
+def test_import_contracts_hold() -> None:
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint), "--no-cache"], capture_output=True, text=True,
+                            cwd=SRC.parents[1], check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_environment_is_read_only_in_settings() -> None:
+    offenders = [
+        str(path.relative_to(SRC)) for path in SRC.rglob("*.py")
+        if path.name != "settings.py" and re.search(r"os\.environ|os\.getenv", path.read_text())
+    ]
+    assert offenders == [], f"read settings through get_settings(), not the environment: {offenders}"
+
+
+def test_domains_reach_each_other_only_through_services() -> None:
+    """Another domain's tables are off limits; its enums (value types) are not."""
+    import importlib
+
+    from mlpilot.core.db import Base
+
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        own = path.relative_to(SRC).parts[0]
+        if own in ("metadata.py", "migrations"):
+            continue
+        pattern = r"from mlpilot\.(\w+)\.models import \(?([\w,\s]+)\)?"
+        for match in re.finditer(pattern, path.read_text()):
+            other, names = match.group(1), [n.strip() for n in match.group(2).split(",") if n.strip()]
+            # accounts' User is the identity every domain receives from the auth dependency.
+            if other in (own, "accounts"):
+                continue
+            module = importlib.import_module(f"mlpilot.{other}.models")
+            tables = [n for n in names if isinstance(getattr(module, n, None), type)
+                      and issubclass(getattr(module, n), Base)]
+            if tables:
+                offenders.append(f"{path.relative_to(SRC)} imports {other}.models {tables}")
+    assert offenders == [], offenders
+
+
+def test_every_module_opens_with_a_docstring() -> None:
+    missing = []
+    for path in SRC.rglob("*.py"):
+        text = path.read_text().lstrip()
+        if text and not text.startswith(('"""', "'''")) and "versions" not in path.parts:
+            missing.append(str(path.relative_to(SRC)))
+    assert missing == [], missing

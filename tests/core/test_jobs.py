@@ -1,0 +1,107 @@
+"""Jobs run on the local executor, record progress/logs/outcome, and never stay 'running' after a restart."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlpilot.core import jobs
+from mlpilot.core.db import session_scope, unit_of_work
+from mlpilot.core.errors import InvalidInput
+from mlpilot.core.runtime import Runtime
+from mlpilot.migrations import upgrade_database
+from tests.conftest import DatabaseFactory, make_settings
+
+release = threading.Event()
+
+
+@jobs.job_handler("test.count")
+def _count(ctx: jobs.JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    for i in range(params["n"]):
+        ctx.progress((i + 1) / params["n"], f"step {i + 1}", force=True)
+    ctx.log("counted")
+    return {"total": params["n"]}
+
+
+@jobs.job_handler("test.fail")
+def _fail(ctx: jobs.JobContext, params: dict[str, Any]) -> None:
+    if params.get("domain"):
+        raise InvalidInput("column 'x' is missing")
+    raise ZeroDivisionError("division by zero")
+
+
+@jobs.job_handler("test.block")
+def _block(ctx: jobs.JobContext, params: dict[str, Any]) -> None:
+    release.wait(10)
+
+
+@pytest.fixture
+def job_runtime(tmp_path: Path, dialect: str, databases: DatabaseFactory) -> Iterator[Runtime]:
+    runtime = Runtime.from_settings(make_settings(tmp_path, databases.new_url(dialect)))
+    upgrade_database(runtime.engine)
+    runtime.start_executor()
+    yield runtime
+    release.set()
+    runtime.close()
+
+
+def _start(runtime: Runtime, kind: str, params: dict[str, Any]) -> int:
+    with session_scope(runtime.sessions) as session:
+        return jobs.create_job(session, runtime=runtime, kind=kind, params=params).id
+        # create_job runs its own outermost unit, so the job is committed and submitted here
+
+
+def test_job_succeeds_with_progress_log_and_result(job_runtime: Runtime) -> None:
+    job = jobs.wait_for_job(job_runtime, _start(job_runtime, "test.count", {"n": 3}), timeout=30)
+    assert job.state == "succeeded"
+    assert job.progress == 1.0
+    assert job.result == {"total": 3}
+    assert "counted" in job.log
+    assert job.started_at is not None and job.finished_at >= job.started_at
+
+
+def test_crash_is_recorded_with_type_and_traceback(job_runtime: Runtime) -> None:
+    job = jobs.wait_for_job(job_runtime, _start(job_runtime, "test.fail", {}), timeout=30)
+    assert job.state == "failed"
+    assert job.error == "ZeroDivisionError: division by zero"
+    assert "Traceback" in job.log
+
+
+def test_domain_error_message_is_kept_verbatim(job_runtime: Runtime) -> None:
+    job = jobs.wait_for_job(job_runtime, _start(job_runtime, "test.fail", {"domain": True}), timeout=30)
+    assert job.state == "failed" and job.error == "column 'x' is missing"
+
+
+def test_job_in_rolled_back_transaction_is_never_submitted(job_runtime: Runtime) -> None:
+    with session_scope(job_runtime.sessions) as session:
+        with pytest.raises(RuntimeError), unit_of_work(session):
+            jobs.create_job(session, runtime=job_runtime, kind="test.count", params={"n": 1})
+            raise RuntimeError("the use case failed after creating its job")
+        assert jobs.list_jobs(session) == []
+
+
+def test_unknown_kind_is_rejected(job_runtime: Runtime) -> None:
+    with session_scope(job_runtime.sessions) as session, pytest.raises(InvalidInput, match="Unknown job kind"):
+        jobs.create_job(session, runtime=job_runtime, kind="nope", params={})
+
+
+def test_restart_marks_interrupted_jobs_failed(job_runtime: Runtime) -> None:
+    release.clear()
+    running_id = _start(job_runtime, "test.block", {})
+    with session_scope(job_runtime.sessions) as session:
+        # A queued job that no executor will pick up, as after a crash.
+        with unit_of_work(session):
+            session.add(jobs.Job(kind="test.count", params={"n": 1}, state=jobs.JobState.queued))
+    # A new process starting on the same database:
+    with session_scope(job_runtime.sessions) as session:
+        marked = jobs.fail_interrupted_jobs(session)
+    assert marked == 2
+    with session_scope(job_runtime.sessions) as session:
+        states = {j.id: (j.state, j.error) for j in jobs.list_jobs(session)}
+    assert states[running_id][0] == "failed"
+    assert all(state == "failed" and "restart" in error for state, error in states.values())
+    release.set()
