@@ -1,18 +1,375 @@
-"""The Open Inference Protocol V2 data plane (placeholder until the data-plane work lands)."""
+"""The data plane: models held in memory and served over the Open Inference Protocol V2 (REST).
+
+It never touches the metadata database: the control plane tells it what to load (a model folder and a
+version label) and drains its telemetry. `install_dataplane` adds the /v2 routes to any FastAPI app;
+`create_dataplane_app` builds the standalone app behind `mlpilot serve`.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+import numpy as np
+import polars as pl
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mlpilot import __version__
+from mlpilot.core.errors import InvalidInput, MlpilotError, NotFound, PayloadTooLarge, Unavailable
+from mlpilot.dataplane.protocol import (
+    Batch,
+    decode_oip,
+    decode_records,
+    encode_oip,
+    encode_records,
+    parse_json,
+    tensor_metadata,
+)
+from mlpilot.dataplane.telemetry import EventSink, InferenceEvent
+from mlpilot.registry.flavors import LoadedModel, Prediction, load_model
+from mlpilot.registry.signature import Signature
+
+log = logging.getLogger(__name__)
+SERVER_NAME = "mlpilot"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A model ready to answer requests, with what the protocol's metadata reports about it."""
+
+    name: str
+    version: str
+    model: LoadedModel
+    signature: Signature
+    platform: str
+    loaded_at: dt.datetime
+
+    @property
+    def numeric_only(self) -> bool:
+        return all(c.dtype != "string" for c in self.signature.inputs)
 
 
 class DataPlane:
-    def __init__(self, settings: Any, sink: Any) -> None:
+    """Service name → loaded model; loads swap in whole, requests emit telemetry without blocking."""
+
+    def __init__(self, settings: Any, sink: EventSink | None = None) -> None:
         self.settings = settings
         self.sink = sink
+        self._models: dict[str, ServedModel] = {}
+        self._unavailable: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._starting = False
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    def set_starting(self, starting: bool) -> None:
+        """Mark the server as starting up (readiness is 503 meanwhile)."""
+        self._starting = starting
+
+    def load(self, name: str, model_path: Path, version_label: str) -> ServedModel | None:
+        """Load the model folder completely, then swap it in; return the model it replaced.
+
+        A model that fails to load (or to predict one row) raises InvalidInput and changes nothing.
+        """
+        try:
+            model = load_model(Path(model_path))
+            _warm_up(model)
+        except Exception as exc:
+            detail = exc.detail if isinstance(exc, MlpilotError) else f"{type(exc).__name__}: {exc}"
+            raise InvalidInput(f"Model version {version_label} for service {name!r} could not be loaded from "
+                               f"{model_path}: {detail}") from exc
+        manifest = getattr(model, "manifest", {}) or {}
+        served = ServedModel(name=name, version=str(version_label), model=model, signature=model.signature,
+                             platform=f"mlpilot-{manifest.get('flavor', 'model')}", loaded_at=dt.datetime.now(dt.UTC))
+        with self._lock:
+            previous = self._models.get(name)
+            # Readers take the dict reference once, so replacing it is the atomic swap.
+            self._models = {**self._models, name: served}
+            self._unavailable.pop(name, None)
+        return previous
+
+    def restore(self, name: str, previous: ServedModel | None) -> None:
+        """Put back the model `load` replaced (or unload when there was none), after a failed commit."""
+        with self._lock:
+            models = dict(self._models)
+            if previous is None:
+                models.pop(name, None)
+            else:
+                models[name] = previous
+            self._models = models
+
+    def unload(self, name: str) -> None:
+        """Stop serving `name`."""
+        with self._lock:
+            self._models = {k: v for k, v in self._models.items() if k != name}
+            self._unavailable.pop(name, None)
+
+    def mark_unavailable(self, name: str, reason: str) -> None:
+        """Record that deployed service `name` could not be loaded (readiness stays 503)."""
+        with self._lock:
+            if name not in self._models:
+                self._unavailable[name] = reason
+
+    def get(self, name: str) -> ServedModel | None:
+        """Return the model served as `name`, if loaded."""
+        return self._models.get(name)
+
+    def names(self) -> list[str]:
+        """Return the names of the loaded models."""
+        return sorted(self._models)
+
+    def readiness(self) -> tuple[bool, str]:
+        """Return whether every deployed service is loaded, and why not."""
+        if self._starting:
+            return False, "The server is starting."
+        if self._unavailable:
+            names = ", ".join(sorted(self._unavailable))
+            return False, f"Deployed service(s) not loaded: {names}."
+        return True, "ready"
+
+    def require(self, name: str, version: str | None = None) -> ServedModel:
+        """Return the model serving `name` (and `version`, when given), or raise 404/503."""
+        served = self._models.get(name)
+        if served is None:
+            reason = self._unavailable.get(name)
+            if reason is not None:
+                raise Unavailable(f"model '{name}' is not ready: {reason}")
+            raise NotFound(f"model '{name}' not found")
+        if version is not None and version != served.version:
+            raise NotFound(f"model '{name}' version '{version}' not found; serving version '{served.version}'")
+        return served
+
+    # --- inference -----------------------------------------------------------------------------------
+
+    def infer(self, name: str, body: bytes, *, version: str | None = None,
+              started: float | None = None) -> dict[str, Any]:
+        """Answer an OIP V2 inference request for model `name`."""
+
+        def run(served: ServedModel) -> tuple[dict[str, Any], int]:
+            batch = decode_oip(parse_json(body), served.signature, max_rows=self.settings.max_rows_per_request)
+            prediction = _predict(served, batch)
+            response: dict[str, Any] = {"model_name": served.name, "model_version": served.version}
+            if batch.request_id is not None:
+                response["id"] = batch.request_id
+            response["outputs"] = encode_oip(prediction, served.signature, rows=batch.rows, outputs=batch.outputs)
+            return response, batch.rows
+
+        return self._observe(name, version, started, run)
+
+    def predict_json(self, name: str, body: bytes, *, started: float | None = None) -> dict[str, Any]:
+        """Answer a plain-JSON request {"records": [...]} for model `name`."""
+
+        def run(served: ServedModel) -> tuple[dict[str, Any], int]:
+            batch = decode_records(parse_json(body), served.signature,
+                                   max_rows=self.settings.max_rows_per_request)
+            prediction = _predict(served, batch)
+            return {"service": served.name, "model_version": served.version,
+                    "predictions": encode_records(prediction, served.signature)}, batch.rows
+
+        return self._observe(name, None, started, run)
+
+    def _observe(self, name: str, version: str | None, started: float | None,
+                 run: Callable[[ServedModel], tuple[dict[str, Any], int]]) -> dict[str, Any]:
+        started = time.perf_counter() if started is None else started
+        served = self._models.get(name)
+        if served is None and name not in self._unavailable:
+            raise NotFound(f"model '{name}' not found")
+        label = served.version if served is not None else ""
+        try:
+            served = self.require(name, version)
+            response, rows = run(served)
+        except MlpilotError as exc:
+            self.record(name, label, started, exc.status, 0, exc.detail)
+            raise
+        except Exception as exc:
+            log.exception("inference failed for model %r", name)
+            self.record(name, label, started, 500, 0, f"{type(exc).__name__}: {exc}")
+            raise
+        self.record(name, served.version, started, 200, rows, None)
+        return response
+
+    def record(self, service: str, model_version: str, started: float, status_code: int, rows: int,
+               error: str | None) -> None:
+        """Hand one request's telemetry to the sink without waiting."""
+        if self.sink is None:
+            return
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        self.sink.put(InferenceEvent(service=service, model_version=model_version, ts=dt.datetime.now(dt.UTC),
+                                     latency_ms=latency_ms, status_code=status_code, rows=rows,
+                                     error=error[:500] if error else None))
+
+    # --- metadata ------------------------------------------------------------------------------------
+
+    def model_metadata(self, name: str, version: str | None = None) -> dict[str, Any]:
+        """Return the OIP model metadata of `name`."""
+        served = self.require(name, version)
+        inputs, outputs = tensor_metadata(served.signature)
+        signature = served.signature
+        return {"name": served.name, "versions": [served.version], "platform": served.platform,
+                "inputs": inputs, "outputs": outputs,
+                "parameters": {"task": signature.task, "target": signature.target,
+                               "classes": list(signature.classes) if signature.classes is not None else None}}
+
+
+def _warm_up(model: LoadedModel) -> None:
+    # One all-missing row proves the booster and the signature agree before the model takes traffic.
+    frame = pl.DataFrame({c.name: pl.Series(c.name, [None], dtype=pl.String if c.dtype == "string" else pl.Float64)
+                          for c in model.signature.inputs})
+    model.predict(frame)
+
+
+def _predict(served: ServedModel, batch: Batch) -> Prediction:
+    specs = served.signature.inputs
+    predict_matrix = getattr(served.model, "predict_matrix", None)
+    if served.numeric_only and predict_matrix is not None:
+        matrix = np.column_stack([batch.columns[c.name] for c in specs]) if specs else np.empty((batch.rows, 0))
+        return predict_matrix(matrix)
+    frame = pl.DataFrame([
+        pl.Series(c.name, batch.columns[c.name], dtype=pl.String if c.dtype == "string" else pl.Float64)
+        for c in specs
+    ])
+    return served.model.predict(frame)
+
+
+# --- HTTP ------------------------------------------------------------------------------------------------
+
+
+def _error(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"error": detail}, status_code=status)
+
+
+async def read_body_limited(request: Request, limit: int) -> bytes:
+    """Read the request body, refusing (413) as soon as it grows past `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    too_large = f"The request body is larger than {limit} bytes; send fewer rows per request."
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(too_large)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(too_large)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def build_router(get_dataplane: Callable[[], DataPlane | None]) -> APIRouter:
+    """Return the OIP V2 routes bound to the data plane `get_dataplane()` returns."""
+    router = APIRouter(prefix="/v2", tags=["inference (Open Inference Protocol V2)"])
+
+    def dataplane() -> DataPlane:
+        plane = get_dataplane()
+        if plane is None:
+            raise Unavailable("The data plane is not running.")
+        return plane
+
+    @router.get("")
+    def server_metadata() -> dict[str, Any]:
+        return {"name": SERVER_NAME, "version": __version__, "extensions": []}
+
+    @router.get("/health/live")
+    def live() -> dict[str, Any]:
+        return {"live": True}
+
+    @router.get("/health/ready")
+    def ready() -> JSONResponse:
+        plane = get_dataplane()
+        ok, reason = plane.readiness() if plane is not None else (False, "The data plane is not running.")
+        if ok:
+            return JSONResponse({"ready": True})
+        return JSONResponse({"ready": False, "error": reason}, status_code=503)
+
+    def metadata(name: str, version: str | None) -> JSONResponse:
+        try:
+            return JSONResponse(dataplane().model_metadata(name, version))
+        except MlpilotError as exc:
+            return _error(exc.status, exc.detail)
+
+    def model_ready(name: str, version: str | None) -> JSONResponse:
+        try:
+            dataplane().require(name, version)
+        except MlpilotError as exc:
+            return _error(exc.status, exc.detail)
+        return JSONResponse({"name": name, "ready": True})
+
+    async def infer(name: str, version: str | None, request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        try:
+            plane = dataplane()
+            try:
+                body = await read_body_limited(request, plane.settings.max_body_bytes)
+            except PayloadTooLarge as exc:
+                if plane.get(name) is not None:
+                    plane.record(name, plane.get(name).version, started, exc.status, 0, exc.detail)
+                raise
+            result = await run_in_threadpool(plane.infer, name, body, version=version, started=started)
+        except MlpilotError as exc:
+            return _error(exc.status, exc.detail)
+        return JSONResponse(result)
+
+    @router.get("/models/{name}")
+    def get_model_metadata(name: str) -> JSONResponse:
+        return metadata(name, None)
+
+    @router.get("/models/{name}/versions/{version}")
+    def get_model_version_metadata(name: str, version: str) -> JSONResponse:
+        return metadata(name, version)
+
+    @router.get("/models/{name}/ready")
+    def get_model_ready(name: str) -> JSONResponse:
+        return model_ready(name, None)
+
+    @router.get("/models/{name}/versions/{version}/ready")
+    def get_model_version_ready(name: str, version: str) -> JSONResponse:
+        return model_ready(name, version)
+
+    @router.post("/models/{name}/infer")
+    async def post_infer(name: str, request: Request) -> JSONResponse:
+        return await infer(name, None, request)
+
+    @router.post("/models/{name}/versions/{version}/infer")
+    async def post_version_infer(name: str, version: str, request: Request) -> JSONResponse:
+        return await infer(name, version, request)
+
+    return router
 
 
 def install_dataplane(app: FastAPI, get_dataplane: Callable[[], DataPlane | None]) -> None:
     """Add the /v2 routes to `app`."""
+    app.include_router(build_router(get_dataplane))
+
+
+def create_dataplane_app(dataplane: DataPlane) -> FastAPI:
+    """Build a standalone data-plane app (what `mlpilot serve` runs) around `dataplane`."""
+    app = FastAPI(title="mlpilot data plane", version=__version__,
+                  description="Open Inference Protocol V2 over the models this process serves.")
+    app.state.dataplane = dataplane
+    install_dataplane(app, lambda: dataplane)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"Nothing at {request.url.path}."
+        return _error(exc.status_code, detail)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(500, "Something went wrong on the server; the error has been logged.")
+
+    return app
+
+
+__all__ = ["DataPlane", "ServedModel", "build_router", "create_dataplane_app", "install_dataplane",
+           "read_body_limited"]

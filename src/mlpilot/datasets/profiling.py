@@ -29,7 +29,7 @@ def column_kind(dtype: pl.DataType) -> str:
     return "other"
 
 
-def _clean(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """Make a scalar JSON-safe: NaN/inf become None, temporals become ISO strings."""
     if value is None:
         return None
@@ -80,10 +80,10 @@ def profile_frame(frame: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
             "missing": missing,
             "missing_pct": round(100.0 * missing / rows, 4) if rows else 0.0,
             "distinct": distinct,
-            "min": _clean(stats.get(f"{name}\0min")),
-            "max": _clean(stats.get(f"{name}\0max")),
-            "mean": _clean(stats.get(f"{name}\0mean")),
-            "std": _clean(stats.get(f"{name}\0std")),
+            "min": json_safe(stats.get(f"{name}\0min")),
+            "max": json_safe(stats.get(f"{name}\0max")),
+            "mean": json_safe(stats.get(f"{name}\0mean")),
+            "std": json_safe(stats.get(f"{name}\0std")),
             "top_values": None,
             "histogram": None,
         }
@@ -107,7 +107,7 @@ def profile_frame(frame: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
 def _top_values(lazy: pl.LazyFrame, name: str) -> list[dict[str, Any]]:
     counts = (lazy.select(pl.col(name).alias("value")).drop_nulls().group_by("value").len(name="count")
               .sort(["count", "value"], descending=[True, False]).head(TOP_VALUES).collect())
-    return [{"value": _clean(v), "count": int(c)} for v, c in counts.iter_rows()]
+    return [{"value": json_safe(v), "count": int(c)} for v, c in counts.iter_rows()]
 
 
 def _histogram(lazy: pl.LazyFrame, name: str, low: float, high: float, is_float: bool) -> dict[str, Any]:

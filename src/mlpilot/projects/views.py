@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -13,7 +14,8 @@ from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.projects import service
 from mlpilot.projects.models import STAGES
 from mlpilot.usecases import service as usecases_service
-from mlpilot.web.pages import PageUser, render
+from mlpilot.core.i18n import get_translations
+from mlpilot.web.pages import PageUser, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,7 +48,8 @@ def create_project(request: Request, session: DbSession, user: PageUser, name: A
                    usecase_key: Annotated[str, Form()] = "") -> Response:
     form = {"name": name, "client": client, "description": description, "usecase_key": usecase_key}
     if not name.strip():
-        return _list_page(request, session, user, form=form, error="name", status_code=422)
+        _ = get_translations(request_locale(request, user)).gettext
+        return _list_page(request, session, user, form=form, error=_("Give the project a name."), status_code=422)
     try:
         project = service.create_project(session, name=name.strip(), user=user, client=client.strip(),
                                          description=description.strip(), usecase_key=usecase_key or None)
@@ -77,11 +80,11 @@ def change_stage(project_id: int, session: DbSession, user: PageUser, stage: Ann
 @router.post("/projects/{project_id}/members")
 def add_member(project_id: int, session: DbSession, user: PageUser, username: Annotated[str, Form()],
                responsibility: Annotated[str, Form()] = "") -> Response:
+    service.check_project_access(session, project_id=project_id, user=user, write=True)
     try:
         service.add_member(session, project_id=project_id, user=user, username=username.strip(),
                            responsibility=responsibility.strip()[:120])
     except (NotFound, Conflict) as exc:
-        if "does not exist" in exc.detail and "Project" in exc.detail:
-            raise
-        return RedirectResponse(f"/projects/{project_id}?error=member#members", status_code=303)
+        # The page shows the reason next to the members list instead of a bare error page.
+        return RedirectResponse(f"/projects/{project_id}?error={quote(exc.detail)}#members", status_code=303)
     return RedirectResponse(f"/projects/{project_id}#members", status_code=303)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +25,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 LANG_COOKIE = "mlpilot_lang"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-templates.env.filters["tojson_attr"] = lambda value: Markup(json.dumps(value, default=str))
+# Entity-escaped so a quote or ampersand inside the data cannot end the attribute; browsers decode it back.
+templates.env.filters["tojson_attr"] = lambda value: Markup(html.escape(json.dumps(value, default=str), quote=True))
 
 
 class LoginRequired(MlpilotError):

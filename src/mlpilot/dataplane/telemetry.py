@@ -1,0 +1,65 @@
+"""Inference telemetry: one plain event per request, handed to a bounded buffer that never blocks.
+
+The buffer belongs to the data plane so it works without a database; whoever drains it (the monitoring
+sink in the control plane) decides where events go.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class InferenceEvent:
+    service: str
+    model_version: str
+    ts: dt.datetime
+    latency_ms: float
+    status_code: int
+    rows: int
+    error: str | None = None
+
+
+class EventSink(Protocol):
+    """Accepts events without blocking the request that produced them."""
+
+    def put(self, event: InferenceEvent) -> None: ...
+
+
+class EventBuffer:
+    """A bounded FIFO of events: `put` never waits; when full the event is dropped and counted."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._queue: queue.Queue[InferenceEvent] = queue.Queue(maxsize=capacity)
+        self._lock = threading.Lock()
+        self.accepted = 0
+        self.dropped = 0
+
+    def put(self, event: InferenceEvent) -> None:
+        """Queue `event`, or drop it when the buffer is full."""
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            with self._lock:
+                self.dropped += 1
+            return
+        with self._lock:
+            self.accepted += 1
+
+    def drain(self, limit: int | None = None) -> list[InferenceEvent]:
+        """Take up to `limit` queued events (all when None), oldest first."""
+        events: list[InferenceEvent] = []
+        while limit is None or len(events) < limit:
+            try:
+                events.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return events
+
+    def __len__(self) -> int:
+        return self._queue.qsize()
