@@ -9,9 +9,20 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import numpy as np
 import polars as pl
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from mlpilot.core import jobs
+from mlpilot.core.runtime import Runtime
+from mlpilot.datasets import service as datasets_service
+from mlpilot.migrations import upgrade_database
+from tests.conftest import DatabaseFactory, make_settings
 
 
 @lru_cache(maxsize=1)
@@ -81,3 +92,23 @@ def upload_ok(client: TestClient, project_id: int, *, name: str, filename: str, 
     body = response.json()
     assert wait_job(client, body["profile_job_id"])["state"] == "succeeded"
     return body
+
+
+@pytest.fixture
+def service_runtime(tmp_path: Path, dialect: str, databases: DatabaseFactory) -> Iterator[Runtime]:
+    """A runtime on a fresh migrated database with the real local executor, for service-level tests."""
+    runtime = Runtime.from_settings(make_settings(tmp_path, databases.new_url(dialect)))
+    upgrade_database(runtime.engine)
+    runtime.start_executor()
+    yield runtime
+    runtime.close()
+
+
+def make_version(session: Session, runtime: Runtime, *, project_id: int, user_id: int, frame: pl.DataFrame,
+                 name: str = "data") -> int:
+    """Upload `frame` as CSV through the service, wait for its profile, and return the version id."""
+    version, job_id = datasets_service.create_dataset_version(
+        session, runtime=runtime, project_id=project_id, name=name, filename=f"{name}.csv", data=csv_bytes(frame),
+        user_id=user_id)
+    assert jobs.wait_for_job(runtime, job_id, timeout=60).state == "succeeded"
+    return version.id

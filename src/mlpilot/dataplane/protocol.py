@@ -235,8 +235,17 @@ def _as_float(data: Any, *, what: str, datatype: str) -> np.ndarray:
             if value is not None and not isinstance(value, (int, float)):
                 raise InferenceError(f"{_cap(what)} is {datatype} but row {row} holds {value!r}; expected a number.")
         return np.array([np.nan if v is None else v for v in flat], dtype=np.float64)
-    row = next((i for i, v in enumerate(flat.tolist()) if not isinstance(v, (int, float))), 0)
-    raise InferenceError(f"{_cap(what)} is {datatype} but row {row} holds {flat[row].item()!r}; expected a number.")
+    # Text anywhere turns the whole array into text; go back to the original values to name the bad row.
+    row, value = next(((i, v) for i, v in enumerate(_flatten(data)) if not isinstance(v, (int, float))), (0, None))
+    raise InferenceError(f"{_cap(what)} is {datatype} but row {row} holds {value!r}; expected a number.")
+
+
+def _flatten(data: Any) -> Any:
+    for item in data:
+        if isinstance(item, list):
+            yield from _flatten(item)
+        else:
+            yield item
 
 
 def _check_missing(spec: ColumnSpec, values: np.ndarray, *, what: str) -> None:

@@ -123,8 +123,9 @@ def compute_series(frame: pl.DataFrame, *, since: dt.datetime, until: dt.datetim
             buckets.append(Bucket(start=start, requests=0, errors=0, rows=0, latency_p50_ms=None,
                                   latency_p95_ms=None, latency_p99_ms=None))
             continue
-        buckets.append(Bucket(start=start, requests=requests, errors=int(row["errors"] or 0), rows=int(row["rows"] or 0),
-                              latency_p50_ms=_round(row["latency_p50_ms"]), latency_p95_ms=_round(row["latency_p95_ms"]),
+        buckets.append(Bucket(start=start, requests=requests, errors=int(row["errors"] or 0),
+                              rows=int(row["rows"] or 0), latency_p50_ms=_round(row["latency_p50_ms"]),
+                              latency_p95_ms=_round(row["latency_p95_ms"]),
                               latency_p99_ms=_round(row["latency_p99_ms"])))
     return buckets
 

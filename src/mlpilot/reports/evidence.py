@@ -21,10 +21,6 @@ class Evidence:
     best_model: dict[str, Any] | None = None
     services: list[dict[str, Any]] = field(default_factory=list)
 
-    @property
-    def title(self) -> str:
-        return f"{self.project['name']} — status report {self.generated_at:%Y-%m-%d}"
-
 
 def assemble_evidence(*, project: dict[str, Any], timeline: list[dict[str, Any]], schedule: dict[str, Any],
                       screening: dict[str, Any] | None, datasets_summary: dict[str, Any],

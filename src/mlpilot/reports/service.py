@@ -19,7 +19,7 @@ from mlpilot.accounts.models import User
 from mlpilot.core import jobs
 from mlpilot.core.db import session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, NotFound
-from mlpilot.core.i18n import LOCALES
+from mlpilot.core.i18n import LOCALES, get_translations
 from mlpilot.core.jobs import Job, JobContext, job_handler
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.storage import ArtifactStore
@@ -85,7 +85,9 @@ def create_report(session: Session, *, store: ArtifactStore, project_id: int, lo
         store.put_bytes(html_key, html_bytes)
         store.put_bytes(pdf_key, pdf)
         with unit_of_work(session):
-            report = Report(project_id=project_id, kind="status", locale=locale, title=evidence.title,
+            _ = get_translations(locale).gettext
+            title = f"{evidence.project['name']} — {_('Status report')} {evidence.generated_at:%Y-%m-%d}"
+            report = Report(project_id=project_id, kind="status", locale=locale, title=title[:300],
                             html_key=html_key, pdf_key=pdf_key, html_sha256=hashlib.sha256(html_bytes).hexdigest(),
                             pdf_sha256=hashlib.sha256(pdf).hexdigest(), html_bytes=len(html_bytes),
                             pdf_bytes=len(pdf), created_by_id=user_id, job_id=job_id)

@@ -1,1 +1,1 @@
-"""mlpilot.serving domain."""
+"""Deploy: services with a stable name and contract whose backing model version can be switched or stopped."""

@@ -1,12 +1,210 @@
-"""Use cases of the serving domain (placeholder until the serving work lands)."""
+"""Use cases of the serving domain: deploy a model version as a named service, switch it, stop it, load it.
+
+The data plane gets the new model fully loaded before the switch is committed, so a model that fails
+to load leaves the running service and its records untouched.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import re
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mlpilot.accounts.models import User
+from mlpilot.core.db import unit_of_work, utcnow
+from mlpilot.core.errors import Conflict, InvalidInput, MlpilotError, NotFound, Unavailable
+from mlpilot.core.runtime import Runtime
+from mlpilot.monitoring import service as monitoring_service
+from mlpilot.projects import service as projects_service
+from mlpilot.projects.models import Stage
+from mlpilot.registry import service as registry_service
+from mlpilot.registry.signature import Signature
+from mlpilot.serving.models import Deployment, DeploymentAction, Service, ServiceState
 
-def load_deployed_services(session: Session, *, runtime: Any) -> int:
-    """Load every deployed service into the runtime's data plane; return how many."""
-    return 0
+log = logging.getLogger(__name__)
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def require_dataplane(runtime: Runtime) -> Any:
+    """Return the runtime's data plane, or raise 503 when this process serves no models."""
+    if runtime.dataplane is None:
+        raise Unavailable("This process does not serve models: the data plane is not running.")
+    return runtime.dataplane
+
+
+def version_label(model_version: Any) -> str:
+    """Return the version string the data plane reports for a model version (its number)."""
+    return str(model_version.version)
+
+
+def display_label(model_version: Any) -> str:
+    """Return how people see a model version: 'name v3'."""
+    return f"{model_version.name} v{model_version.version}"
+
+
+def find_service_by_name(session: Session, *, name: str) -> Service | None:
+    """Return the service called `name`, if any."""
+    return session.scalar(select(Service).where(Service.name == name))
+
+
+def get_service_by_name(session: Session, *, name: str) -> Service:
+    """Return the service called `name`."""
+    service = find_service_by_name(session, name=name)
+    if service is None:
+        raise NotFound(f"Service {name!r} does not exist.")
+    return service
+
+
+def check_service_access(session: Session, *, name: str, user: User, write: bool = False) -> Service:
+    """Return service `name` if `user` may read it (or change it, with write=True)."""
+    service = get_service_by_name(session, name=name)
+    projects_service.check_project_access(session, project_id=service.project_id, user=user, write=write)
+    return service
+
+
+def list_services(session: Session, *, project_id: int | None = None,
+                  project_ids: list[int] | None = None) -> list[Service]:
+    """Return services by name, optionally of one project or of several."""
+    stmt = select(Service).order_by(Service.name)
+    if project_id is not None:
+        stmt = stmt.where(Service.project_id == project_id)
+    if project_ids is not None:
+        stmt = stmt.where(Service.project_id.in_(project_ids))
+    return list(session.scalars(stmt))
+
+
+def list_user_services(session: Session, *, user: User) -> list[Service]:
+    """Return the services of every project `user` can see."""
+    project_ids = [p.id for p in projects_service.list_projects(session, user=user)]
+    return list_services(session, project_ids=project_ids)
+
+
+def list_deployments(session: Session, *, service_id: int) -> list[Deployment]:
+    """Return a service's deployment history, newest first."""
+    stmt = select(Deployment).where(Deployment.service_id == service_id).order_by(Deployment.id.desc())
+    return list(session.scalars(stmt))
+
+
+def get_service_signature(session: Session, *, service: Service) -> Signature:
+    """Return the input/output contract of the model version a service runs."""
+    model_version = registry_service.get_model_version(session, model_version_id=service.model_version_id)
+    return Signature.from_dict(model_version.signature)
+
+
+def deploy_model_version(session: Session, *, runtime: Runtime, project_id: int, user: User, name: str,
+                         model_version_id: int, reason: str = "") -> Service:
+    """Serve a model version under `name`: create the service or switch it to that version."""
+    name = name.strip()
+    if not NAME_PATTERN.match(name):
+        raise InvalidInput(f"Service name {name!r} is invalid: use 1–63 lowercase letters, digits and '-', "
+                           "starting with a letter or digit (e.g. 'churn-scoring').")
+    projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
+    model_version = registry_service.get_model_version(session, model_version_id=model_version_id)
+    if model_version.project_id != project_id:
+        raise InvalidInput(f"Model version {model_version_id} belongs to project {model_version.project_id}, "
+                           f"not {project_id}; deploy models of this project only.")
+    service = find_service_by_name(session, name=name)
+    if service is not None and service.project_id != project_id:
+        raise Conflict(f"The service name {name!r} is taken by another project; choose another name.")
+    if service is not None and service.state == ServiceState.deployed and service.model_version_id == model_version_id:
+        raise Conflict(f"Service {name!r} already serves {display_label(model_version)}.")
+    path = registry_service.resolve_model_path(store=runtime.store, model_version=model_version)
+    dataplane = require_dataplane(runtime)
+    previous = dataplane.load(name, path, version_label(model_version))
+    try:
+        with unit_of_work(session):
+            if service is None:
+                service = Service(name=name, project_id=project_id, model_version_id=model_version_id,
+                                  state=ServiceState.deployed, created_by_id=user.id)
+                session.add(service)
+                session.flush()
+                action, previous_id = DeploymentAction.deploy, None
+            else:
+                action = DeploymentAction.update if service.state == ServiceState.deployed else DeploymentAction.deploy
+                previous_id = service.model_version_id
+                service.model_version_id = model_version_id
+                service.state = ServiceState.deployed
+                service.updated_at = utcnow()
+            session.add(Deployment(service_id=service.id, model_version_id=model_version_id,
+                                   previous_model_version_id=previous_id, action=action, user_id=user.id,
+                                   reason=reason[:500]))
+            projects_service.advance_stage_to(session, project_id=project_id, user=user, stage=Stage.deploy,
+                                              note=f"service {name} deployed")
+    except BaseException:
+        # The switch did not happen, so the data plane goes back to what it served before.
+        dataplane.restore(name, previous)
+        raise
+    return service
+
+
+def stop_service(session: Session, *, runtime: Runtime, name: str, user: User, reason: str = "") -> Service:
+    """Stop serving `name`; its history stays and it can be deployed again."""
+    with unit_of_work(session):
+        service = check_service_access(session, name=name, user=user, write=True)
+        if service.state == ServiceState.stopped:
+            raise Conflict(f"Service {name!r} is already stopped.")
+        service.state = ServiceState.stopped
+        service.updated_at = utcnow()
+        session.add(Deployment(service_id=service.id, model_version_id=service.model_version_id,
+                               previous_model_version_id=service.model_version_id, action=DeploymentAction.stop,
+                               user_id=user.id, reason=reason[:500]))
+    if runtime.dataplane is not None:
+        runtime.dataplane.unload(name)
+    return service
+
+
+def load_deployed_services(session: Session, *, runtime: Runtime) -> int:
+    """Load every deployed service into the runtime's data plane; return how many loaded."""
+    dataplane = runtime.dataplane
+    if dataplane is None:
+        return 0
+    # A runtime started again in the same process keeps its data plane; its telemetry sink must write again.
+    if getattr(dataplane.sink, "running", True) is False:
+        monitoring_service.start_inference_sink(runtime)
+    loaded = 0
+    stmt = select(Service).where(Service.state == ServiceState.deployed).order_by(Service.name)
+    for service in session.scalars(stmt):
+        try:
+            model_version = registry_service.get_model_version(session, model_version_id=service.model_version_id)
+            path = registry_service.resolve_model_path(store=runtime.store, model_version=model_version)
+            dataplane.load(service.name, path, version_label(model_version))
+            loaded += 1
+        except Exception as exc:
+            detail = exc.detail if isinstance(exc, MlpilotError) else f"{type(exc).__name__}: {exc}"
+            log.warning("service %r could not be loaded: %s", service.name, detail)
+            dataplane.mark_unavailable(service.name, detail)
+    return loaded
+
+
+def get_servable_service(session: Session, *, name: str, user: User) -> Service:
+    """Return service `name` if `user` may call it and it is deployed."""
+    service = check_service_access(session, name=name, user=user)
+    if service.state != ServiceState.deployed:
+        raise Unavailable(f"Service {name!r} is stopped; deploy a model version to serve it again.")
+    return service
+
+
+def summarize_services(session: Session, *, services: list[Service],
+                       hours: int = 24) -> dict[str, dict[str, Any]]:
+    """Return each service's traffic totals over the last `hours` hours."""
+    since = utcnow() - dt.timedelta(hours=hours)
+    return monitoring_service.summarize_services(session, service_names=[s.name for s in services], since=since)
+
+
+def project_summary(session: Session, *, project_id: int) -> dict[str, Any]:
+    """Return the project's services with their last 24 hours of traffic and latency (for reports)."""
+    services = list_services(session, project_id=project_id)
+    totals = summarize_services(session, services=services)
+    rows = []
+    for service in services:
+        model_version = registry_service.get_model_version(session, model_version_id=service.model_version_id)
+        stats = totals[service.name]
+        rows.append({"name": service.name, "model_version": display_label(model_version), "state": service.state,
+                     "requests": stats["requests"], "errors": stats["errors"],
+                     "latency_p50_ms": stats["latency_p50_ms"], "latency_p95_ms": stats["latency_p95_ms"],
+                     "latency_p99_ms": stats["latency_p99_ms"]})
+    return {"services": rows}

@@ -16,11 +16,9 @@ AUTO_MAX_INTEGER_CLASSES = 20
 
 
 def class_labels(series: pl.Series) -> list[str]:
-    """Return the target's classes as sorted strings (the order of probability columns)."""
-    values = series.drop_nulls().unique()
-    if values.dtype.is_numeric() or values.dtype == pl.Boolean:
-        return [str(v) for v in values.sort().to_list()]
-    return sorted(str(v) for v in values.to_list())
+    """Return the target's classes as strings (Polars' own casting, so encoding matches), in natural order."""
+    values = series.drop_nulls().unique().sort()
+    return [str(v) for v in values.cast(pl.String).to_list()]
 
 
 def _is_whole(series: pl.Series) -> bool:

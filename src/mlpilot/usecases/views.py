@@ -48,8 +48,9 @@ def screening_section(project_id: int, request: Request, session: DbSession, use
 @router.post("/projects/{project_id}/_section/screening", response_class=HTMLResponse)
 async def screening_submit(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     form = await request.form()
-    answers = {q.key: {"answer": str(form.get(f"answer_{q.key}", "")), "note": str(form.get(f"note_{q.key}", ""))}
-               for q in QUESTIONS}
+    # An unticked question is left out, so the service reports it as "not answered".
+    answers = {q.key: {"answer": str(form.get(f"answer_{q.key}")), "note": str(form.get(f"note_{q.key}", ""))}
+               for q in QUESTIONS if form.get(f"answer_{q.key}")}
     # The database work is synchronous: keep it off the event loop.
     return await run_in_threadpool(_record_and_render, request, session, user, project_id, answers)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 17:44:55.739278
+Create Date: 2026-11-23 17:46:38.108062
 """
 from __future__ import annotations
 
@@ -251,11 +251,122 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dataset_profiles')),
     sa.UniqueConstraint('version_id', name=op.f('uq_dataset_profiles_version_id'))
     )
+    op.create_table('runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('dataset_version_id', sa.Integer(), nullable=False),
+    sa.Column('target', sa.String(length=300), nullable=False),
+    sa.Column('task', sa.String(length=20), nullable=False),
+    sa.Column('engine', sa.String(length=80), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('metrics', sa.JSON(), nullable=False),
+    sa.Column('primary_metric', sa.String(length=40), nullable=True),
+    sa.Column('primary_metric_value', sa.Float(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('job_id', sa.Integer(), nullable=True),
+    sa.Column('duration_s', sa.Float(), nullable=True),
+    sa.Column('time_budget_s', sa.Float(), nullable=False),
+    sa.Column('artifact_key', sa.String(length=500), nullable=True),
+    sa.Column('flavor', sa.String(length=40), nullable=True),
+    sa.Column('signature', sa.JSON(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_runs_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['dataset_version_id'], ['dataset_versions.id'], name=op.f('fk_runs_dataset_version_id_dataset_versions'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_runs_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_runs'))
+    )
+    with op.batch_alter_table('runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_runs_dataset_version_id'), ['dataset_version_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_runs_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_runs_status'), ['status'], unique=False)
+
+    op.create_table('model_versions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=True),
+    sa.Column('dataset_version_id', sa.Integer(), nullable=True),
+    sa.Column('flavor', sa.String(length=40), nullable=False),
+    sa.Column('signature', sa.JSON(), nullable=False),
+    sa.Column('metrics', sa.JSON(), nullable=False),
+    sa.Column('artifact_key', sa.String(length=500), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_model_versions_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['dataset_version_id'], ['dataset_versions.id'], name=op.f('fk_model_versions_dataset_version_id_dataset_versions'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_model_versions_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['run_id'], ['runs.id'], name=op.f('fk_model_versions_run_id_runs'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_model_versions')),
+    sa.UniqueConstraint('project_id', 'name', 'version', name=op.f('uq_model_versions_project_id_name_version'))
+    )
+    with op.batch_alter_table('model_versions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_model_versions_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_model_versions_run_id'), ['run_id'], unique=False)
+
+    op.create_table('services',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=63), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('model_version_id', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_services_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['model_version_id'], ['model_versions.id'], name=op.f('fk_services_model_version_id_model_versions')),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_services_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_services')),
+    sa.UniqueConstraint('name', name=op.f('uq_services_name'))
+    )
+    with op.batch_alter_table('services', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_services_model_version_id'), ['model_version_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_services_project_id'), ['project_id'], unique=False)
+
+    op.create_table('deployments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('service_id', sa.Integer(), nullable=False),
+    sa.Column('model_version_id', sa.Integer(), nullable=False),
+    sa.Column('previous_model_version_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.Column('at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['service_id'], ['services.id'], name=op.f('fk_deployments_service_id_services'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_deployments_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deployments'))
+    )
+    with op.batch_alter_table('deployments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deployments_service_id'), ['service_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('deployments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deployments_service_id'))
+
+    op.drop_table('deployments')
+    with op.batch_alter_table('services', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_services_project_id'))
+        batch_op.drop_index(batch_op.f('ix_services_model_version_id'))
+
+    op.drop_table('services')
+    with op.batch_alter_table('model_versions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_model_versions_run_id'))
+        batch_op.drop_index(batch_op.f('ix_model_versions_project_id'))
+
+    op.drop_table('model_versions')
+    with op.batch_alter_table('runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_runs_status'))
+        batch_op.drop_index(batch_op.f('ix_runs_project_id'))
+        batch_op.drop_index(batch_op.f('ix_runs_dataset_version_id'))
+
+    op.drop_table('runs')
     op.drop_table('dataset_profiles')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tasks_project_id'))

@@ -1,0 +1,33 @@
+"""API shapes of the registry domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RegisterRequest(BaseModel):
+    name: str | None = Field(None, max_length=200, description="Model name; default '<project slug>-<target>'.")
+
+
+class ModelVersionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    project_id: int
+    name: str
+    version: int
+    run_id: int | None
+    dataset_version_id: int | None
+    flavor: str
+    metrics: dict[str, Any]
+    artifact_key: str
+    created_by_id: int | None
+    created_at: dt.datetime
+    input_count: int = 0
+
+
+class ModelVersionDetail(ModelVersionRead):
+    signature: dict[str, Any]

@@ -1,0 +1,1 @@
+"""Conformance kits: checks every adapter of a kind must pass (engines, connectors, backends)."""

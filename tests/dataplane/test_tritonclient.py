@@ -1,0 +1,77 @@
+"""The data plane speaks the real Open Inference Protocol: tritonclient.http against a live uvicorn server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tritonclient.http as httpclient
+import uvicorn
+
+from mlpilot.dataplane.server import DataPlane, create_dataplane_app
+from mlpilot.settings import ServingSettings
+from tests.dataplane.factories import make_churn_model, make_numeric_multiclass_model
+
+
+@pytest.fixture
+def server_url(tmp_path: Path) -> Iterator[str]:
+    plane = DataPlane(ServingSettings())
+    plane.load("multi", make_numeric_multiclass_model(tmp_path / "multi"), "1")
+    plane.load("churn", make_churn_model(tmp_path / "churn"), "4")
+    # Port 0: the OS picks a free port, read back from the listening socket.
+    server = uvicorn.Server(uvicorn.Config(create_dataplane_app(plane), host="127.0.0.1", port=0,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn exited"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_tritonclient_health_metadata_and_infer(server_url: str) -> None:
+    client = httpclient.InferenceServerClient(url=server_url, network_timeout=10.0)
+    try:
+        assert client.is_server_live() and client.is_server_ready()
+        assert client.is_model_ready("multi") and not client.is_model_ready("absent")
+        metadata = client.get_model_metadata("multi")
+        assert [i["name"] for i in metadata["inputs"]] == ["f0", "f1", "f2", "f3"]
+
+        features = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+        tensor = httpclient.InferInput("input-0", list(features.shape), "FP32")
+        tensor.set_data_from_numpy(features, binary_data=False)
+        outputs = [httpclient.InferRequestedOutput("probabilities", binary_data=False),
+                   httpclient.InferRequestedOutput("label", binary_data=False)]
+        result = client.infer("multi", [tensor], outputs=outputs, request_id="r1")
+        probabilities = result.as_numpy("probabilities")
+        assert probabilities.shape == (5, 3)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+        labels = [v.decode() if isinstance(v, bytes) else v for v in result.as_numpy("label")]
+        assert set(labels) <= {"a", "b", "c"}
+        assert result.get_response()["id"] == "r1"
+
+        columns = {"tenure": np.array([3.0, 40.0]), "charges": np.array([70.0, 20.0]),
+                   "plan": np.array(["basic", "team"], dtype=object), "paperless": np.array([True, False])}
+        datatypes = {"tenure": "FP64", "charges": "FP64", "plan": "BYTES", "paperless": "BOOL"}
+        tensors = []
+        for name, values in columns.items():
+            tensor = httpclient.InferInput(name, [2], datatypes[name])
+            tensor.set_data_from_numpy(values, binary_data=False)
+            tensors.append(tensor)
+        result = client.infer("churn", tensors,
+                              outputs=[httpclient.InferRequestedOutput("probabilities", binary_data=False)])
+        assert result.as_numpy("probabilities").shape == (2, 2)
+        assert result.get_response()["model_version"] == "4"
+    finally:
+        client.close()

@@ -1,0 +1,68 @@
+"""Task rules, metrics and the training/registry services below the HTTP layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from mlpilot.core import jobs
+from mlpilot.core.db import session_scope
+from mlpilot.core.errors import InvalidInput
+from mlpilot.core.runtime import Runtime
+from mlpilot.registry import service as registry_service
+from mlpilot.registry.flavors import load_model
+from mlpilot.training import service
+from mlpilot.training.metrics import classification_metrics, higher_is_better, primary_metric
+from mlpilot.training.tasks import resolve_task
+from tests.datasets.factories import make_version, service_runtime, synthetic_frame  # noqa: F401 - fixture
+from tests.projects.factories import make_project, make_user
+
+
+def test_auto_task_and_target_rules() -> None:
+    assert resolve_task(pl.Series([0, 1, 1, None]), target="t", task="auto") == ("binary", ["0", "1"])
+    assert resolve_task(pl.Series(["b", "a", "c"]), target="t", task="auto") == ("multiclass", ["a", "b", "c"])
+    assert resolve_task(pl.Series([0.5, 1.25, 3.0]), target="t", task="auto") == ("regression", None)
+    assert resolve_task(pl.Series(list(range(50))), target="t", task="auto")[0] == "regression"
+    assert resolve_task(pl.Series([2, 10, 1]), target="t", task="multiclass")[1] == ["1", "2", "10"]
+    with pytest.raises(InvalidInput, match="target 't' has a single class 'x'"):
+        resolve_task(pl.Series(["x", "x", None]), target="t", task="auto")
+    with pytest.raises(InvalidInput, match="has no values"):
+        resolve_task(pl.Series([None, None], dtype=pl.Int64), target="t", task="binary")
+
+
+def test_metric_directions_and_primary_fallback() -> None:
+    assert higher_is_better("roc_auc") and not higher_is_better("log_loss") and not higher_is_better("rmse")
+    one_class = classification_metrics(np.array([1, 1]), np.array([[0.2, 0.8], [0.4, 0.6]]), task="binary")
+    assert one_class["roc_auc"] is None
+    assert primary_metric("binary", one_class) == ("log_loss", one_class["log_loss"])
+
+
+def test_run_trains_registers_and_summarises(service_runtime: Runtime) -> None:
+    runtime = service_runtime
+    with session_scope(runtime.sessions) as session:
+        user = make_user(session)
+        project = make_project(session, user=user, name="Säle Forecast")
+        version_id = make_version(session, runtime, project_id=project.id, user_id=user.id,
+                                  frame=synthetic_frame("regression"), name="sales")
+        assert service.project_summary(session, project_id=project.id) == {"leaderboard": [], "best": None}
+        run = service.create_run(session, runtime=runtime, project_id=project.id, dataset_version_id=version_id,
+                                 target="y", task="auto", time_budget_s=2, user_id=user.id)
+        assert run.task == "regression" and run.status == "queued"
+    assert jobs.wait_for_job(runtime, run.job_id, timeout=60).state == "succeeded"
+    with session_scope(runtime.sessions) as session:
+        summary = service.project_summary(session, project_id=project.id)
+        best = summary["best"]
+        assert summary["leaderboard"] == [best]
+        assert set(best) == {"run_id", "engine", "task", "target", "metric_name", "metric_value", "metrics",
+                             "duration_s", "dataset"}
+        assert best["metric_name"] == "rmse" and best["dataset"] == "sales v1" and best["metrics"]["r2"] > 0.5
+        [model_version] = registry_service.list_model_versions(session, project_id=project.id)
+        got = registry_service.get_model_version(session, model_version_id=model_version.id)
+        assert (got.name, got.version, got.flavor, got.project_id) == ("s-le-forecast-y", 1, "lightgbm", project.id)
+        assert got.signature["task"] == "regression" and got.metrics["rmse"] == best["metric_value"]
+        model = load_model(registry_service.resolve_model_path(store=runtime.store, model_version=got))
+        values = model.predict(synthetic_frame("regression").head(5)).values
+        assert values.shape == (5,) and np.isfinite(values).all()
+        renamed = registry_service.register_run(session, run_id=best["run_id"], user_id=user.id, name="sales-model")
+        assert (renamed.name, renamed.version) == ("sales-model", 1)
