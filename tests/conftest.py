@@ -74,7 +74,7 @@ def dialect(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def engine(dialect: str, databases: DatabaseFactory) -> Iterator[Engine]:
     """One migrated database per dialect for the whole run; tests use rolled-back sessions on it."""
-    eng = make_engine(databases.new_url(dialect))
+    eng = make_engine(databases.new_url(dialect), sqlite_savepoints=True)
     upgrade_database(eng)
     yield eng
     eng.dispose()

@@ -57,3 +57,16 @@ def test_integrity_error_becomes_conflict(session: Session) -> None:
     with pytest.raises(Conflict, match="conflicts with existing data"), unit_of_work(session):
         session.add(User(username="dup", role="member"))
         session.flush()
+
+
+def test_rolled_back_session_leaves_nothing_behind(engine: Engine) -> None:
+    """The session fixture's isolation itself: savepoint commits vanish with the outer rollback."""
+    connection = engine.connect()
+    outer = connection.begin()
+    scoped = Session(bind=connection, join_transaction_mode="create_savepoint")
+    accounts_service.create_user(scoped, username="isolated-user")
+    scoped.close()
+    outer.rollback()
+    connection.close()
+    with Session(engine) as fresh:
+        assert accounts_service.find_user_by_username(fresh, username="isolated-user") is None

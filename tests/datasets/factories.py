@@ -90,7 +90,8 @@ def upload_ok(client: TestClient, project_id: int, *, name: str, filename: str, 
     response = upload(client, project_id, name=name, filename=filename, data=data)
     assert response.status_code == 201, response.text
     body = response.json()
-    assert wait_job(client, body["profile_job_id"])["state"] == "succeeded"
+    job = wait_job(client, body["profile_job_id"])
+    assert job["state"] == "succeeded", job["error"]
     return body
 
 
@@ -110,5 +111,6 @@ def make_version(session: Session, runtime: Runtime, *, project_id: int, user_id
     version, job_id = datasets_service.create_dataset_version(
         session, runtime=runtime, project_id=project_id, name=name, filename=f"{name}.csv", data=csv_bytes(frame),
         user_id=user_id)
-    assert jobs.wait_for_job(runtime, job_id, timeout=60).state == "succeeded"
+    job = jobs.wait_for_job(runtime, job_id, timeout=60)
+    assert job.state == "succeeded", job.error
     return version.id

@@ -24,7 +24,8 @@ def test_churn_binary_run_registers_a_loadable_model(client: TestClient) -> None
     assert response.status_code == 202, response.text
     run_id, job_id = response.json()["run"]["id"], response.json()["job_id"]
     assert response.json()["run"]["status"] == "queued"
-    assert wait_job(client, job_id)["state"] == "succeeded"
+    job = wait_job(client, job_id)
+    assert job["state"] == "succeeded", job["error"]
 
     run = client.get(f"/api/v1/runs/{run_id}").json()
     assert run["status"] == "succeeded" and run["primary_metric"] == "roc_auc"
@@ -68,7 +69,8 @@ def test_regression_and_multiclass_rank_direction_aware(client: TestClient) -> N
         assert response.status_code == 202, response.text
         jobs[key] = response.json()
     for started in jobs.values():
-        assert wait_job(client, started["job_id"])["state"] == "succeeded"
+        job = wait_job(client, started["job_id"])
+        assert job["state"] == "succeeded", job["error"]
     assert jobs["reg_a"]["run"]["task"] == "regression" and jobs["multi"]["run"]["task"] == "multiclass"
     board = client.get(f"/api/v1/projects/{pid}/leaderboard?task=regression").json()
     assert [e["run_id"] for e in board] == [jobs["reg_a"]["run"]["id"], jobs["reg_b"]["run"]["id"]]

@@ -49,7 +49,8 @@ def test_run_trains_registers_and_summarises(service_runtime: Runtime) -> None:
         run = service.create_run(session, runtime=runtime, project_id=project.id, dataset_version_id=version_id,
                                  target="y", task="auto", time_budget_s=2, user_id=user.id)
         assert run.task == "regression" and run.status == "queued"
-    assert jobs.wait_for_job(runtime, run.job_id, timeout=60).state == "succeeded"
+    job = jobs.wait_for_job(runtime, run.job_id, timeout=60)
+    assert job.state == "succeeded", job.error
     with session_scope(runtime.sessions) as session:
         summary = service.project_summary(session, project_id=project.id)
         best = summary["best"]

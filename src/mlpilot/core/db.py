@@ -53,8 +53,14 @@ class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 5, sqlite_busy_timeout_ms: int = 15000) -> Engine:
-    """Create an engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 5, sqlite_busy_timeout_ms: int = 15000,
+                sqlite_savepoints: bool = False) -> Engine:
+    """Create an engine for `url`; SQLite gets WAL, foreign keys and a busy timeout.
+
+    `sqlite_savepoints` makes SQLAlchemy issue BEGIN itself so SAVEPOINTs work (rolled-back test sessions).
+    The server keeps pysqlite's default — BEGIN only before the first write — because a read transaction
+    held open by a long job would otherwise make its later write fail with SQLITE_BUSY under WAL.
+    """
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -68,12 +74,20 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5, sqlite_busy
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            if sqlite_savepoints:
+                dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(sqlite_busy_timeout_ms)}")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+
+        if sqlite_savepoints:
+
+            @event.listens_for(engine, "begin")
+            def _sqlite_begin(connection: Any) -> None:
+                connection.exec_driver_sql("BEGIN")
 
     return engine
 
