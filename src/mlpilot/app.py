@@ -17,10 +17,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mlpilot import __version__
 from mlpilot.accounts import service as accounts_service
+from mlpilot.accounts.token_sync import TokenSync
 from mlpilot.core import jobs
 from mlpilot.core.db import session_scope
 from mlpilot.core.errors import MlpilotError
 from mlpilot.core.runtime import Runtime
+from mlpilot.dataplane.auth import TokenGate
 from mlpilot.dataplane.server import DataPlane, install_dataplane
 from mlpilot.metadata import DOMAINS
 from mlpilot.migrations import upgrade_database
@@ -67,12 +69,19 @@ def start_runtime(runtime: Runtime) -> None:
     if runtime.dataplane is None:
         sink = monitoring_service.start_inference_sink(runtime)
         runtime.dataplane = DataPlane(runtime.settings.serving, sink=sink)
+        runtime.dataplane.gate = TokenGate()
+        token_sync = TokenSync(runtime.sessions, runtime.dataplane.gate)
+        token_sync.start()
+        runtime.extras["token_sync"] = token_sync
     with session_scope(runtime.sessions) as session:
         serving_service.load_deployed_services(session, runtime=runtime)
 
 
 def stop_runtime(runtime: Runtime) -> None:
     """Flush telemetry and stop background work."""
+    token_sync = runtime.extras.pop("token_sync", None)
+    if token_sync is not None:
+        token_sync.stop()
     monitoring_service.stop_inference_sink(runtime)
     runtime.close()
 

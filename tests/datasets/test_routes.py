@@ -26,7 +26,7 @@ def test_upload_profiles_and_versions(client: TestClient) -> None:
     version = body["version"]
     assert version["version"] == 1 and version["row_count"] == 600 and version["column_count"] == 21
     assert version["source_format"] == "tsv"
-    assert {"name": "target", "dtype": "Int64"} in version["columns"]
+    assert {"name": "target", "dtype": "Int64"} in version["schema"]
     assert len(version["sha256"]) == 64 and version["size_bytes"] == len(data)
 
     job = wait_job(client, body["profile_job_id"])
@@ -45,7 +45,7 @@ def test_upload_profiles_and_versions(client: TestClient) -> None:
     second = upload_ok(client, pid, name="churn", filename="churn.csv.gz",
                        data=gzip.compress(b"\xef\xbb\xbf" + buffer.getvalue()))
     assert second["version"]["version"] == 2 and second["version"]["row_count"] == 50
-    assert second["version"]["columns"][0]["name"] == frame.columns[0]  # BOM stripped from the first header
+    assert second["version"]["schema"][0]["name"] == frame.columns[0]  # BOM stripped from the first header
     detail = client.get(f"/api/v1/datasets/{second['dataset']['id']}").json()
     assert [v["version"] for v in detail["versions"]] == [1, 2]
     listed = client.get(f"/api/v1/projects/{pid}/datasets").json()
@@ -59,7 +59,7 @@ def test_upload_profiles_and_versions(client: TestClient) -> None:
 def test_semicolon_csv_and_parquet(client: TestClient) -> None:
     pid = create_project(client)
     semi = upload_ok(client, pid, name="semi", filename="s.csv", data=b"a;b;c\n1;x;2.5\n2;y;\n")
-    assert [c["name"] for c in semi["version"]["columns"]] == ["a", "b", "c"]
+    assert [c["name"] for c in semi["version"]["schema"]] == ["a", "b", "c"]
     buffer = io.BytesIO()
     pl.DataFrame({"a": [1, 2, 3], "b": ["x", None, "z"]}).write_parquet(buffer)
     parquet = upload_ok(client, pid, name="pq", filename="p.parquet", data=buffer.getvalue())

@@ -28,14 +28,15 @@ def _churn_rows(n: int) -> np.ndarray:
 
 def test_inference_with_an_existing_oip_client_returns_probabilities(demo_server: DemoServer) -> None:
     client = triton.InferenceServerClient(url=demo_server.url.removeprefix("http://"))
+    auth = {"Authorization": f"Bearer {demo_server.token}"}
     assert client.is_server_live() and client.is_server_ready()
-    assert client.is_model_ready("churn")
-    metadata = client.get_model_metadata("churn")
+    assert client.is_model_ready("churn", headers=auth)
+    metadata = client.get_model_metadata("churn", headers=auth)
     assert metadata["name"] == "churn"
     rows = _churn_rows(5)
     tensor = triton.InferInput("input-0", list(rows.shape), "FP64")
     tensor.set_data_from_numpy(rows)
-    result = client.infer("churn", inputs=[tensor])
+    result = client.infer("churn", inputs=[tensor], headers=auth)
     probabilities = result.as_numpy("probabilities")
     assert probabilities.shape == (5, 2)
     assert np.allclose(probabilities.sum(axis=1), 1.0)

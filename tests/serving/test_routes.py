@@ -177,6 +177,9 @@ def test_json_predict_stop_and_reload(client: TestClient, runtime: Runtime, proj
     assert body["predictions"][0]["label"] in ("no", "yes")
     amount = client.post("/api/v1/services/amount/predict", json={"records": [{"x": 1.0, "k": 2}]}).json()
     assert isinstance(amount["predictions"][0]["prediction"], float)
+    monitoring_service.flush_inference_sink(runtime)
+    recorded = client.get("/api/v1/services/amount/metrics").json()["totals"]
+    assert (recorded["requests"], recorded["rows"]) == (1, 1)
 
     bad = client.post("/api/v1/services/churn/predict", json={"records": [{"tenure": None, "plan": "basic"}]})
     assert bad.status_code == 400 and "Column 'tenure' row 0 is missing" in bad.json()["detail"]

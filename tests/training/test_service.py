@@ -67,3 +67,30 @@ def test_run_trains_registers_and_summarises(service_runtime: Runtime) -> None:
         assert values.shape == (5,) and np.isfinite(values).all()
         renamed = registry_service.register_run(session, run_id=best["run_id"], user_id=user.id, name="sales-model")
         assert (renamed.name, renamed.version) == ("sales-model", 1)
+
+
+class StoppedExecutor:
+    """An executor whose process died: it accepts jobs and never runs them."""
+
+    def submit(self, job_id: int) -> None:
+        pass
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
+
+
+def test_run_whose_job_died_reads_as_failed(service_runtime: Runtime) -> None:
+    runtime = service_runtime
+    with session_scope(runtime.sessions) as session:
+        user = make_user(session)
+        project = make_project(session, user=user)
+        version_id = make_version(session, runtime, project_id=project.id, user_id=user.id,
+                                  frame=synthetic_frame("binary"))
+    runtime.executor.shutdown(wait=True)
+    runtime.executor = StoppedExecutor()
+    with session_scope(runtime.sessions) as session:
+        run = service.create_run(session, runtime=runtime, project_id=project.id, dataset_version_id=version_id,
+                                 target="y", time_budget_s=1, user_id=user.id)
+        assert jobs.fail_interrupted_jobs(session) == 1  # what the next start does
+        [listed] = service.list_runs(session, project_id=project.id)
+        assert listed.id == run.id and listed.status == "failed" and "restart" in listed.error

@@ -180,3 +180,11 @@ def bootstrap_admin(session: Session, *, password: str | None, token: str | None
                 create_token(session, user_id=admin.id, name="bootstrap", secret=token)
                 installed = True
     return BootstrapResult(created, chosen_password, installed)
+
+
+def active_token_hashes(session: Session) -> dict[str, dt.datetime | None]:
+    """Return hash → expiry of every token that is not revoked and whose user is active."""
+    now = utcnow()
+    stmt = (select(ApiToken.token_hash, ApiToken.expires_at).join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.revoked.is_(False), User.active.is_(True)))
+    return {h: exp for h, exp in session.execute(stmt) if exp is None or exp > now}

@@ -26,7 +26,8 @@ class DatasetVersionRead(ReadModel):
     storage_key: str
     row_count: int
     column_count: int
-    columns: list[ColumnSchema] = Field(validation_alias="schema", description="Column names and Polars dtypes.")
+    columns: list[ColumnSchema] = Field(validation_alias="schema", serialization_alias="schema",
+                                        description="Column names and Polars dtypes.")
     sha256: str
     size_bytes: int
     created_by_id: int | None

@@ -28,17 +28,34 @@ MAX_BUDGET_S = 3600
 ACTIVE = (RunStatus.queued, RunStatus.running)
 
 
+def _reconcile(session: Session, runs: list[Run]) -> None:
+    """Mark runs failed whose job died outside the training code (e.g. the server restarted mid-run)."""
+    stale = []
+    for run in runs:
+        if run.status in ACTIVE and run.job_id is not None:
+            job = session.get(jobs.Job, run.job_id)
+            if job is not None and job.state == jobs.JobState.failed:
+                stale.append((run, job))
+    if stale:
+        with unit_of_work(session):
+            for run, job in stale:
+                run.status, run.error, run.finished_at = RunStatus.failed, job.error, job.finished_at or utcnow()
+
+
 def get_run(session: Session, *, run_id: int) -> Run:
     """Return run `run_id`."""
     run = session.get(Run, run_id)
     if run is None:
         raise NotFound(f"Run {run_id} does not exist.")
+    _reconcile(session, [run])
     return run
 
 
 def list_runs(session: Session, *, project_id: int) -> list[Run]:
     """Return the project's runs, newest first."""
-    return list(session.scalars(select(Run).where(Run.project_id == project_id).order_by(Run.id.desc())))
+    runs = list(session.scalars(select(Run).where(Run.project_id == project_id).order_by(Run.id.desc())))
+    _reconcile(session, runs)
+    return runs
 
 
 def create_run(session: Session, *, runtime: Runtime, project_id: int, dataset_version_id: int, target: str,
