@@ -9,7 +9,7 @@ import re
 from fastapi.testclient import TestClient
 
 from tests.conftest import ADMIN_PASSWORD
-from tests.datasets.factories import churn_sample_tsv, create_project, wait_job
+from tests.datasets.factories import churn_sample_tsv, create_project, upload_ok, wait_job
 
 
 def login(client: TestClient) -> None:
@@ -47,9 +47,12 @@ def test_sections_upload_form_profile_page_and_run_form(client: TestClient) -> N
 
     page = client.get(f"/dataset-versions/{version_id}")
     assert page.status_code == 200 and "total day minutes" in page.text
+    assert "No missing values in any column" in page.text
     specs = charts(page.text)
-    assert specs[0]["type"] == "bar" and len(specs[0]["data"]["labels"]) == 21  # missing % per column
-    assert len(specs) > 10  # one distribution chart per column
+    assert len(specs) == 21 and all(s["type"] == "bar" for s in specs)  # a distribution chart per column
+    gappy = upload_ok(client, pid, name="gappy", filename="g.csv", data=b"a,b\n1,x\n,y\n3,\n4,x\n")
+    missing_chart = charts(client.get(f"/dataset-versions/{gappy['version']['id']}").text)[0]
+    assert missing_chart["data"]["labels"] == ["a", "b"] and missing_chart["data"]["datasets"][0]["data"] == [25, 25]
 
     refused = client.post(f"/projects/{pid}/runs/start", data={"dataset_version_id": version_id, "target": "nope",
                                                                "task": "auto", "time_budget_s": 2},

@@ -94,11 +94,14 @@ def profile_frame(frame: pl.DataFrame | pl.LazyFrame) -> dict[str, Any]:
             entry["histogram"] = _histogram(lazy, name, entry["min"], entry["max"], dtype.is_float())
         columns.append(entry)
 
-    duplicates = rows - df.n_unique() if rows and df.width else 0
+    try:
+        duplicates: int | None = rows - df.n_unique() if rows and df.width else 0
+    except pl.exceptions.PolarsError:
+        duplicates = None  # nested column types cannot be compared row by row
     return {
         "rows": rows,
         "columns": df.width,
-        "duplicate_rows": int(duplicates),
+        "duplicate_rows": duplicates,
         "memory_bytes": int(df.estimated_size()),
         "column_profiles": columns,
     }

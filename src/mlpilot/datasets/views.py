@@ -18,6 +18,7 @@ from mlpilot.web.pages import PageUser, render
 
 router = APIRouter(include_in_schema=False)
 PREVIEW_ROWS = 20
+TOP_VALUES_MAX_DISTINCT = 10
 
 
 def _can_write(user: User) -> bool:
@@ -101,12 +102,13 @@ def profile_charts(profile: dict[str, Any]) -> dict[str, Any]:
         "data": {"labels": [c["name"] for c in columns],
                  "datasets": [{"label": "missing %", "data": [c["missing_pct"] for c in columns],
                                "backgroundColor": "#f59e0b"}]},
-        "options": {"plugins": {"legend": {"display": False}},
-                    "scales": {"y": {"beginAtZero": True, "suggestedMax": 100}}},
-    }
+        "options": {"plugins": {"legend": {"display": False}}, "scales": {"y": {"beginAtZero": True}}},
+    } if any(c["missing_pct"] for c in columns) else None
     per_column: dict[str, dict[str, Any]] = {}
     for c in columns:
-        if c.get("histogram"):
+        # A handful of distinct integers (flags, codes) reads better as counts per value than as bins.
+        few_values = c.get("top_values") and (c["kind"] != "numeric" or c["distinct"] <= TOP_VALUES_MAX_DISTINCT)
+        if c.get("histogram") and not few_values:
             edges, counts = c["histogram"]["edges"], c["histogram"]["counts"]
             labels = [f"{edges[i]:.4g}" for i in range(len(counts))]
             per_column[c["name"]] = {
@@ -117,7 +119,7 @@ def profile_charts(profile: dict[str, Any]) -> dict[str, Any]:
                 "options": {"plugins": {"legend": {"display": False}}},
             }
         elif c.get("top_values"):
-            top = c["top_values"]
+            top = c["top_values"] if c["kind"] != "numeric" else sorted(c["top_values"], key=lambda t: t["value"])
             per_column[c["name"]] = {
                 "type": "bar",
                 "data": {"labels": [str(t["value"]) for t in top],

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 17:46:38.108062
+Create Date: 2026-11-23 18:10:20.249003
 """
 from __future__ import annotations
 

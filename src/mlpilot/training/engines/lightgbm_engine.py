@@ -7,6 +7,7 @@ trained is exactly what the saved model folder predicts.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -138,7 +139,8 @@ class LightGBMEngine:
             valid_set = lgb.Dataset(features[valid_idx], label=y[valid_idx], reference=train_set)
             booster = lgb.train(params, train_set, num_boost_round=int(params.pop("num_boost_round", MAX_ROUNDS)),
                                 valid_sets=[valid_set], valid_names=["holdout"], callbacks=[stop])
-            tried.append({"params": candidate, "holdout_loss": float(stop.best_score),
+            tried.append({"params": candidate,
+                          "holdout_loss": float(stop.best_score) if math.isfinite(stop.best_score) else None,
                           "trees": stop.best_iteration + 1, "stopped_by_budget": stop.stopped_by_budget})
             if best is None or stop.best_score < best[0]:
                 best = (stop.best_score, booster, {**candidate, **self.hyperparams,
