@@ -33,11 +33,10 @@ test: install-test
 lint: install-test
 	$(BIN)/lint-imports
 
-# Regenerate the message catalogs after changing UI text.
+# Regenerate the message catalogs after changing UI text (Korean lives in scripts/ko_translations.py).
 i18n: install
-	$(BIN)/pybabel extract -F babel.cfg -o src/mlpilot/locale/messages.pot src/mlpilot
-	$(BIN)/pybabel update -i src/mlpilot/locale/messages.pot -d src/mlpilot/locale --no-fuzzy-matching
-	$(BIN)/pybabel compile -d src/mlpilot/locale
+	$(BIN)/pybabel extract -F babel.cfg --omit-header -o src/mlpilot/locale/messages.pot src/mlpilot
+	$(BIN)/python scripts/update_catalogs.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -117,6 +117,16 @@ def settings(tmp_path: Path, dialect: str, databases: DatabaseFactory) -> Settin
 
 
 @pytest.fixture
+def live_runtime(settings: Settings) -> Iterator[Runtime]:
+    """A runtime on a fresh migrated database with the real local executor, for service-level tests."""
+    runtime = Runtime.from_settings(settings)
+    upgrade_database(runtime.engine)
+    runtime.start_executor()
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     """The real app on a fresh database, started through its lifespan, authenticated as the admin."""
     from mlpilot.app import create_app

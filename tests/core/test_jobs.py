@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +13,6 @@ from mlpilot.core import jobs
 from mlpilot.core.db import session_scope, unit_of_work
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.runtime import Runtime
-from mlpilot.migrations import upgrade_database
-from tests.conftest import DatabaseFactory, make_settings
 
 release = threading.Event()
 
@@ -40,13 +38,9 @@ def _block(ctx: jobs.JobContext, params: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-def job_runtime(tmp_path: Path, dialect: str, databases: DatabaseFactory) -> Iterator[Runtime]:
-    runtime = Runtime.from_settings(make_settings(tmp_path, databases.new_url(dialect)))
-    upgrade_database(runtime.engine)
-    runtime.start_executor()
-    yield runtime
+def job_runtime(live_runtime: Runtime) -> Iterator[Runtime]:
+    yield live_runtime
     release.set()
-    runtime.close()
 
 
 def _start(runtime: Runtime, kind: str, params: dict[str, Any]) -> int:
@@ -92,6 +86,12 @@ def test_unknown_kind_is_rejected(job_runtime: Runtime) -> None:
 def test_restart_marks_interrupted_jobs_failed(job_runtime: Runtime) -> None:
     release.clear()
     running_id = _start(job_runtime, "test.block", {})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with session_scope(job_runtime.sessions) as session:
+            if jobs.get_job(session, job_id=running_id).state == "running":
+                break
+        time.sleep(0.05)
     with session_scope(job_runtime.sessions) as session:
         # A queued job that no executor will pick up, as after a crash.
         with unit_of_work(session):

@@ -9,20 +9,14 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import numpy as np
 import polars as pl
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from mlpilot.core import jobs
 from mlpilot.core.runtime import Runtime
 from mlpilot.datasets import service as datasets_service
-from mlpilot.migrations import upgrade_database
-from tests.conftest import DatabaseFactory, make_settings
 
 
 @lru_cache(maxsize=1)
@@ -93,16 +87,6 @@ def upload_ok(client: TestClient, project_id: int, *, name: str, filename: str, 
     job = wait_job(client, body["profile_job_id"])
     assert job["state"] == "succeeded", job["error"]
     return body
-
-
-@pytest.fixture
-def service_runtime(tmp_path: Path, dialect: str, databases: DatabaseFactory) -> Iterator[Runtime]:
-    """A runtime on a fresh migrated database with the real local executor, for service-level tests."""
-    runtime = Runtime.from_settings(make_settings(tmp_path, databases.new_url(dialect)))
-    upgrade_database(runtime.engine)
-    runtime.start_executor()
-    yield runtime
-    runtime.close()
 
 
 def make_version(session: Session, runtime: Runtime, *, project_id: int, user_id: int, frame: pl.DataFrame,

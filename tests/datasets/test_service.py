@@ -16,7 +16,7 @@ from mlpilot.core.runtime import Runtime
 from mlpilot.datasets import service
 from mlpilot.datasets.ingest import parse_upload, sniff_delimiter
 from mlpilot.datasets.profiling import HISTOGRAM_BINS, profile_frame
-from tests.datasets.factories import make_version, service_runtime  # noqa: F401 - fixture
+from tests.datasets.factories import make_version
 from tests.projects.factories import make_project, make_user
 
 
@@ -52,8 +52,8 @@ def test_profile_counts_missing_values_and_bins_every_value() -> None:
     assert profile_frame(pl.concat([frame, frame.head(2)]))["duplicate_rows"] == 2
 
 
-def test_project_summary_and_reading_versions(service_runtime: Runtime) -> None:
-    runtime = service_runtime
+def test_project_summary_and_reading_versions(live_runtime: Runtime) -> None:
+    runtime = live_runtime
     with session_scope(runtime.sessions) as session:
         user = make_user(session)
         project = make_project(session, user=user)
@@ -72,13 +72,13 @@ def test_project_summary_and_reading_versions(service_runtime: Runtime) -> None:
             service.read_dataset_version_frame(session, store=runtime.store, version_id=second, columns=["zz"])
 
 
-def test_rejected_upload_leaves_no_row_and_no_file(session: Session, service_runtime: Runtime) -> None:
+def test_rejected_upload_leaves_no_row_and_no_file(session: Session, live_runtime: Runtime) -> None:
     user = make_user(session)
     project = make_project(session, user=user)
     with pytest.raises(InvalidInput, match="duplicate column name 'a'"):
-        service.create_dataset_version(session, runtime=service_runtime, project_id=project.id, name="d",
+        service.create_dataset_version(session, runtime=live_runtime, project_id=project.id, name="d",
                                        filename="d.csv", data=b"a,a\n1,2\n", user_id=user.id)
     assert service.list_datasets(session, project_id=project.id) == []
     with pytest.raises(NotFound, match="not computed yet|does not exist"):
         service.get_dataset_profile(session, version_id=123456)
-    assert not any(p.is_file() for p in Path(service_runtime.store.root).rglob("*"))
+    assert not any(p.is_file() for p in Path(live_runtime.store.root).rglob("*"))

@@ -9,8 +9,15 @@ import polars as pl
 from fastapi.testclient import TestClient
 
 from mlpilot.registry.flavors import load_model
-from tests.datasets.factories import churn_frame, churn_sample_tsv, create_project, csv_bytes, synthetic_frame, \
-    upload_ok, wait_job
+from tests.datasets.factories import (
+    churn_frame,
+    churn_sample_tsv,
+    create_project,
+    csv_bytes,
+    synthetic_frame,
+    upload_ok,
+    wait_job,
+)
 
 
 def start(client: TestClient, pid: int, **body: object):  # noqa: ANN201 - a response

@@ -15,7 +15,7 @@ from mlpilot.registry.flavors import load_model
 from mlpilot.training import service
 from mlpilot.training.metrics import classification_metrics, higher_is_better, primary_metric
 from mlpilot.training.tasks import resolve_task
-from tests.datasets.factories import make_version, service_runtime, synthetic_frame  # noqa: F401 - fixture
+from tests.datasets.factories import make_version, synthetic_frame
 from tests.projects.factories import make_project, make_user
 
 
@@ -38,8 +38,8 @@ def test_metric_directions_and_primary_fallback() -> None:
     assert primary_metric("binary", one_class) == ("log_loss", one_class["log_loss"])
 
 
-def test_run_trains_registers_and_summarises(service_runtime: Runtime) -> None:
-    runtime = service_runtime
+def test_run_trains_registers_and_summarises(live_runtime: Runtime) -> None:
+    runtime = live_runtime
     with session_scope(runtime.sessions) as session:
         user = make_user(session)
         project = make_project(session, user=user, name="Säle Forecast")
@@ -79,8 +79,8 @@ class StoppedExecutor:
         pass
 
 
-def test_run_whose_job_died_reads_as_failed(service_runtime: Runtime) -> None:
-    runtime = service_runtime
+def test_run_whose_job_died_reads_as_failed(live_runtime: Runtime) -> None:
+    runtime = live_runtime
     with session_scope(runtime.sessions) as session:
         user = make_user(session)
         project = make_project(session, user=user)

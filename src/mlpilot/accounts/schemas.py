@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from mlpilot.accounts.models import Role
-
-
-class ReadModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+from mlpilot.core.schemas import ReadModel
 
 
 class UserCreate(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.support import NullTranslations, Translations
@@ -12,7 +12,7 @@ LOCALE_NAMES = {"en": "English", "ko": "한국어"}
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_translations(locale: str) -> NullTranslations:
     """Return the compiled catalog for `locale` (English falls back to the source strings)."""
     if locale not in LOCALES:

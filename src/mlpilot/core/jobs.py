@@ -130,12 +130,15 @@ def run_job(runtime: Runtime, job_id: int) -> None:
     """Execute one job to completion, recording the outcome whatever happens."""
     with session_scope(runtime.sessions) as session:
         with unit_of_work(session):
-            job = session.get(Job, job_id)
-            if job is None or job.state != JobState.queued:
-                return
-            job.state = JobState.running
-            job.started_at = utcnow()
-            kind, params, user_id, project_id = job.kind, dict(job.params), job.created_by_id, job.project_id
+            # Claim the job with a conditional UPDATE so it runs once even if submitted twice.
+            claimed = session.execute(
+                update(Job).where(Job.id == job_id, Job.state == JobState.queued)
+                .values(state=JobState.running, started_at=utcnow())
+            ).rowcount
+        if not claimed:
+            return
+        job = session.get(Job, job_id)
+        kind, params, user_id, project_id = job.kind, dict(job.params), job.created_by_id, job.project_id
     ctx = JobContext(runtime=runtime, job_id=job_id, user_id=user_id, project_id=project_id)
     handler = _handlers.get(kind)
     try:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-
-class ReadModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+from mlpilot.core.schemas import ReadModel
 
 
 class ColumnSchema(BaseModel):

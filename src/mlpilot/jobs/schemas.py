@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from mlpilot.core.schemas import ReadModel
 
 
-class JobRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class JobRead(ReadModel):
 
     id: int
     kind: str

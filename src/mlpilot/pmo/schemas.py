@@ -5,14 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from mlpilot.core.schemas import ReadModel
 from mlpilot.pmo.models import TaskStatus
 from mlpilot.projects.models import Stage
-
-
-class ReadModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
 
 
 class MilestoneCreate(BaseModel):

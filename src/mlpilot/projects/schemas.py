@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from mlpilot.core.schemas import ReadModel
 from mlpilot.projects.models import Stage
-
-
-class ReadModel(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
 
 
 class ProjectCreate(BaseModel):

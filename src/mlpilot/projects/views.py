@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from mlpilot.accounts.models import ROLE_RANK, Role, User
 from mlpilot.core.deps import DbSession
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound
+from mlpilot.core.i18n import get_translations
 from mlpilot.projects import service
 from mlpilot.projects.models import STAGES
 from mlpilot.usecases import service as usecases_service
-from mlpilot.core.i18n import get_translations
 from mlpilot.web.pages import PageUser, render, request_locale
 
 router = APIRouter(include_in_schema=False)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from mlpilot.core.schemas import ReadModel
 
 
 class RegisterRequest(BaseModel):
     name: str | None = Field(None, max_length=200, description="Model name; default '<project slug>-<target>'.")
 
 
-class ModelVersionRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ModelVersionRead(ReadModel):
 
     id: int
     project_id: int

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from mlpilot.core.schemas import ReadModel
 
 
 class ReportCreate(BaseModel):
     locale: str = Field("en", pattern=r"^(en|ko)$", description="Language of the report: en or ko.")
 
 
-class ReportRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ReportRead(ReadModel):
 
     id: int
     project_id: int

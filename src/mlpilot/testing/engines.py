@@ -44,7 +44,7 @@ def check_engine(engine_cls: type, *, time_budget_s: float = 2.0) -> None:
         engine = engine_cls()
         seen: list[float] = []
         fitted = engine.fit(frame, target="y", task=task, time_budget_s=time_budget_s,
-                            progress=lambda fraction, message: seen.append(fraction), seed=0)
+                            progress=lambda fraction, message, seen=seen: seen.append(fraction), seed=0)
         assert fitted is engine, "fit() must return self"
         assert all(0.0 <= f <= 1.0 for f in seen), "progress fractions must lie in [0, 1]"
         assert isinstance(engine.metrics_, dict) and engine.metrics_, "fit() must set metrics_ (holdout metrics)"

@@ -8,7 +8,6 @@ from mlpilot.accounts.deps import CurrentUser
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.projects import service as projects_service
 from mlpilot.projects.deps import ProjectAccess, ProjectWriteAccess
-from mlpilot.training import metrics as run_metrics
 from mlpilot.training import service
 from mlpilot.training.schemas import LeaderboardEntry, RunCreate, RunRead, RunStarted
 
@@ -36,14 +35,5 @@ def get_run(run_id: int, session: DbSession, user: CurrentUser) -> RunRead:
 
 @router.get("/projects/{project_id}/leaderboard", response_model=list[LeaderboardEntry])
 def get_leaderboard(project: ProjectAccess, session: DbSession, task: str | None = None) -> list[LeaderboardEntry]:
-    entries: list[LeaderboardEntry] = []
-    ranks: dict[str, int] = {}
-    for run in service.leaderboard(session, project_id=project.id, task=task):
-        ranks[run.task] = ranks.get(run.task, 0) + 1
-        entries.append(LeaderboardEntry(
-            rank=ranks[run.task], run_id=run.id, engine=run.engine, task=run.task, target=run.target,
-            dataset=service.describe_dataset(session, run=run), metric_name=run.primary_metric or "",
-            metric_value=run.primary_metric_value, higher_is_better=run_metrics.higher_is_better(run.primary_metric or ""),
-            metrics=run.metrics, duration_s=run.duration_s,
-        ))
-    return entries
+    return [LeaderboardEntry(**entry) for entry in service.leaderboard_entries(session, project_id=project.id,
+                                                                                task=task)]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from mlpilot.core.schemas import ReadModel
 
 
 class RunCreate(BaseModel):
@@ -17,8 +19,7 @@ class RunCreate(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict, description="Engine hyper-parameters (optional).")
 
 
-class RunRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class RunRead(ReadModel):
 
     id: int
     project_id: int

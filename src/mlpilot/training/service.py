@@ -182,12 +182,23 @@ def describe_dataset(session: Session, *, run: Run) -> str:
     return f"{version.dataset.name} v{version.version}"
 
 
+def leaderboard_entries(session: Session, *, project_id: int, task: str | None = None) -> list[dict[str, Any]]:
+    """Return the leaderboard as plain rows, ranked within each task."""
+    entries: list[dict[str, Any]] = []
+    ranks: dict[str, int] = {}
+    for run in leaderboard(session, project_id=project_id, task=task):
+        ranks[run.task] = ranks.get(run.task, 0) + 1
+        metric = run.primary_metric or ""
+        entries.append({
+            "rank": ranks[run.task], "run_id": run.id, "engine": run.engine, "task": run.task, "target": run.target,
+            "metric_name": metric, "metric_value": run.primary_metric_value,
+            "higher_is_better": run_metrics.higher_is_better(metric), "metrics": dict(run.metrics),
+            "duration_s": run.duration_s, "dataset": describe_dataset(session, run=run),
+        })
+    return entries
+
+
 def project_summary(session: Session, *, project_id: int) -> dict[str, Any]:
     """Summarise the project's leaderboard and best run (for reports)."""
-    entries = [
-        {"run_id": run.id, "engine": run.engine, "task": run.task, "target": run.target,
-         "metric_name": run.primary_metric, "metric_value": run.primary_metric_value, "metrics": dict(run.metrics),
-         "duration_s": run.duration_s, "dataset": describe_dataset(session, run=run)}
-        for run in leaderboard(session, project_id=project_id)
-    ]
+    entries = leaderboard_entries(session, project_id=project_id)
     return {"leaderboard": entries, "best": entries[0] if entries else None}

@@ -1,0 +1,14 @@
+"""Words the UI translates at run time from data (roles, states, tasks), marked here for extraction."""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, do not translate yet"
+    return message
+
+
+DYNAMIC_WORDS = (
+    N_("admin"), N_("member"), N_("viewer"),
+    N_("queued"), N_("running"), N_("succeeded"), N_("failed"),
+    N_("auto"), N_("binary"), N_("multiclass"), N_("regression"),
+)
