@@ -75,3 +75,45 @@ def test_tritonclient_health_metadata_and_infer(server_url: str) -> None:
         assert result.get_response()["model_version"] == "4"
     finally:
         client.close()
+
+
+def test_tritonclient_defaults_use_the_binary_tensor_extension(server_url: str) -> None:
+    """Triton's client sends and asks for binary tensors unless told otherwise; both directions must work."""
+    client = httpclient.InferenceServerClient(url=server_url, network_timeout=10.0)
+    try:
+        features = np.random.default_rng(1).normal(size=(3, 4))
+        tensor = httpclient.InferInput("input-0", list(features.shape), "FP64")
+        tensor.set_data_from_numpy(features)
+        result = client.infer("multi", [tensor])
+        probabilities = result.as_numpy("probabilities")
+        assert probabilities.shape == (3, 3)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+        labels = [v.decode() for v in result.as_numpy("label")]
+        assert set(labels) <= {"a", "b", "c"}
+
+        plan = httpclient.InferInput("plan", [2], "BYTES")
+        plan.set_data_from_numpy(np.array([b"basic", b"team"], dtype=object))
+        others = []
+        for name, values, datatype in (("tenure", np.array([3.0, 40.0]), "FP64"),
+                                       ("charges", np.array([70.0, 20.0]), "FP64"),
+                                       ("paperless", np.array([True, False]), "BOOL")):
+            tensor = httpclient.InferInput(name, [2], datatype)
+            tensor.set_data_from_numpy(values)
+            others.append(tensor)
+        mixed = client.infer("churn", [plan, *others],
+                             outputs=[httpclient.InferRequestedOutput("probabilities", binary_data=True),
+                                      httpclient.InferRequestedOutput("label", binary_data=False)])
+        assert mixed.as_numpy("probabilities").shape == (2, 2)
+        assert len(mixed.as_numpy("label")) == 2
+    finally:
+        client.close()
+
+
+def test_binary_sizes_that_do_not_add_up_are_rejected(server_url: str) -> None:
+    import httpx
+
+    header = b'{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP64","parameters":{"binary_data_size":32}}]}'
+    response = httpx.post(f"http://{server_url}/v2/models/multi/infer", content=header + b"\x00" * 8,
+                          headers={"Inference-Header-Content-Length": str(len(header))})
+    assert response.status_code == 400
+    assert "binary_data_size" in response.json()["error"]

@@ -19,12 +19,12 @@ def upload(project: str, file: Annotated[Path, typer.Argument(exists=True, dir_o
     with api_client() as client:
         found = client.find_project(project)
         with console.status(f"Uploading {file.name}…"):
-            version = client.upload_dataset(found["id"], file, name=name)
-        console.print(f"Stored version {version['version']} of [bold]{name or file.name.split('.')[0]}[/] "
+            uploaded = client.upload_dataset(found["id"], file, name=name)
+        version = uploaded["version"]
+        console.print(f"Stored version {version['version']} of [bold]{uploaded['dataset']['name']}[/] "
                       f"({version['row_count']} rows × {version['column_count']} columns, id {version['id']}).")
-        if version.get("profile_job_id"):
-            follow_job(client, version["profile_job_id"], "Profiling")
-            console.print(f"Profile ready: mlpilot datasets profile {version['id']}")
+        follow_job(client, uploaded["profile_job_id"], "Profiling")
+        console.print(f"Profile ready: mlpilot datasets profile {version['id']}")
 
 
 @app.command("list")

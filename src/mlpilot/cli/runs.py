@@ -20,11 +20,12 @@ def train(project: str, dataset_version: Annotated[int, typer.Option(help="Datas
     """Start a training run and follow it to the end."""
     with api_client() as client:
         found = client.find_project(project)
-        run = client.post(f"/api/v1/projects/{found['id']}/runs",
+        started = client.post(f"/api/v1/projects/{found['id']}/runs",
                           json={"dataset_version_id": dataset_version, "target": target, "task": task,
                                 "time_budget_s": budget, "engine": engine})
-        follow_job(client, run["job_id"], f"Training run {run['id']}")
-        done = client.get(f"/api/v1/runs/{run['id']}")
+        run_id = started["run"]["id"]
+        follow_job(client, started["job_id"], f"Training run {run_id}")
+        done = client.get(f"/api/v1/runs/{run_id}")
         console.print(f"Run {done['id']}: {done.get('primary_metric')} = {done.get('primary_metric_value')}")
 
 

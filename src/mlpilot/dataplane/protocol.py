@@ -162,8 +162,8 @@ def _tensor(item: Any, index: int) -> tuple[str, list[int], str, Any]:
                              f"{', '.join(sorted(DATATYPES))}.")
     if "data" not in item:
         if (item.get("parameters") or {}).get("binary_data_size") is not None:
-            raise InferenceError(f"Input {name!r} uses the binary tensor extension, which is not supported; "
-                                 "send the data as JSON (binary_data=False).")
+            raise InferenceError(f"Input {name!r} declares binary data, but the request has no "
+                                 "Inference-Header-Content-Length header.")
         raise InferenceError(f"Input {name!r} has no 'data'.")
     return name, shape, datatype, item["data"]
 

@@ -21,12 +21,13 @@ import numpy as np
 import orjson
 import polars as pl
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mlpilot import __version__
 from mlpilot.core.errors import InvalidInput, MlpilotError, NotFound, PayloadTooLarge, Unavailable
+from mlpilot.dataplane import binary
 from mlpilot.dataplane.auth import TokenGate
 from mlpilot.dataplane.protocol import (
     Batch,
@@ -158,18 +159,19 @@ class DataPlane:
 
     # --- inference -----------------------------------------------------------------------------------
 
-    def infer(self, name: str, body: bytes, *, version: str | None = None,
-              started: float | None = None) -> dict[str, Any]:
-        """Answer an OIP V2 inference request for model `name`."""
+    def infer(self, name: str, body: bytes, *, version: str | None = None, started: float | None = None,
+              header_length: str | None = None) -> tuple[dict[str, Any], frozenset[str] | bool]:
+        """Answer an OIP V2 inference request for model `name`; also say which outputs go binary."""
 
-        def run(served: ServedModel) -> tuple[dict[str, Any], int]:
-            batch = decode_oip(parse_json(body), served.signature, max_rows=self.settings.max_rows_per_request)
+        def run(served: ServedModel) -> tuple[tuple[dict[str, Any], frozenset[str] | bool], int]:
+            payload = binary.parse_request(body, header_length)
+            batch = decode_oip(payload, served.signature, max_rows=self.settings.max_rows_per_request)
             prediction = _predict(served, batch)
             response: dict[str, Any] = {"model_name": served.name, "model_version": served.version}
             if batch.request_id is not None:
                 response["id"] = batch.request_id
             response["outputs"] = encode_oip(prediction, served.signature, rows=batch.rows, outputs=batch.outputs)
-            return response, batch.rows
+            return (response, binary.binary_outputs(payload)), batch.rows
 
         return self._observe(name, version, started, run)
 
@@ -186,7 +188,7 @@ class DataPlane:
         return self._observe(name, None, started, run)
 
     def _observe(self, name: str, version: str | None, started: float | None,
-                 run: Callable[[ServedModel], tuple[dict[str, Any], int]]) -> dict[str, Any]:
+                 run: Callable[[ServedModel], tuple[Any, int]]) -> Any:
         started = time.perf_counter() if started is None else started
         served = self._models.get(name)
         if served is None and name not in self._unavailable:
@@ -281,7 +283,7 @@ async def read_body_limited(request: Request, limit: int) -> bytes:
 
 
 async def infer_response(plane: DataPlane | None, name: str, version: str | None,
-                         request: Request) -> JSONResponse:
+                         request: Request) -> Response:
     """Answer one OIP inference request with a JSON response (errors as {"error": ...})."""
     started = time.perf_counter()
     try:
@@ -294,13 +296,20 @@ async def infer_response(plane: DataPlane | None, name: str, version: str | None
             if served is not None:
                 plane.record(name, served.version, started, exc.status, 0, exc.detail)
             raise
+        header_length = request.headers.get(binary.HEADER)
         if len(body) <= INLINE_BODY_BYTES:
             # A small request costs less than the hop to a worker thread, so it runs right here.
-            result = plane.infer(name, body, version=version, started=started)
+            result, binary_names = plane.infer(name, body, version=version, started=started,
+                                               header_length=header_length)
         else:
-            result = await run_in_threadpool(plane.infer, name, body, version=version, started=started)
+            result, binary_names = await run_in_threadpool(plane.infer, name, body, version=version,
+                                                           started=started, header_length=header_length)
     except MlpilotError as exc:
         return _error(exc.status, exc.detail)
+    if binary_names:
+        content, json_size = binary.encode_response(result, binary_names)
+        return Response(content, media_type="application/octet-stream",
+                        headers={"Inference-Header-Content-Length": str(json_size)})
     return FastJSONResponse(result)
 
 
@@ -401,7 +410,7 @@ def build_router(get_dataplane: Callable[[], DataPlane | None]) -> APIRouter:
             return _error(exc.status, exc.detail)
         return JSONResponse({"name": name, "ready": True})
 
-    async def infer(name: str, version: str | None, request: Request) -> JSONResponse:
+    async def infer(name: str, version: str | None, request: Request) -> Response:
         return await infer_response(get_dataplane(), name, version, request)
 
     @router.get("/models/{name}")
@@ -421,11 +430,11 @@ def build_router(get_dataplane: Callable[[], DataPlane | None]) -> APIRouter:
         return model_ready(name, version)
 
     @router.post("/models/{name}/infer")
-    async def post_infer(name: str, request: Request) -> JSONResponse:
+    async def post_infer(name: str, request: Request) -> Response:
         return await infer(name, None, request)
 
     @router.post("/models/{name}/versions/{version}/infer")
-    async def post_version_infer(name: str, version: str, request: Request) -> JSONResponse:
+    async def post_version_infer(name: str, version: str, request: Request) -> Response:
         return await infer(name, version, request)
 
     health.include_router(router, prefix="")

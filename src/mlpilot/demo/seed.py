@@ -188,10 +188,9 @@ class DemoBuilder:
                 return version
         self.stage(pid, "data", "collecting training data")
         self.step("uploading and profiling the telecom churn data")
-        version = self.client.upload_dataset(pid, DATA_FILE, name="telecom-churn")
-        if version.get("profile_job_id"):
-            self._check(self.client.wait_for_job(version["profile_job_id"]), "profiling")
-        return version
+        uploaded = self.client.upload_dataset(pid, DATA_FILE, name="telecom-churn")
+        self._check(self.client.wait_for_job(uploaded["profile_job_id"]), "profiling")
+        return uploaded["version"]
 
     def _ensure_profile(self, version: dict[str, Any]) -> None:
         try:

@@ -11,7 +11,6 @@ from mlpilot.core.schemas import ReadModel
 
 
 class JobRead(ReadModel):
-
     id: int
     kind: str
     state: str

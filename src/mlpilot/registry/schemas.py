@@ -15,7 +15,6 @@ class RegisterRequest(BaseModel):
 
 
 class ModelVersionRead(ReadModel):
-
     id: int
     project_id: int
     name: str

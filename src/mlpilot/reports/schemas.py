@@ -14,7 +14,6 @@ class ReportCreate(BaseModel):
 
 
 class ReportRead(ReadModel):
-
     id: int
     project_id: int
     kind: str

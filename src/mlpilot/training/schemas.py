@@ -20,7 +20,6 @@ class RunCreate(BaseModel):
 
 
 class RunRead(ReadModel):
-
     id: int
     project_id: int
     dataset_version_id: int
