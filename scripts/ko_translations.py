@@ -214,7 +214,9 @@ KO = {
     "Endpoints": "엔드포인트",
     "Open Inference Protocol V2": "Open Inference Protocol V2",
     "Model metadata": "모델 메타데이터",
-    "Plain JSON (token needed)": "일반 JSON(토큰 필요)",
+    "Plain JSON": "일반 JSON",
+    "Every endpoint except health needs an API token: Authorization: Bearer <token>.":
+        "상태 확인을 제외한 모든 엔드포인트에는 API 토큰이 필요합니다: Authorization: Bearer <토큰>.",
     "Try it": "직접 호출해 보기",
     "Deployment history": "배포 이력",
     "When": "일시",

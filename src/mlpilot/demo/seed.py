@@ -172,10 +172,13 @@ class DemoBuilder:
         ]
         me = self.client.get("/api/v1/me")
         for title, status, start, due in tasks:
-            self.client.post(f"/api/v1/projects/{pid}/tasks", json={
-                "title": title, "status": status, "owner_id": me["id"],
+            task = self.client.post(f"/api/v1/projects/{pid}/tasks", json={
+                "title": title, "status": "todo" if status == "done" else status, "owner_id": me["id"],
                 "start_date": str(today + dt.timedelta(days=start)), "due_date": str(today + dt.timedelta(days=due)),
             })
+            if status == "done":  # finished a day before it was due
+                self.client.request("PATCH", f"/api/v1/projects/{pid}/tasks/{task['id']}", json={
+                    "status": "done", "completed_on": str(today + dt.timedelta(days=due - 1))})
 
     def dataset(self, pid: int) -> dict[str, Any]:
         datasets = self.client.get(f"/api/v1/projects/{pid}/datasets")

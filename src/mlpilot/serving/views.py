@@ -50,7 +50,8 @@ def curl_example(url: str, signature: Signature) -> str:
                           ensure_ascii=False) for c in signature.inputs]
     # One input per line reads better than fully indented JSON and still pastes as valid JSON.
     payload = ('{"inputs": [\n    ' + ",\n    ".join(tensors) + "\n  ]}").replace("'", "'\\''")
-    return f"curl -s -X POST {url} \\\n  -H 'Content-Type: application/json' \\\n  -d '{payload}'"
+    return (f"curl -s -X POST {url} \\\n  -H \"Authorization: Bearer $MLPILOT_TOKEN\" \\\n"
+            f"  -H 'Content-Type: application/json' \\\n  -d '{payload}'")
 
 
 def _labels(session: DbSession, services: list[Any]) -> dict[int, str]:
