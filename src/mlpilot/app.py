@@ -10,7 +10,8 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -109,6 +110,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         version=__version__,
         description="AI managed-service platform: projects, data, models, services, monitoring and PMO.",
         openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.runtime = runtime
@@ -116,6 +119,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     api = APIRouter(prefix="/api/v1")
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        # Served from our own static files: a self-hosted platform must not need a CDN to show its API.
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="mlpilot API",
+                                   swagger_js_url="/static/vendor/swagger-ui-5.35.0-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger-ui-5.35.0.css",
+                                   swagger_favicon_url="/static/favicon.svg")
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, Any]:

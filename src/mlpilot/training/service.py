@@ -200,5 +200,6 @@ def leaderboard_entries(session: Session, *, project_id: int, task: str | None =
 
 def project_summary(session: Session, *, project_id: int) -> dict[str, Any]:
     """Summarise the project's leaderboard and best run (for reports)."""
-    entries = leaderboard_entries(session, project_id=project_id)
+    keys = ("run_id", "engine", "task", "target", "metric_name", "metric_value", "metrics", "duration_s", "dataset")
+    entries = [{k: entry[k] for k in keys} for entry in leaderboard_entries(session, project_id=project_id)]
     return {"leaderboard": entries, "best": entries[0] if entries else None}

@@ -1,0 +1,50 @@
+"""The assembled app: OpenAPI, self-hosted API docs, and errors in the right shape for each audience."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import ADMIN_PASSWORD
+
+
+def test_openapi_lists_every_domain_and_the_inference_protocol(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    paths = set(spec["paths"])
+    for path in ("/api/v1/projects", "/api/v1/projects/{project_id}/datasets", "/api/v1/projects/{project_id}/runs",
+                 "/api/v1/projects/{project_id}/model-versions", "/api/v1/services", "/api/v1/usecases",
+                 "/api/v1/projects/{project_id}/milestones", "/api/v1/projects/{project_id}/reports",
+                 "/api/v1/jobs/{job_id}", "/v2/health/ready", "/v2/models/{name}/infer"):
+        assert path in paths, path
+
+
+def test_api_docs_work_offline(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "/static/vendor/swagger-ui-5.35.0-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    assert client.get("/static/vendor/swagger-ui-5.35.0-bundle.js").status_code == 200
+
+
+def test_unknown_api_path_is_problem_json(client: TestClient) -> None:
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "/api/v1/nothing-here" in response.json()["detail"]
+
+
+def test_validation_errors_name_the_field(client: TestClient) -> None:
+    response = client.post("/api/v1/projects", json={"client": "x"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["errors"][0]["field"] == "name"
+    assert "name" in body["detail"]
+
+
+def test_unknown_page_renders_an_html_error_page(client: TestClient) -> None:
+    client.headers.pop("Authorization")
+    client.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD})
+    response = client.get("/projects/99999", headers={"accept": "text/html"})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Project 99999 does not exist." in response.text
+    assert "Traceback" not in response.text
