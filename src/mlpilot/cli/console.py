@@ -16,7 +16,8 @@ from mlpilot.client import ApiError, MlpilotClient
 from mlpilot.settings import get_settings
 
 console = Console()
-err_console = Console(stderr=True)
+# Errors are not wrapped, so a message stays whole when copied or searched.
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @contextmanager

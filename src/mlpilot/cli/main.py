@@ -6,11 +6,13 @@ import typer
 
 from mlpilot import __version__
 from mlpilot.cli import accounts, datasets, projects, reports, runs, services
+from mlpilot.cli.serve import serve
 from mlpilot.cli.up import up
 
 app = typer.Typer(help="mlpilot: from a business problem to a monitored AI service.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
 app.command()(up)
+app.command()(serve)
 app.add_typer(projects.app, name="projects")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(runs.app, name="runs")

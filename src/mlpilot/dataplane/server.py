@@ -231,8 +231,16 @@ class DataPlane:
 
 
 def _warm_up(model: LoadedModel) -> None:
-    # One all-missing row proves the booster and the signature agree before the model takes traffic.
-    frame = pl.DataFrame({c.name: pl.Series(c.name, [None], dtype=pl.String if c.dtype == "string" else pl.Float64)
+    # One row proves the model and the signature agree before the model takes traffic: missing where the
+    # signature allows it, else a neutral value (the first category, or zero).
+    def value(spec: Any) -> Any:
+        if spec.nullable:
+            return None
+        if spec.dtype == "string":
+            return (spec.categories or ("",))[0]
+        return 0.0
+
+    frame = pl.DataFrame({c.name: pl.Series(c.name, [value(c)], dtype=pl.String if c.dtype == "string" else pl.Float64)
                           for c in model.signature.inputs})
     model.predict(frame)
 

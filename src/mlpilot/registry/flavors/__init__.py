@@ -59,4 +59,8 @@ def load_model(path: Path) -> LoadedModel:
         from mlpilot.registry.flavors.lightgbm import LightGBMModel
 
         return LightGBMModel.load(Path(path), manifest)
+    if flavor == "sklearn":
+        from mlpilot.registry.flavors.sklearn import SklearnModel
+
+        return SklearnModel.load(Path(path), manifest)
     raise InvalidInput(f"Model folder {path} has flavor {flavor!r}, which this version cannot load.")
