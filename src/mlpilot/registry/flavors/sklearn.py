@@ -45,7 +45,8 @@ class SklearnModel:
         return self.predict_matrix(encode_features(frame, self.signature))
 
 
-def save_sklearn_model(path: Path, *, estimator: Any, signature: Signature, extra: dict[str, Any] | None = None) -> None:
+def save_sklearn_model(path: Path, *, estimator: Any, signature: Signature,
+                       extra: dict[str, Any] | None = None) -> None:
     """Write a scikit-learn model folder at `path`."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
