@@ -233,3 +233,18 @@ def test_failed_load_keeps_the_previous_model(dataplane: DataPlane, tmp_path: Pa
     assert status == 200 and body["model_version"] == "1"
     dataplane.unload("churn")
     assert infer(api, "churn", churn_inputs())[0] == 404
+
+
+def test_prometheus_metrics_count_requests_per_service(api: TestClient) -> None:
+    matrix = {"name": "input-0", "shape": [2, 4], "datatype": "FP64", "data": [0.1, 0.2, 0.3, 0.4] * 2}
+    assert infer(api, "multi", [matrix])[0] == 200
+    assert infer(api, "multi", [{"name": "nope", "shape": [1], "datatype": "FP64", "data": [1.0]}])[0] == 400
+    response = api.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'mlpilot_inference_requests_total{model_version="2",service="multi",status="200"} 1.0' in text
+    assert 'mlpilot_inference_requests_total{model_version="2",service="multi",status="400"} 1.0' in text
+    assert 'mlpilot_inference_rows_total{model_version="2",service="multi"} 2.0' in text
+    assert 'mlpilot_inference_latency_seconds_count{model_version="2",service="multi"} 2.0' in text
+    assert "mlpilot_models_loaded 3.0" in text

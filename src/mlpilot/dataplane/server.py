@@ -29,6 +29,7 @@ from mlpilot import __version__
 from mlpilot.core.errors import InvalidInput, MlpilotError, NotFound, PayloadTooLarge, Unavailable
 from mlpilot.dataplane import binary
 from mlpilot.dataplane.auth import TokenGate
+from mlpilot.dataplane.metrics import CONTENT_TYPE, DataPlaneMetrics
 from mlpilot.dataplane.protocol import (
     Batch,
     decode_oip,
@@ -77,6 +78,7 @@ class DataPlane:
         self._starting = False
         # None: open (a standalone data plane without tokens); the control plane installs a TokenGate.
         self.gate: TokenGate | None = None
+        self.metrics = DataPlaneMetrics()
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -209,10 +211,12 @@ class DataPlane:
 
     def record(self, service: str, model_version: str, started: float, status_code: int, rows: int,
                error: str | None) -> None:
-        """Hand one request's telemetry to the sink without waiting."""
+        """Count the request and hand its telemetry to the sink without waiting."""
+        seconds = time.perf_counter() - started
+        self.metrics.observe(service, model_version, status_code, rows, seconds)
         if self.sink is None:
             return
-        latency_ms = (time.perf_counter() - started) * 1000.0
+        latency_ms = seconds * 1000.0
         self.sink.put(InferenceEvent(service=service, model_version=model_version, ts=dt.datetime.now(dt.UTC),
                                      latency_ms=latency_ms, status_code=status_code, rows=rows,
                                      error=error[:500] if error else None))
@@ -465,6 +469,18 @@ def install_dataplane(app: FastAPI, get_dataplane: Callable[[], DataPlane | None
         return exc.response
 
     app.include_router(build_router(get_dataplane))
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        # Open like other exporters: scrapers rarely carry tokens, and the series hold no payload data.
+        plane = get_dataplane()
+        if plane is None:
+            return _error(503, "The data plane is not running.")
+        plane.metrics.loaded.set(len(plane.names()))
+        dropped = getattr(plane.sink, "dropped", None)
+        if isinstance(dropped, int):
+            plane.metrics.telemetry_dropped.set(dropped)
+        return Response(plane.metrics.exposition(), media_type=CONTENT_TYPE)
     app.add_middleware(InferenceFastPath, get_dataplane=get_dataplane)
 
 
