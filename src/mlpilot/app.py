@@ -25,6 +25,7 @@ from mlpilot.core.errors import MlpilotError
 from mlpilot.core.runtime import Runtime
 from mlpilot.dataplane.auth import TokenGate
 from mlpilot.dataplane.server import DataPlane, install_dataplane
+from mlpilot.feeder import scheduler as feeder_scheduler
 from mlpilot.metadata import DOMAINS
 from mlpilot.migrations import upgrade_database
 from mlpilot.monitoring import service as monitoring_service
@@ -76,10 +77,12 @@ def start_runtime(runtime: Runtime) -> None:
         runtime.extras["token_sync"] = token_sync
     with session_scope(runtime.sessions) as session:
         serving_service.load_deployed_services(session, runtime=runtime)
+    feeder_scheduler.start_scheduler(runtime)
 
 
 def stop_runtime(runtime: Runtime) -> None:
     """Flush telemetry and stop background work."""
+    feeder_scheduler.stop_scheduler(runtime)
     token_sync = runtime.extras.pop("token_sync", None)
     if token_sync is not None:
         token_sync.stop()

@@ -8,8 +8,8 @@ import importlib.util
 from mlpilot.core.db import Base
 
 DOMAINS = (
-    "accounts", "projects", "usecases", "datasets", "training", "registry", "serving", "monitoring", "pmo",
-    "reports", "jobs",
+    "accounts", "projects", "usecases", "datasets", "recipes", "training", "registry", "serving", "monitoring", "pmo",
+    "reports", "jobs", "feeder",
 )
 
 

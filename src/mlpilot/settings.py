@@ -58,6 +58,15 @@ class ServingSettings(BaseModel):
     telemetry_flush_seconds: float = Field(1.0, gt=0, description="How often buffered inference records are stored.")
 
 
+class FeederSettings(BaseModel):
+    scheduler_enabled: bool = Field(True, description="Run scheduled training-data pipelines in the server.")
+    scheduler_interval_s: float = Field(5.0, gt=0, description="How often the scheduler looks for due pipelines.")
+    retry_attempts: int = Field(4, ge=1, le=20, description="Attempts a pipeline run makes on a transient failure.")
+    retry_base_delay_s: float = Field(
+        2.0, ge=0, description="First retry delay of a pipeline run; doubled on every further attempt."
+    )
+
+
 class UiSettings(BaseModel):
     default_locale: Literal["en", "ko"] = Field("en", description="UI language when the user has not chosen one.")
     session_days: int = Field(14, ge=1, description="How long a UI login lasts.")
@@ -81,6 +90,10 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = Field(
         None, description="Initial admin password; a random one is generated and printed when empty."
     )
+    secret_key: SecretStr | None = Field(
+        None, description="Key that encrypts connection secrets at rest (Fernet key or any passphrase); empty means "
+        "a key generated once into DATA_DIR/secret.key (mode 0600).",
+    )
     log_level: str = Field("info", description="Log level of the server.")
     # The CLI's connection to a server.
     url: str = Field("http://127.0.0.1:8000", description="Server the CLI's client commands talk to.")
@@ -91,6 +104,7 @@ class Settings(BaseSettings):
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    feeder: FeederSettings = Field(default_factory=FeederSettings)
 
     @classmethod
     def settings_customise_sources(

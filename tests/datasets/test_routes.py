@@ -28,6 +28,7 @@ def test_upload_profiles_and_versions(client: TestClient) -> None:
     assert version["source_format"] == "tsv"
     assert {"name": "target", "dtype": "Int64"} in version["schema"]
     assert len(version["sha256"]) == 64 and version["size_bytes"] == len(data)
+    assert version["delta_version"] == 0 and version["lineage"]["source"] == "upload:churn.tsv"
 
     job = wait_job(client, body["profile_job_id"])
     assert job["state"] == "succeeded", job
@@ -45,6 +46,7 @@ def test_upload_profiles_and_versions(client: TestClient) -> None:
     second = upload_ok(client, pid, name="churn", filename="churn.csv.gz",
                        data=gzip.compress(b"\xef\xbb\xbf" + buffer.getvalue()))
     assert second["version"]["version"] == 2 and second["version"]["row_count"] == 50
+    assert second["version"]["delta_version"] == 1 and second["version"]["storage_key"] == version["storage_key"]
     assert second["version"]["schema"][0]["name"] == frame.columns[0]  # BOM stripped from the first header
     detail = client.get(f"/api/v1/datasets/{second['dataset']['id']}").json()
     assert [v["version"] for v in detail["versions"]] == [1, 2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mlpilot import __version__
-from mlpilot.cli import accounts, datasets, projects, reports, runs, services
+from mlpilot.cli import accounts, data, datasets, feeder, monitor, projects, recipes, reports, runs, services
 from mlpilot.cli.serve import serve
 from mlpilot.cli.up import up
 
@@ -15,6 +15,9 @@ app.command()(up)
 app.command()(serve)
 app.add_typer(projects.app, name="projects")
 app.add_typer(datasets.app, name="datasets")
+app.add_typer(recipes.app, name="recipes")
+app.add_typer(feeder.app, name="pipelines")
+app.add_typer(data.app, name="data")
 app.add_typer(runs.app, name="runs")
 app.add_typer(services.models_app, name="models")
 app.add_typer(services.app, name="services")
@@ -22,6 +25,7 @@ app.add_typer(reports.app, name="reports")
 app.add_typer(accounts.tokens_app, name="tokens")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.jobs_app, name="jobs")
+app.add_typer(monitor.app, name="monitor")
 
 
 @app.command()

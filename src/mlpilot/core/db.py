@@ -136,6 +136,11 @@ def unit_of_work(session: Session) -> Iterator[Session]:
         session.info[_DEPTH_KEY] = depth
 
 
+def in_unit_of_work(session: Session) -> bool:
+    """Return whether a unit of work is open on `session` (so a nested one will not commit)."""
+    return session.info.get(_DEPTH_KEY, 0) > 0
+
+
 def _integrity_message(exc: IntegrityError) -> str:
     text = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
     return text[:300]

@@ -32,6 +32,10 @@ class ArtifactStore:
             raise InvalidInput(f"Invalid storage key {key!r}.")
         return f"{self.root}/{'/'.join(parts)}"
 
+    def path(self, key: str) -> str:
+        """Return the path of `key` inside the store's filesystem (for libraries that open it themselves)."""
+        return self._path(key)
+
     def exists(self, key: str) -> bool:
         """Return whether an object or folder is stored under `key`."""
         return self.fs.exists(self._path(key))

@@ -27,7 +27,10 @@ class Dataset(Base):
 
 
 class DatasetVersion(Base):
-    """One ingested file, stored as Parquet; append-only (no update path)."""
+    """One immutable version of a dataset: a Delta Lake table version plus its lineage; no update path.
+
+    This row is the source of truth: a Delta version no row points to is never shown or read.
+    """
 
     __tablename__ = "dataset_versions"
     __table_args__ = (UniqueConstraint("dataset_id", "version"),)
@@ -37,12 +40,17 @@ class DatasetVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     source_filename: Mapped[str] = mapped_column(String(300))
     source_format: Mapped[str] = mapped_column(String(20))
+    # The dataset's Delta table (the same for all its versions) and this version's number in it.
     storage_key: Mapped[str] = mapped_column(String(500))
+    delta_version: Mapped[int] = mapped_column(Integer)
     row_count: Mapped[int] = mapped_column(BigInteger)
     column_count: Mapped[int] = mapped_column(Integer)
     schema: Mapped[list[Any]] = mapped_column(JSON)
-    sha256: Mapped[str] = mapped_column(String(64))
-    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    lineage: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # SHA-256 and size of the uploaded file; None when the data came from a connection or a recipe.
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -59,3 +67,6 @@ class DatasetProfile(Base):
     profile: Mapped[dict[str, Any]] = mapped_column(JSON)
     job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+from mlpilot.datasets import connection_models  # noqa: E402, F401 (its tables join the metadata)

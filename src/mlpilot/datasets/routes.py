@@ -1,4 +1,4 @@
-"""REST routes of the datasets domain: upload, list, versions, profiles and previews."""
+"""REST routes of the datasets domain: upload, list, versions, lineage, diffs, profiles and previews."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from fastapi import APIRouter, File, Form, UploadFile
 from mlpilot.accounts.deps import CurrentUser
 from mlpilot.accounts.models import User
 from mlpilot.core.deps import DbSession, RuntimeDep
-from mlpilot.datasets import service
+from mlpilot.datasets import connection_routes, quality_routes, service
 from mlpilot.datasets.models import Dataset, DatasetVersion
 from mlpilot.datasets.schemas import (
     DatasetDetail,
     DatasetRead,
     DatasetVersionRead,
+    DiffRead,
+    LineageRead,
     PreviewRead,
     ProfileRead,
     UploadResult,
@@ -23,6 +25,8 @@ from mlpilot.projects import service as projects_service
 from mlpilot.projects.deps import ProjectAccess, ProjectWriteAccess
 
 router = APIRouter(tags=["datasets"])
+router.include_router(connection_routes.router)
+router.include_router(quality_routes.router)
 
 
 def _dataset_read(dataset: Dataset) -> DatasetRead:
@@ -80,3 +84,18 @@ def preview_dataset_version(version_id: int, session: DbSession, runtime: Runtim
     _readable_version(session, user, version_id)
     columns, rows = service.preview_dataset_version(session, store=runtime.store, version_id=version_id, limit=limit)
     return PreviewRead(version_id=version_id, columns=columns, rows=rows)
+
+
+@router.get("/dataset-versions/{version_id}/lineage", response_model=LineageRead)
+def get_dataset_version_lineage(version_id: int, session: DbSession, user: CurrentUser) -> LineageRead:
+    _readable_version(session, user, version_id)
+    return LineageRead.model_validate(service.get_dataset_version_lineage(session, version_id=version_id))
+
+
+@router.get("/dataset-versions/{version_id}/diff/{other_id}", response_model=DiffRead)
+def diff_dataset_versions(version_id: int, other_id: int, session: DbSession, runtime: RuntimeDep,
+                          user: CurrentUser) -> DiffRead:
+    _readable_version(session, user, version_id)
+    _readable_version(session, user, other_id)
+    return DiffRead.model_validate(service.diff_dataset_versions(session, store=runtime.store,
+                                                                 version_a_id=version_id, version_b_id=other_id))

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from mlpilot.accounts import service as accounts_service
 from mlpilot.core import jobs
-from mlpilot.core.db import session_scope, unit_of_work
+from mlpilot.core.db import in_unit_of_work, session_scope, unit_of_work
 from mlpilot.core.errors import InvalidInput, NotFound
 from mlpilot.core.jobs import JobContext, job_handler
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.storage import ArtifactStore
-from mlpilot.datasets import ingest, profiling
+from mlpilot.datasets import diff, ingest, lake, profiling
 from mlpilot.datasets.models import Dataset, DatasetProfile, DatasetVersion
 from mlpilot.projects import service as projects_service
 
 PROFILE_JOB = "datasets.profile"
 MAX_PREVIEW_ROWS = 1000
+NEW_TABLES_KEY = "mlpilot_new_delta_tables"
+URL_PASSWORD = re.compile(r"(://[^:/@\s]+):[^@/\s]*@")
 
 
 def list_datasets(session: Session, *, project_id: int) -> list[Dataset]:
@@ -66,47 +71,169 @@ def list_project_versions(session: Session, *, project_id: int) -> list[DatasetV
 
 def create_dataset_version(session: Session, *, runtime: Runtime, project_id: int, name: str, filename: str,
                            data: bytes, user_id: int | None, description: str = "") -> tuple[DatasetVersion, int]:
-    """Parse an upload, store it as Parquet and record it as the next version; return it and the profile job id.
+    """Parse an upload and record it as the dataset's next version; return it and the profile job id."""
+    projects_service.get_project(session, project_id=project_id)
+    _check_name(name)
+    filename = (filename or "").strip() or "upload"
+    parsed = ingest.parse_upload(filename, data)
+    lineage = {"source": f"upload:{filename}", "connector": None, "connector_settings": {}, "recipe": None,
+               "parents": [], "rows_in": parsed.frame.height, "rows_out": parsed.frame.height,
+               "quarantined_rows": 0, "watermark": None, "format": parsed.source_format,
+               "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    return create_dataset_version_from_frame(session, runtime=runtime, project_id=project_id, name=name,
+                                             frame=parsed.frame, lineage=lineage, user_id=user_id,
+                                             description=description)
 
-    The data file is published first and the metadata committed last, so a failure leaves neither behind.
+
+def create_dataset_version_from_frame(session: Session, *, runtime: Runtime, project_id: int, name: str,
+                                      frame: pl.DataFrame | pl.LazyFrame, lineage: dict[str, Any],
+                                      user_id: int | None, description: str = "") -> tuple[DatasetVersion, int]:
+    """Write a frame as the next immutable version of dataset `name`; return it and the profile job id.
+
+    The Delta commit comes first and the metadata commit last: if the metadata cannot be committed, the Delta
+    version stays unreferenced (a new dataset's table is removed), and unreferenced versions are never read.
     """
     projects_service.get_project(session, project_id=project_id)
+    name = _check_name(name)
+    lineage = _clean_lineage(session, project_id=project_id, lineage=lineage)
+    if isinstance(frame, pl.DataFrame) and (frame.height == 0 or frame.width == 0):
+        raise InvalidInput(f"The data for dataset {name!r} has no rows or no columns; nothing was stored.")
+    dataset = find_dataset(session, project_id=project_id, name=name)
+    if dataset is not None and dataset.versions:
+        key, new_table = dataset.versions[-1].storage_key, False
+    else:
+        key, new_table = lake.new_table_key(project_id, uuid.uuid4().hex), True
+    # The table lock is held until the metadata commit so that concurrent ingests of one dataset queue up
+    # instead of racing for the same version number.
+    with lake.table_lock(runtime.store, key):
+        written = lake.write_version(runtime.store, key, frame, label=name, locked=True)
+        if written.rows == 0 or not written.schema:
+            _discard(runtime, key, new_table)
+            raise InvalidInput(f"The data for dataset {name!r} has no rows or no columns; nothing was stored.")
+        if lineage.get("rows_out") is None:
+            lineage["rows_out"] = written.rows
+        if new_table and in_unit_of_work(session):
+            # The caller's unit of work commits later; if it rolls back instead, the table must go with it.
+            session.info.setdefault(NEW_TABLES_KEY, []).append((runtime.store, key))
+        try:
+            version, job_id = _record_version(session, runtime=runtime, project_id=project_id, name=name,
+                                              description=description, key=key, written=written, lineage=lineage,
+                                              user_id=user_id)
+        except BaseException:
+            _discard(runtime, key, new_table)
+            raise
+    return version, job_id
+
+
+def _record_version(session: Session, *, runtime: Runtime, project_id: int, name: str, description: str, key: str,
+                    written: lake.WrittenVersion, lineage: dict[str, Any],
+                    user_id: int | None) -> tuple[DatasetVersion, int]:
+    source = str(lineage["source"])
+    with unit_of_work(session):
+        dataset = find_dataset(session, project_id=project_id, name=name)
+        if dataset is None:
+            dataset = Dataset(project_id=project_id, name=name, description=description or "")
+            session.add(dataset)
+            session.flush()
+        elif description:
+            dataset.description = description
+        latest = session.scalar(select(func.max(DatasetVersion.version))
+                                .where(DatasetVersion.dataset_id == dataset.id)) or 0
+        version = DatasetVersion(
+            dataset_id=dataset.id, version=latest + 1,
+            source_filename=(source.removeprefix("upload:") if source.startswith("upload:") else source)[:300],
+            source_format=_source_format(lineage), storage_key=key, delta_version=written.delta_version,
+            row_count=written.rows, column_count=len(written.schema), schema=written.schema, lineage=lineage,
+            sha256=lineage.get("sha256"), size_bytes=lineage.get("bytes"), stored_bytes=written.size_bytes,
+            created_by_id=user_id,
+        )
+        session.add(version)
+        session.flush()
+        job = jobs.create_job(session, runtime=runtime, kind=PROFILE_JOB, params={"version_id": version.id},
+                              user_id=user_id, project_id=project_id, message="profile queued")
+    return version, job.id
+
+
+def _check_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
         raise InvalidInput("A dataset needs a name (form field 'name').")
     if len(name) > 200:
         raise InvalidInput("The dataset name is longer than 200 characters.")
-    filename = (filename or "").strip() or "upload"
-    parsed = ingest.parse_upload(filename, data)
-    frame = parsed.frame
-    key = f"datasets/{project_id}/{uuid.uuid4().hex}.parquet"
-    with runtime.store.writer(key) as tmp:
-        frame.write_parquet(tmp)
-    try:
-        with unit_of_work(session):
-            dataset = find_dataset(session, project_id=project_id, name=name)
-            if dataset is None:
-                dataset = Dataset(project_id=project_id, name=name, description=description or "")
-                session.add(dataset)
-                session.flush()
-            elif description:
-                dataset.description = description
-            latest = session.scalar(select(func.max(DatasetVersion.version))
-                                    .where(DatasetVersion.dataset_id == dataset.id)) or 0
-            version = DatasetVersion(
-                dataset_id=dataset.id, version=latest + 1, source_filename=filename[:300],
-                source_format=parsed.source_format, storage_key=key, row_count=frame.height,
-                column_count=frame.width, schema=[{"name": n, "dtype": str(t)} for n, t in frame.schema.items()],
-                sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data), created_by_id=user_id,
-            )
-            session.add(version)
-            session.flush()
-            job = jobs.create_job(session, runtime=runtime, kind=PROFILE_JOB, params={"version_id": version.id},
-                                  user_id=user_id, project_id=project_id, message="profile queued")
-    except BaseException:
-        runtime.store.delete(key)
-        raise
-    return version, job.id
+    return name
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_new_tables(session: Session) -> None:
+    session.info.pop(NEW_TABLES_KEY, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_unrecorded_new_tables(session: Session) -> None:
+    # Called inside a caller's larger unit of work that then failed: the new dataset's row is gone, so its table
+    # (unreachable by anyone) goes too.
+    for store, key in session.info.pop(NEW_TABLES_KEY, []):
+        lake.delete_table(store, key)
+
+
+def _discard(runtime: Runtime, key: str, new_table: bool) -> None:
+    # An existing table keeps the unreferenced Delta version: Delta cannot un-commit, and no row points to it.
+    if new_table:
+        lake.delete_table(runtime.store, key)
+
+
+SECRET_HINTS = ("password", "passwd", "secret", "token", "credential", "api_key", "apikey", "private_key")
+
+
+def _strip_secrets(value: Any) -> Any:
+    """Drop secret-looking keys and passwords inside URLs, however the caller built the settings."""
+    if isinstance(value, dict):
+        return {k: _strip_secrets(v) for k, v in value.items()
+                if not any(h in str(k).lower() for h in SECRET_HINTS)}
+    if isinstance(value, list):
+        return [_strip_secrets(v) for v in value]
+    if isinstance(value, str):
+        return URL_PASSWORD.sub(r"\1:***@", value)
+    return value
+
+
+def _clean_lineage(session: Session, *, project_id: int, lineage: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(lineage, dict) or not str(lineage.get("source") or "").strip():
+        raise InvalidInput("Lineage needs a 'source' (e.g. 'upload:<file>', 'connection:<name>').")
+    parents = lineage.get("parents") or []
+    if not isinstance(parents, list) or not all(isinstance(p, int) for p in parents):
+        raise InvalidInput(f"Lineage 'parents' must be a list of dataset version ids; got {parents!r}.")
+    for parent_id in parents:
+        parent = get_dataset_version(session, version_id=parent_id)
+        if parent.dataset.project_id != project_id:
+            raise InvalidInput(f"Parent dataset version {parent_id} belongs to another project.")
+    recipe = lineage.get("recipe")
+    if recipe is not None and not isinstance(recipe, dict):
+        raise InvalidInput(f"Lineage 'recipe' must be {{'id', 'name', 'version'}} or None; got {recipe!r}.")
+    cleaned = {
+        "source": str(lineage["source"]).strip()[:500], "connector": lineage.get("connector"),
+        "connector_settings": lineage.get("connector_settings") or {}, "recipe": recipe, "parents": parents,
+        "rows_in": lineage.get("rows_in"), "rows_out": lineage.get("rows_out"),
+        "quarantined_rows": int(lineage.get("quarantined_rows") or 0), "watermark": lineage.get("watermark"),
+    }
+    extra = {k: v for k, v in lineage.items() if k not in cleaned}
+    return _json_tree(_strip_secrets({**cleaned, **extra}))
+
+
+def _json_tree(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_tree(v) for v in value]
+    return profiling.json_safe(value)
+
+
+def _source_format(lineage: dict[str, Any]) -> str:
+    if lineage.get("format"):
+        return str(lineage["format"])[:20]
+    if lineage.get("recipe"):
+        return "recipe"
+    return str(lineage.get("connector") or "frame")[:20]
 
 
 def read_dataset_version_frame(session: Session, *, store: ArtifactStore, version_id: int,
@@ -118,7 +245,14 @@ def read_dataset_version_frame(session: Session, *, store: ArtifactStore, versio
         unknown = [c for c in columns if c not in known]
         if unknown:
             raise InvalidInput(f"Dataset version {version_id} has no column(s) {', '.join(map(repr, unknown))}.")
-    return pl.read_parquet(store.local_path(version.storage_key), columns=columns)
+    scan = lake.scan_version(store, version.storage_key, version.delta_version)
+    return (scan.select(columns) if columns is not None else scan).collect()
+
+
+def scan_dataset_version(session: Session, *, store: ArtifactStore, version_id: int) -> pl.LazyFrame:
+    """Return a lazy scan of a dataset version, for data larger than memory."""
+    version = get_dataset_version(session, version_id=version_id)
+    return lake.scan_version(store, version.storage_key, version.delta_version)
 
 
 def preview_dataset_version(session: Session, *, store: ArtifactStore, version_id: int,
@@ -126,10 +260,62 @@ def preview_dataset_version(session: Session, *, store: ArtifactStore, version_i
     """Return the column names and the first `limit` rows (JSON-safe values) of a version."""
     if not 1 <= limit <= MAX_PREVIEW_ROWS:
         raise InvalidInput(f"limit must be between 1 and {MAX_PREVIEW_ROWS}; got {limit}.")
-    version = get_dataset_version(session, version_id=version_id)
-    head = pl.scan_parquet(store.local_path(version.storage_key)).head(limit).collect()
+    head = scan_dataset_version(session, store=store, version_id=version_id).head(limit).collect()
     rows = [{k: profiling.json_safe(v) for k, v in row.items()} for row in head.iter_rows(named=True)]
     return head.columns, rows
+
+
+def find_previous_version(session: Session, *, version_id: int) -> DatasetVersion | None:
+    """Return the version of the same dataset just before `version_id`, if any."""
+    version = get_dataset_version(session, version_id=version_id)
+    return session.scalar(select(DatasetVersion)
+                          .where(DatasetVersion.dataset_id == version.dataset_id,
+                                 DatasetVersion.version < version.version)
+                          .order_by(DatasetVersion.version.desc()).limit(1))
+
+
+def get_dataset_version_lineage(session: Session, *, version_id: int) -> dict[str, Any]:
+    """Return where a version came from (source, connector, recipe, parents, rows, user, time) and its children."""
+    version = get_dataset_version(session, version_id=version_id)
+    lineage = version.lineage or {}
+
+    def ref(v: DatasetVersion) -> dict[str, Any]:
+        return {"id": v.id, "dataset_id": v.dataset_id, "dataset_name": v.dataset.name, "version": v.version}
+
+    parents = []
+    for parent_id in lineage.get("parents") or []:
+        parent = session.get(DatasetVersion, parent_id, options=[selectinload(DatasetVersion.dataset)])
+        if parent is not None:
+            parents.append(ref(parent))
+    children = [ref(v) for v in reversed(list_project_versions(session, project_id=version.dataset.project_id))
+                if version.id in ((v.lineage or {}).get("parents") or [])]
+    user = None
+    if version.created_by_id is not None:
+        user = accounts_service.get_user(session, user_id=version.created_by_id).username
+    return {
+        "version_id": version.id, "dataset_id": version.dataset_id, "dataset_name": version.dataset.name,
+        "version": version.version, "delta_version": version.delta_version,
+        "source": lineage.get("source") or version.source_filename, "connector": lineage.get("connector"),
+        "connector_settings": lineage.get("connector_settings") or {}, "recipe": lineage.get("recipe"),
+        "parents": parents, "children": children, "rows_in": lineage.get("rows_in"),
+        "rows_out": lineage.get("rows_out", version.row_count),
+        "quarantined_rows": int(lineage.get("quarantined_rows") or 0),
+        "watermark": None if lineage.get("watermark") is None else str(lineage["watermark"]),
+        "row_count": version.row_count, "column_count": version.column_count,
+        "created_by_id": version.created_by_id, "created_by": user, "created_at": version.created_at,
+    }
+
+
+def diff_dataset_versions(session: Session, *, store: ArtifactStore, version_a_id: int,
+                          version_b_id: int) -> dict[str, Any]:
+    """Compare version b with version a: schema changes, row counts and per-column statistic shifts."""
+    scans = [scan_dataset_version(session, store=store, version_id=v) for v in (version_a_id, version_b_id)]
+    result = diff.diff_frames(*scans)
+    for shift in result["columns"]:
+        for key in ("top_values_a", "top_values_b"):
+            if shift[key] is not None:
+                shift[key] = [{**t, "value": profiling.json_safe(t["value"])} for t in shift[key]]
+    return {"a": version_a_id, "b": version_b_id, **result}
 
 
 def find_dataset_profile(session: Session, *, version_id: int) -> DatasetProfile | None:
@@ -148,13 +334,17 @@ def get_dataset_profile(session: Session, *, version_id: int) -> DatasetProfile:
 
 
 def compute_dataset_profile(session: Session, *, store: ArtifactStore, version_id: int,
-                            job_id: int | None = None) -> DatasetProfile:
-    """Profile a version's data and store the result (once; later calls return the stored profile)."""
+                            job_id: int | None = None,
+                            progress: Callable[[float, str], None] | None = None) -> DatasetProfile:
+    """Profile a version's data and store the result (once; later calls return the stored profile).
+
+    The version is scanned lazily, so a version larger than memory is profiled in streaming mode.
+    """
     existing = find_dataset_profile(session, version_id=version_id)
     if existing is not None:
         return existing
-    frame = read_dataset_version_frame(session, store=store, version_id=version_id)
-    result = profiling.profile_frame(frame)
+    frame = scan_dataset_version(session, store=store, version_id=version_id)
+    result = profiling.profile_frame(frame, progress=progress)
     with unit_of_work(session):
         profile = DatasetProfile(version_id=version_id, profile=result, job_id=job_id)
         session.add(profile)
@@ -166,7 +356,7 @@ def _run_profile_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.progress(0.1, "reading data", force=True)
     with session_scope(ctx.runtime.sessions) as session:
         profile = compute_dataset_profile(session, store=ctx.runtime.store, version_id=int(params["version_id"]),
-                                          job_id=ctx.job_id)
+                                          job_id=ctx.job_id, progress=ctx.progress)
         return {"version_id": profile.version_id, "rows": profile.profile.get("rows")}
 
 

@@ -1,4 +1,5 @@
-"""Web pages of the datasets domain: the project section with the upload form, and the profile page."""
+"""Web pages of the datasets domain: the project section with the upload form, and the version page (profile,
+lineage and the comparison with another version)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from mlpilot.accounts.models import ROLE_RANK, Role, User
 from mlpilot.core import jobs
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound
-from mlpilot.datasets import service
+from mlpilot.datasets import connection_views, service
 from mlpilot.datasets.models import DatasetVersion
 from mlpilot.projects import service as projects_service
 from mlpilot.web.pages import PageUser, render
 
 router = APIRouter(include_in_schema=False)
+router.include_router(connection_views.router)
 PREVIEW_ROWS = 20
 TOP_VALUES_MAX_DISTINCT = 10
 
@@ -75,6 +77,12 @@ def _version_context(session: DbSession, user: User, version_id: int) -> dict[st
             "charts": profile_charts(profile.profile) if profile else None}
 
 
+def _readable(session: DbSession, user: User, version_id: int) -> DatasetVersion:
+    version = service.get_dataset_version(session, version_id=version_id)
+    projects_service.check_project_access(session, project_id=version.dataset.project_id, user=user)
+    return version
+
+
 @router.get("/dataset-versions/{version_id}", response_class=HTMLResponse)
 def version_page(version_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
                  user: PageUser) -> HTMLResponse:
@@ -85,8 +93,18 @@ def version_page(version_id: int, request: Request, session: DbSession, runtime:
     except NotFound:
         columns, rows = [], []
     versions = service.get_dataset(session, dataset_id=context["v"].dataset_id).versions
+    lineage = service.get_dataset_version_lineage(session, version_id=version_id)
+    previous = service.find_previous_version(session, version_id=version_id)
     return render(request, "datasets/version.html", user=user, versions=versions, preview_columns=columns,
-                  preview_rows=rows, **context)
+                  preview_rows=rows, lineage=lineage, previous=previous, **context)
+
+
+@router.get("/dataset-versions/{version_id}/_diff/{other_id}", response_class=HTMLResponse)
+def diff_fragment(version_id: int, other_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
+                  user: PageUser) -> HTMLResponse:
+    a, b = _readable(session, user, version_id), _readable(session, user, other_id)
+    result = service.diff_dataset_versions(session, store=runtime.store, version_a_id=a.id, version_b_id=b.id)
+    return render(request, "datasets/_diff.html", user=user, a=a, b=b, diff=result)
 
 
 @router.get("/dataset-versions/{version_id}/_profile", response_class=HTMLResponse)

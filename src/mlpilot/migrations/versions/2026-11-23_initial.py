@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 18:10:20.249003
+Create Date: 2026-11-23 18:51:40.449352
 """
 from __future__ import annotations
 
@@ -101,6 +101,24 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_projects')),
     sa.UniqueConstraint('name', name=op.f('uq_projects_name'))
     )
+    op.create_table('connections',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('settings', sa.JSON(), nullable=False),
+    sa.Column('secrets_encrypted', sa.Text(), nullable=False),
+    sa.Column('secret_names', sa.JSON(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_connections_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_connections_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_connections')),
+    sa.UniqueConstraint('project_id', 'name', name=op.f('uq_connections_project_id_name'))
+    )
+    with op.batch_alter_table('connections', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_connections_project_id'), ['project_id'], unique=False)
+
     op.create_table('datasets',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -113,6 +131,34 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('datasets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_datasets_project_id'), ['project_id'], unique=False)
+
+    op.create_table('feeder_pipelines',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('connection_id', sa.Integer(), nullable=False),
+    sa.Column('recipe_version_id', sa.Integer(), nullable=True),
+    sa.Column('dataset_name', sa.String(length=200), nullable=False),
+    sa.Column('mode', sa.String(length=20), nullable=False),
+    sa.Column('schedule', sa.String(length=120), nullable=True),
+    sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('triggers', sa.JSON(), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('next_run_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_scheduled_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('watermark', sa.String(length=500), nullable=True),
+    sa.Column('rows_since_training', sa.BigInteger(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_feeder_pipelines_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_feeder_pipelines_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_feeder_pipelines')),
+    sa.UniqueConstraint('project_id', 'name', name=op.f('uq_feeder_pipelines_project_id_name'))
+    )
+    with op.batch_alter_table('feeder_pipelines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_feeder_pipelines_connection_id'), ['connection_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_feeder_pipelines_next_run_at'), ['next_run_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_feeder_pipelines_project_id'), ['project_id'], unique=False)
 
     op.create_table('milestones',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -160,6 +206,21 @@ def upgrade() -> None:
     with op.batch_alter_table('project_stage_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_project_stage_events_project_id'), ['project_id'], unique=False)
 
+    op.create_table('recipes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_recipes_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_recipes_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recipes')),
+    sa.UniqueConstraint('project_id', 'name', name=op.f('uq_recipes_project_id_name'))
+    )
+    with op.batch_alter_table('recipes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recipes_project_id'), ['project_id'], unique=False)
+
     op.create_table('reports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -199,6 +260,20 @@ def upgrade() -> None:
     with op.batch_alter_table('screenings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_screenings_project_id'), ['project_id'], unique=False)
 
+    op.create_table('connection_watermarks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('connection_id', sa.Integer(), nullable=False),
+    sa.Column('dataset_name', sa.String(length=200), nullable=False),
+    sa.Column('watermark', sa.String(length=200), nullable=False),
+    sa.Column('dataset_version_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], name=op.f('fk_connection_watermarks_connection_id_connections'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_connection_watermarks')),
+    sa.UniqueConstraint('connection_id', 'dataset_name', name=op.f('uq_connection_watermarks_connection_id_dataset_name'))
+    )
+    with op.batch_alter_table('connection_watermarks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_connection_watermarks_connection_id'), ['connection_id'], unique=False)
+
     op.create_table('dataset_versions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dataset_id', sa.Integer(), nullable=False),
@@ -206,11 +281,14 @@ def upgrade() -> None:
     sa.Column('source_filename', sa.String(length=300), nullable=False),
     sa.Column('source_format', sa.String(length=20), nullable=False),
     sa.Column('storage_key', sa.String(length=500), nullable=False),
+    sa.Column('delta_version', sa.Integer(), nullable=False),
     sa.Column('row_count', sa.BigInteger(), nullable=False),
     sa.Column('column_count', sa.Integer(), nullable=False),
     sa.Column('schema', sa.JSON(), nullable=False),
-    sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('size_bytes', sa.BigInteger(), nullable=False),
+    sa.Column('lineage', sa.JSON(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=True),
+    sa.Column('size_bytes', sa.BigInteger(), nullable=True),
+    sa.Column('stored_bytes', sa.BigInteger(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_dataset_versions_created_by_id_users'), ondelete='SET NULL'),
@@ -220,6 +298,50 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('dataset_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dataset_versions_dataset_id'), ['dataset_id'], unique=False)
+
+    op.create_table('feeder_pipeline_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('pipeline_id', sa.Integer(), nullable=False),
+    sa.Column('job_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.String(length=20), nullable=False),
+    sa.Column('scheduled_for', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('started_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('rows_read', sa.BigInteger(), nullable=False),
+    sa.Column('rows_written', sa.BigInteger(), nullable=False),
+    sa.Column('dataset_version_id', sa.Integer(), nullable=True),
+    sa.Column('training_run_id', sa.Integer(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('watermark', sa.String(length=500), nullable=True),
+    sa.Column('message', sa.String(length=500), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_feeder_pipeline_runs_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['pipeline_id'], ['feeder_pipelines.id'], name=op.f('fk_feeder_pipeline_runs_pipeline_id_feeder_pipelines'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_feeder_pipeline_runs')),
+    sa.UniqueConstraint('pipeline_id', 'scheduled_for', name=op.f('uq_feeder_pipeline_runs_pipeline_id_scheduled_for'))
+    )
+    with op.batch_alter_table('feeder_pipeline_runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_feeder_pipeline_runs_pipeline_id'), ['pipeline_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_feeder_pipeline_runs_status'), ['status'], unique=False)
+
+    op.create_table('recipe_versions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('recipe_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('steps', sa.JSON(), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_recipe_versions_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['recipe_id'], ['recipes.id'], name=op.f('fk_recipe_versions_recipe_id_recipes'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recipe_versions')),
+    sa.UniqueConstraint('recipe_id', 'version', name=op.f('uq_recipe_versions_recipe_id_version'))
+    )
+    with op.batch_alter_table('recipe_versions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recipe_versions_recipe_id'), ['recipe_id'], unique=False)
 
     op.create_table('tasks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -373,10 +495,23 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tasks_milestone_id'))
 
     op.drop_table('tasks')
+    with op.batch_alter_table('recipe_versions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recipe_versions_recipe_id'))
+
+    op.drop_table('recipe_versions')
+    with op.batch_alter_table('feeder_pipeline_runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_feeder_pipeline_runs_status'))
+        batch_op.drop_index(batch_op.f('ix_feeder_pipeline_runs_pipeline_id'))
+
+    op.drop_table('feeder_pipeline_runs')
     with op.batch_alter_table('dataset_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dataset_versions_dataset_id'))
 
     op.drop_table('dataset_versions')
+    with op.batch_alter_table('connection_watermarks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_connection_watermarks_connection_id'))
+
+    op.drop_table('connection_watermarks')
     with op.batch_alter_table('screenings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_screenings_project_id'))
 
@@ -385,6 +520,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_reports_project_id'))
 
     op.drop_table('reports')
+    with op.batch_alter_table('recipes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recipes_project_id'))
+
+    op.drop_table('recipes')
     with op.batch_alter_table('project_stage_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_project_stage_events_project_id'))
 
@@ -398,10 +537,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_milestones_project_id'))
 
     op.drop_table('milestones')
+    with op.batch_alter_table('feeder_pipelines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_feeder_pipelines_project_id'))
+        batch_op.drop_index(batch_op.f('ix_feeder_pipelines_next_run_at'))
+        batch_op.drop_index(batch_op.f('ix_feeder_pipelines_connection_id'))
+
+    op.drop_table('feeder_pipelines')
     with op.batch_alter_table('datasets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_datasets_project_id'))
 
     op.drop_table('datasets')
+    with op.batch_alter_table('connections', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_connections_project_id'))
+
+    op.drop_table('connections')
     op.drop_table('projects')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_jobs_state'))

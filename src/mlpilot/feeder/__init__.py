@@ -1,0 +1,1 @@
+"""Training-data feeder: scheduled pipelines from a connection through a recipe into a dataset, with triggers."""

@@ -1,0 +1,1 @@
+"""Cleaning recipes: declarative, versioned lists of steps applied to dataset versions."""

@@ -1,0 +1,91 @@
+"""API shapes of the recipes domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from mlpilot.core.schemas import ReadModel
+
+
+class RecipeCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+    steps: list[dict[str, Any]] = Field(default_factory=list, description="The steps of version 1.")
+    note: str = Field("", max_length=500)
+
+
+class RecipeVersionCreate(BaseModel):
+    steps: list[dict[str, Any]]
+    note: str = Field("", max_length=500)
+
+
+class RecipeVersionRead(ReadModel):
+    id: int
+    recipe_id: int
+    version: int
+    steps: list[dict[str, Any]]
+    note: str
+    created_by_id: int | None
+    created_at: dt.datetime
+
+
+class RecipeRead(ReadModel):
+    id: int
+    project_id: int
+    name: str
+    description: str
+    created_at: dt.datetime
+    latest_version: int | None = None
+
+
+class RecipeDetail(RecipeRead):
+    versions: list[RecipeVersionRead]
+
+
+class PreviewRequest(BaseModel):
+    dataset_version_id: int
+    version: int | None = Field(None, description="Recipe version number (default: the latest).")
+    steps: list[dict[str, Any]] | None = Field(None, description="Unsaved steps to try instead of a version.")
+    sample_rows: int = Field(200, ge=1, le=5000)
+
+
+class StepReportRead(BaseModel):
+    step: int
+    op: str
+    label: str
+    rows_in: int
+    rows_out: int
+    flagged: int
+    errors: list[str]
+    details: dict[str, Any]
+
+
+class SampleRead(BaseModel):
+    columns: list[str]
+    dtypes: list[str]
+    rows: list[dict[str, Any]]
+
+
+class PreviewRead(BaseModel):
+    dataset_version_id: int
+    sample_rows: int
+    before: SampleRead
+    after: SampleRead | None
+    steps: list[StepReportRead]
+    error: str | None = Field(None, description="Why a step failed on the sample (the steps before it are reported).")
+
+
+class ApplyRequest(BaseModel):
+    dataset_version_id: int
+    version: int | None = Field(None, description="Recipe version number (default: the latest).")
+    output_name: str | None = Field(None, max_length=200, description="Dataset to write (default: <source>-<recipe>).")
+
+
+class ApplyResult(BaseModel):
+    job_id: int
+    recipe_version_id: int
+    dataset_version_id: int
+    output_name: str
