@@ -84,3 +84,15 @@ def alter_orders(url: str, table: str) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN channel VARCHAR(20)")
     engine.dispose()
+
+
+def many_rows_csv(encoding: str, *, rows: int = 3000, quoted: bool = False) -> bytes:
+    """A Korean table of `rows` rows (id, 이름, 점수, 날짜) large enough to span many 1 KiB blocks; with `quoted`,
+    some names from row 1000 on hold the delimiter and a line break inside quotes."""
+    lines = ["id,이름,점수,날짜"]
+    for i in range(1, rows + 1):
+        name = f"고객{i}"
+        if quoted and i >= 1000 and i % 7 == 0:
+            name = f'"{name}, 서울\n강남구"'
+        lines.append(f"{i},{name},{i * 0.5},2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}")
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)
