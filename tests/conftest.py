@@ -7,11 +7,14 @@ MLPILOT_TEST_POSTGRES_URL is set, PostgreSQL. Schemas come from the real Alembic
 from __future__ import annotations
 
 import os
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -21,7 +24,7 @@ from mlpilot.core.db import make_engine
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.storage import ArtifactStore
 from mlpilot.migrations import upgrade_database
-from mlpilot.settings import Settings
+from mlpilot.settings import Settings, get_settings
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 ADMIN_PASSWORD = "admin-password-123"
@@ -141,3 +144,27 @@ def client(settings: Settings) -> Iterator[TestClient]:
 def runtime(client: TestClient) -> Runtime:
     """The live runtime behind `client` (database, store, executor, data plane)."""
     return client.app.state.runtime
+
+
+@pytest.fixture
+def live_server_url(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Serve the already started app of `client` over HTTP (its lifespan is owned by the test client)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(client.app, host="127.0.0.1", port=port, lifespan="off",
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.05)
+        assert thread.is_alive(), "the test server did not start"
+    url = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("MLPILOT_URL", url)
+    monkeypatch.setenv("MLPILOT_TOKEN", ADMIN_TOKEN)
+    monkeypatch.setenv("COLUMNS", "200")
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+    server.should_exit = True
+    thread.join(10)

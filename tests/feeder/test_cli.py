@@ -2,55 +2,25 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import uuid
-from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
 from mlpilot.cli.main import app
 from mlpilot.core.db import session_scope
-from mlpilot.settings import get_settings
-from tests.conftest import ADMIN_TOKEN
 from tests.feeder.factories import SourceDatabase, create_sql_connection
 
 # The commands only talk HTTP, so one database dialect is enough.
 pytestmark = pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
 
 
-@pytest.fixture
-def server_url(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Serve the already started app of `client` over HTTP (its lifespan is owned by the test client)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(client.app, host="127.0.0.1", port=port, lifespan="off",
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-        assert thread.is_alive(), "the test server did not start"
-    url = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("MLPILOT_URL", url)
-    monkeypatch.setenv("MLPILOT_TOKEN", ADMIN_TOKEN)
-    monkeypatch.setenv("COLUMNS", "200")
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
-    server.should_exit = True
-    thread.join(10)
-
-
 def run_cli(*args: str) -> Result:
     return CliRunner().invoke(app, ["pipelines", *args])
 
 
-def test_create_run_show_and_disable_from_the_cli(client: TestClient, server_url: str,
+def test_create_run_show_and_disable_from_the_cli(client: TestClient, live_server_url: str,
                                                   source: SourceDatabase) -> None:
     source.add_rows(7)
     name = f"CLI feed {uuid.uuid4().hex[:6]}"

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
 from mlpilot.cli.main import app
-from mlpilot.settings import get_settings
-from tests.conftest import ADMIN_TOKEN
 from tests.datasets.factories import create_project
 from tests.recipes.factories import CLEAN_STEPS, dirty_frame, upload_frame
 
@@ -23,35 +17,11 @@ from tests.recipes.factories import CLEAN_STEPS, dirty_frame, upload_frame
 pytestmark = pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
 
 
-@pytest.fixture
-def server_url(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Serve the already started app of `client` over HTTP (its lifespan is owned by the test client)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(client.app, host="127.0.0.1", port=port, lifespan="off",
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-        assert thread.is_alive(), "the test server did not start"
-    url = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("MLPILOT_URL", url)
-    monkeypatch.setenv("MLPILOT_TOKEN", ADMIN_TOKEN)
-    monkeypatch.setenv("COLUMNS", "200")
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
-    server.should_exit = True
-    thread.join(10)
-
-
 def run_cli(*args: str) -> Result:
     return CliRunner().invoke(app, ["recipes", *args])
 
 
-def test_create_preview_and_apply_from_the_cli(client: TestClient, server_url: str, tmp_path: Path) -> None:
+def test_create_preview_and_apply_from_the_cli(client: TestClient, live_server_url: str, tmp_path: Path) -> None:
     pid = create_project(client, name="CLI recipes")
     source = upload_frame(client, pid, dirty_frame())
     steps = tmp_path / "steps.json"
