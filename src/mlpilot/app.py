@@ -28,7 +28,9 @@ from mlpilot.dataplane.server import DataPlane, install_dataplane
 from mlpilot.feeder import scheduler as feeder_scheduler
 from mlpilot.metadata import DOMAINS
 from mlpilot.migrations import upgrade_database
+from mlpilot.monitoring import alerts as monitoring_alerts
 from mlpilot.monitoring import service as monitoring_service
+from mlpilot.notifications import worker as notifier
 from mlpilot.serving import service as serving_service
 from mlpilot.settings import Settings, get_settings
 from mlpilot.web.pages import STATIC_DIR, LoginRequired, render
@@ -50,6 +52,9 @@ def prepare_runtime(runtime: Runtime) -> accounts_service.BootstrapResult:
         interrupted = jobs.fail_interrupted_jobs(session)
         if interrupted:
             log.warning("marked %d interrupted job(s) as failed", interrupted)
+        from mlpilot.scoring.service import fail_interrupted_runs
+
+        fail_interrupted_runs(session)
         result = accounts_service.bootstrap_admin(
             session,
             password=settings.admin_password.get_secret_value() if settings.admin_password else None,
@@ -78,11 +83,15 @@ def start_runtime(runtime: Runtime) -> None:
     with session_scope(runtime.sessions) as session:
         serving_service.load_deployed_services(session, runtime=runtime)
     feeder_scheduler.start_scheduler(runtime)
+    notifier.start_notifier(runtime)
+    monitoring_alerts.start_alert_evaluator(runtime)
 
 
 def stop_runtime(runtime: Runtime) -> None:
     """Flush telemetry and stop background work."""
     feeder_scheduler.stop_scheduler(runtime)
+    notifier.stop_notifier(runtime)
+    monitoring_alerts.stop_alert_evaluator(runtime)
     token_sync = runtime.extras.pop("token_sync", None)
     if token_sync is not None:
         token_sync.stop()

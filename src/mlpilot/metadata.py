@@ -9,7 +9,7 @@ from mlpilot.core.db import Base
 
 DOMAINS = (
     "accounts", "projects", "usecases", "datasets", "recipes", "training", "registry", "serving", "monitoring", "pmo",
-    "reports", "jobs", "feeder",
+    "reports", "jobs", "feeder", "notifications", "scoring",
 )
 
 

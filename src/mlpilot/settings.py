@@ -56,6 +56,10 @@ class ServingSettings(BaseModel):
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="Largest inference request body.")
     telemetry_buffer: int = Field(100_000, ge=10, description="Inference records held before new ones are dropped.")
     telemetry_flush_seconds: float = Field(1.0, gt=0, description="How often buffered inference records are stored.")
+    compile_trees: bool = Field(True, description="Compile LightGBM ensembles to native code when served (checked "
+                                                  "equal to LightGBM's answers; needs a C compiler, else skipped).")
+    compile_cache_dir: Path | None = Field(
+        None, description="Where compiled LightGBM ensembles are cached; empty means ~/.cache/mlpilot/trees.")
 
 
 class FeederSettings(BaseModel):
@@ -65,6 +69,23 @@ class FeederSettings(BaseModel):
     retry_base_delay_s: float = Field(
         2.0, ge=0, description="First retry delay of a pipeline run; doubled on every further attempt."
     )
+
+
+class NotificationSettings(BaseModel):
+    enabled: bool = Field(True, description="Deliver webhooks and e-mails of published events in the server.")
+    interval_s: float = Field(2.0, gt=0, description="How often the notifier looks for due deliveries.")
+    alert_interval_s: float = Field(30.0, gt=0, description="How often alert rules are evaluated.")
+    max_attempts: int = Field(8, ge=1, le=50, description="Attempts a webhook or e-mail delivery makes before failing.")
+    retry_base_delay_s: float = Field(
+        5.0, ge=0, description="First retry delay of a failed delivery; doubled on every further attempt."
+    )
+    timeout_s: float = Field(10.0, gt=0, description="Timeout of one webhook call or SMTP session.")
+    smtp_host: str | None = Field(None, description="SMTP server that sends alert e-mails (none = e-mail off).")
+    smtp_port: int = Field(25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_from: str = Field("mlpilot@localhost", description="Sender address of alert e-mails.")
+    smtp_tls: Literal["none", "starttls", "ssl"] = Field("none", description="How the SMTP connection is encrypted.")
+    smtp_username: str | None = Field(None, description="SMTP login user (none = no login).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP login password.")
 
 
 class UiSettings(BaseModel):
@@ -80,6 +101,8 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(Path("mlpilot-data"), description="Where the embedded database, store and cache live.")
+    serve_token: SecretStr | None = Field(
+        None, description="Bearer token the standalone `mlpilot serve` requires (none = open; it binds 127.0.0.1).")
     host: str = Field("127.0.0.1", description="Address `mlpilot up` listens on.")
     port: int = Field(8000, ge=0, le=65535, description="Port `mlpilot up` listens on.")
     public_url: str | None = Field(None, description="URL users reach the server at, for links and the CLI.")
@@ -105,6 +128,7 @@ class Settings(BaseSettings):
     serving: ServingSettings = Field(default_factory=ServingSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     feeder: FeederSettings = Field(default_factory=FeederSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -28,9 +28,11 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(*args: str) -> Iterator[str]:
+def serving(*args: str, token: str | None = None) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLPILOT_")}
+    if token is not None:
+        env["MLPILOT_SERVE_TOKEN"] = token
     process = subprocess.Popen([str(MLPILOT), "serve", *args, "--port", str(port)], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -103,3 +105,32 @@ def test_bad_arguments_exit_with_a_message(tmp_path: Path) -> None:
     bad = subprocess.run([str(MLPILOT), "serve", "--name", "x", "--import", str(junk), "--flavor", "lightgbm"],
                          capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and "not a LightGBM model file" in bad.stderr
+
+
+def test_token_from_the_environment_is_required(tmp_path: Path,
+                                                  data: tuple[np.ndarray, np.ndarray]) -> None:
+    features, labels = data
+    booster = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(features, labels), 10)
+    booster.save_model(str(tmp_path / "model.txt"))
+    body = {"inputs": [{"name": "input-0", "shape": [1, 5], "datatype": "FP64", "data": features[0].tolist()}]}
+    with serving("--import", str(tmp_path / "model.txt"), "--flavor", "lightgbm", "--name", "m",
+                 token="t0ken") as url:
+        refused = httpx.post(f"{url}/v2/models/m/infer", json=body, timeout=10)
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+        assert httpx.get(f"{url}/v2/models/m", timeout=10).status_code == 401
+        ok = httpx.post(f"{url}/v2/models/m/infer", json=body, headers={"Authorization": "Bearer t0ken"}, timeout=10)
+        assert ok.status_code == 200
+        assert httpx.get(f"{url}/metrics", timeout=10).status_code == 200
+        served_by = httpx.get(f"{url}/nothing", timeout=10)
+        assert served_by.status_code == 404 and served_by.json() == {"error": "Nothing at /nothing."}
+
+
+def test_uvicorn_server_is_still_available(tmp_path: Path, data: tuple[np.ndarray, np.ndarray]) -> None:
+    features, labels = data
+    booster = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(features, labels), 10)
+    booster.save_model(str(tmp_path / "model.txt"))
+    with serving("--import", str(tmp_path / "model.txt"), "--flavor", "lightgbm", "--name", "m",
+                 "--http", "uvicorn") as url:
+        answer = _infer(url, "m", features[:2])
+    np.testing.assert_allclose(np.asarray(answer["outputs"][0]["data"]).reshape(2, 2)[:, 1],
+                               booster.predict(features[:2]), rtol=1e-9)

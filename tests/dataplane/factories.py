@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -72,3 +76,27 @@ def make_regression_model(path: Path) -> Path:
     booster = _booster(features, target, {"objective": "regression"})
     save_lightgbm_model(path, booster=booster, signature=signature)
     return path
+
+
+@contextmanager
+def fast_server(plane: Any) -> Iterator[str]:
+    """Run `mlpilot serve`'s HTTP server (fasthttp) for `plane` on a free port in a thread; yield host:port."""
+    from mlpilot.dataplane.fasthttp import new_event_loop, serve_on
+
+    loop = new_event_loop()
+    ready = threading.Event()
+    port: list[int] = []
+
+    def on_ready(bound: int) -> None:
+        port.append(bound)
+        ready.set()
+
+    thread = threading.Thread(target=serve_on, args=(loop, plane, "127.0.0.1", 0),
+                              kwargs={"on_ready": on_ready, "handle_signals": False}, daemon=True)
+    thread.start()
+    assert ready.wait(15), "the fast HTTP server did not start"
+    try:
+        yield f"127.0.0.1:{port[0]}"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)

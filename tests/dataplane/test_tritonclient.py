@@ -14,14 +14,19 @@ import uvicorn
 
 from mlpilot.dataplane.server import DataPlane, create_dataplane_app
 from mlpilot.settings import ServingSettings
-from tests.dataplane.factories import make_churn_model, make_numeric_multiclass_model
+from tests.dataplane.factories import fast_server, make_churn_model, make_numeric_multiclass_model
 
 
-@pytest.fixture
-def server_url(tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(params=["uvicorn", "fast"])
+def server_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same data plane behind uvicorn + FastAPI and behind `mlpilot serve`'s own HTTP server."""
     plane = DataPlane(ServingSettings())
     plane.load("multi", make_numeric_multiclass_model(tmp_path / "multi"), "1")
     plane.load("churn", make_churn_model(tmp_path / "churn"), "4")
+    if request.param == "fast":
+        with fast_server(plane) as url:
+            yield url
+        return
     # Port 0: the OS picks a free port, read back from the listening socket.
     server = uvicorn.Server(uvicorn.Config(create_dataplane_app(plane), host="127.0.0.1", port=0,
                                            log_level="warning", lifespan="off"))

@@ -42,6 +42,19 @@ def deploy(client: TestClient, *, project_id: int, name: str, model_version_id: 
     return response.json()
 
 
+def role_headers(client: TestClient, project_id: int, role: str) -> dict[str, str]:
+    """Create a user with `role`, make them a project member, and return their API token header."""
+    username = f"{role}-user"
+    assert client.post("/api/v1/users", json={"username": username, "password": "password-123",
+                                              "role": role}).status_code == 201
+    assert client.post(f"/api/v1/projects/{project_id}/members", json={"username": username}).status_code == 201
+    login = client.post("/login", data={"username": username, "password": "password-123"}, follow_redirects=False)
+    cookie = login.cookies.get("mlpilot_session")
+    client.cookies.clear()
+    made = client.post("/api/v1/tokens", json={"name": "t"}, headers={"Authorization": f"Bearer {cookie}"})
+    return {"Authorization": f"Bearer {made.json()['token']}"}
+
+
 def churn_inputs(rows: int = 2) -> list[dict]:
     """Per-column OIP tensors for the churn model of tests.dataplane.factories."""
     tenure = [float(3 + 10 * i) for i in range(rows)]
@@ -51,3 +64,67 @@ def churn_inputs(rows: int = 2) -> list[dict]:
         {"name": "plan", "shape": [rows], "datatype": "BYTES", "data": ["basic"] * rows},
         {"name": "paperless", "shape": [rows], "datatype": "BOOL", "data": [True] * rows},
     ]
+
+
+class ExternalEngine:
+    """A real HTTP server standing in for an external AI engine: answers, fails, or hangs on demand.
+
+    mode "ok" answers {"predictions": [{"no": p, "yes": 1-p}, ...]} (p from the 'tenure' field), "fail" answers
+    HTTP 500, "hang" waits until `release` is set (or 30 s) before answering. `received` is set on each call.
+    """
+
+    def __init__(self, mode: str = "ok") -> None:
+        import http.server
+        import json
+        import threading
+
+        self.mode = mode
+        self.received = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+        engine = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
+                engine.calls += 1
+                engine.received.set()
+                if engine.mode == "hang":
+                    engine.release.wait(30)
+                if engine.mode == "fail":
+                    self.send_response(500)
+                    self.end_headers()
+                    self.wfile.write(b"engine crashed")
+                    return
+                rows = body.get("records", [])
+                answer = {"predictions": [{"no": 0.25, "yes": 0.75} if (r.get("tenure") or 0) < 10
+                                          else {"no": 0.9, "yes": 0.1} for r in rows]}
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/predict"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> ExternalEngine:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def external_config(engine: ExternalEngine, name: str = "vendor-api", timeout_s: float = 5.0) -> dict:
+    """The external-backend config that talks to `engine` in the churn contract's terms."""
+    return {"name": name, "url": engine.url, "timeout_s": timeout_s, "request": {"records": "$records"},
+            "response_path": "predictions"}

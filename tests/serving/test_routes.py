@@ -13,7 +13,7 @@ from mlpilot.monitoring import service as monitoring_service
 from mlpilot.serving import service as serving_service
 from tests.dataplane.factories import make_churn_model, make_regression_model
 from tests.projects.factories import api_project
-from tests.serving.factories import churn_inputs, deploy, make_model_version
+from tests.serving.factories import churn_inputs, deploy, make_model_version, role_headers
 
 
 @pytest.fixture(scope="module")
@@ -135,15 +135,7 @@ def test_unknown_service_is_404(client: TestClient) -> None:
 
 
 def _token(client: TestClient, project_id: int, role: str) -> dict[str, str]:
-    username = f"{role}-user"
-    assert client.post("/api/v1/users", json={"username": username, "password": "password-123",
-                                              "role": role}).status_code == 201
-    assert client.post(f"/api/v1/projects/{project_id}/members", json={"username": username}).status_code == 201
-    login = client.post("/login", data={"username": username, "password": "password-123"}, follow_redirects=False)
-    cookie = login.cookies.get("mlpilot_session")
-    client.cookies.clear()
-    made = client.post("/api/v1/tokens", json={"name": "t"}, headers={"Authorization": f"Bearer {cookie}"})
-    return {"Authorization": f"Bearer {made.json()['token']}"}
+    return role_headers(client, project_id, role)
 
 
 def test_viewer_reads_but_cannot_deploy_or_stop(client: TestClient, runtime: Runtime, project: dict,

@@ -82,3 +82,36 @@ def test_pages_need_login_and_unknown_service_is_404(client: TestClient) -> None
     login(client)
     assert client.get("/services/none", headers={"accept": "text/html"}).status_code == 404
     assert "No services yet" in client.get("/services").text
+
+
+def test_service_page_attaches_and_switches_backends(client: TestClient, runtime: Runtime, model_dir: Path,
+                                                     tmp_path: Path) -> None:
+    project = api_project(client)
+    v1 = make_model_version(runtime, project_id=project["id"], model_dir=model_dir)
+    v2 = make_model_version(runtime, project_id=project["id"], model_dir=make_churn_model(tmp_path / "v2", rounds=3))
+    deploy(client, project_id=project["id"], name="churn-web", model_version_id=v1)
+    login(client)
+    page = client.get("/services/churn-web")
+    assert "Backends and traffic" in page.text and "model:churn v1" in page.text and f'value="{v2}"' in page.text
+
+    url = "/services/churn-web/_traffic"
+    done = client.post(url, data={"action": "attach_model", "model_version_id": str(v2), "reason": "new"},
+                       follow_redirects=False)
+    assert done.status_code == 303
+    backend = client.get("/api/v1/services/churn-web/backends").json()[1]["id"]
+    bad = client.post(url, data={"action": "canary", "backend_id": str(backend), "weight_pct": "150"})
+    assert bad.status_code == 422 and "between 0 and 1" in bad.text
+    assert client.post(url, data={"action": "shadow", "backend_id": str(backend)}).status_code == 200
+    for _ in range(3):
+        client.post("/v2/models/churn-web/infer", json={"inputs": churn_inputs()})
+    assert runtime.dataplane.shadow_mirror.wait()
+    page = client.get("/services/churn-web")
+    assert "Shadow comparison" in page.text and "Agreement rate" in page.text
+    assert client.post(url, data={"action": "promote", "backend_id": str(backend), "reason": "ok"}).status_code == 200
+    assert client.get("/api/v1/services/churn-web").json()["primary"] == "churn v2"
+    page = client.get("/services/churn-web")
+    assert "Change history" in page.text and "Roll back one step" in page.text
+    bad_ext = client.post(url, data={"action": "attach_external", "ext_name": "x", "url": "http://h", "request": "{"})
+    assert bad_ext.status_code == 422 and "not valid JSON" in bad_ext.text
+    assert client.post(url, data={"action": "rollback"}).status_code == 200
+    assert client.get("/api/v1/services/churn-web").json()["primary"] == "churn v1"

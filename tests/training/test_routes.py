@@ -72,7 +72,7 @@ def test_regression_and_multiclass_rank_direction_aware(client: TestClient) -> N
                                                                      "num_boost_round": 5}),
                                  ("multi", multi, {})):
         response = start(client, pid, dataset_version_id=version["version"]["id"], target="y", task="auto",
-                         params=params)
+                         params=params, engine="lightgbm")
         assert response.status_code == 202, response.text
         jobs[key] = response.json()
     for started in jobs.values():

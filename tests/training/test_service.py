@@ -33,6 +33,7 @@ def test_auto_task_and_target_rules() -> None:
 
 def test_metric_directions_and_primary_fallback() -> None:
     assert higher_is_better("roc_auc") and not higher_is_better("log_loss") and not higher_is_better("rmse")
+    assert not higher_is_better("ece")
     one_class = classification_metrics(np.array([1, 1]), np.array([[0.2, 0.8], [0.4, 0.6]]), task="binary")
     assert one_class["roc_auc"] is None
     assert primary_metric("binary", one_class) == ("log_loss", one_class["log_loss"])
@@ -60,11 +61,20 @@ def test_run_trains_registers_and_summarises(live_runtime: Runtime) -> None:
         assert best["metric_name"] == "rmse" and best["dataset"] == "sales v1" and best["metrics"]["r2"] > 0.5
         [model_version] = registry_service.list_model_versions(session, project_id=project.id)
         got = registry_service.get_model_version(session, model_version_id=model_version.id)
-        assert (got.name, got.version, got.flavor, got.project_id) == ("s-le-forecast-y", 1, "lightgbm", project.id)
+        assert (got.name, got.version, got.project_id) == ("s-le-forecast-y", 1, project.id)
+        assert got.flavor == ("automl" if service.default_engine() == "auto" else "lightgbm")
         assert got.signature["task"] == "regression" and got.metrics["rmse"] == best["metric_value"]
         model = load_model(registry_service.resolve_model_path(store=runtime.store, model_version=got))
         values = model.predict(synthetic_frame("regression").head(5)).values
         assert values.shape == (5,) and np.isfinite(values).all()
+        tracked = service.get_run(session, run_id=best["run_id"])
+        assert tracked.metrics["test_rows"] == 48 and len(tracked.evaluation["residuals"]["points"]) == 48
+        assert set(tracked.evaluation["permutation_importance"]) == {"x1", "x2", "colour"}
+        assert isinstance(tracked.fold_metrics, list) and tracked.library_versions["numpy"]
+        assert tracked.experiment_id is not None and "fitted in" in tracked.logs
+        [experiment] = service.list_experiments(session, project_id=project.id)
+        assert (experiment["name"], experiment["runs"], experiment["best_run_id"]) == ("Default", 1, tracked.id)
+        assert service.get_or_create_experiment(session, project_id=project.id, name=" ").id == experiment["id"]
         renamed = registry_service.register_run(session, run_id=best["run_id"], user_id=user.id, name="sales-model")
         assert (renamed.name, renamed.version) == ("sales-model", 1)
 

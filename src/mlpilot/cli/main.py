@@ -5,7 +5,20 @@ from __future__ import annotations
 import typer
 
 from mlpilot import __version__
-from mlpilot.cli import accounts, data, datasets, feeder, monitor, projects, recipes, reports, runs, services
+from mlpilot.cli import (
+    accounts,
+    automl,
+    data,
+    datasets,
+    feeder,
+    monitor,
+    projects,
+    recipes,
+    reports,
+    runs,
+    scoring,
+    services,
+)
 from mlpilot.cli.serve import serve
 from mlpilot.cli.up import up
 
@@ -26,6 +39,8 @@ app.add_typer(accounts.tokens_app, name="tokens")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.jobs_app, name="jobs")
 app.add_typer(monitor.app, name="monitor")
+app.add_typer(scoring.app, name="scoring")
+app.add_typer(automl.app, name="automl")
 
 
 @app.command()

@@ -70,3 +70,54 @@ def drift(reference: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
         console.print(f"[dim]not tested: {name} ({reason})[/]")
     if out:
         console.print(f"Report written to {out}")
+
+
+@app.command()
+def alerts(
+    add: Annotated[str | None, typer.Option("--add", help="Create a rule with this name (needs --service, "
+                                                          "--metric, --threshold).")] = None,
+    service: Annotated[str | None, typer.Option(help="Service the new rule watches.")] = None,
+    metric: Annotated[str, typer.Option(help="error_rate, latency_p50_ms/p95/p99, requests or errors.")] = "error_rate",
+    threshold: Annotated[float | None, typer.Option(help="Fire when the metric crosses this value.")] = None,
+    below: Annotated[bool, typer.Option("--below", help="Fire when the metric drops below the threshold.")] = False,
+    window: Annotated[int, typer.Option(help="Window in minutes.")] = 5,
+    cooldown: Annotated[int, typer.Option(help="Minutes before the rule may fire again.")] = 30,
+) -> None:
+    """List alert rules and recent alerts of the server, or add a rule with --add."""
+    from mlpilot.cli.console import api_client, print_table
+
+    with api_client() as client:
+        if add:
+            if not service or threshold is None:
+                err_console.print("[red]--add needs --service and --threshold.[/]")
+                raise typer.Exit(2)
+            rule = client.post("/api/v1/monitoring/alert-rules", json={
+                "name": add, "service": service, "metric": metric, "threshold": threshold,
+                "op": "<" if below else ">", "window_minutes": window, "cooldown_minutes": cooldown})
+            console.print(f"Alert rule {rule['id']} created.")
+        print_table(client.get("/api/v1/monitoring/alert-rules"),
+                    ["id", "name", "service", "metric", "op", "threshold", "window_minutes", "last_value",
+                     "last_fired_at"], title="Alert rules", empty="No alert rules yet (add one with --add).")
+        print_table(client.get("/api/v1/monitoring/alerts", params={"limit": 20}),
+                    ["fired_at", "service", "metric", "value", "threshold"], title="Recent alerts",
+                    empty="No alert has fired.")
+
+
+@app.command()
+def cost(
+    window: Annotated[str, typer.Option(help="1h, 24h or 7d.")] = "24h",
+    set_service: Annotated[str | None, typer.Option("--set", help="Set the unit cost of this service.")] = None,
+    unit_cost: Annotated[float | None, typer.Option(help="Price of one request (with --set).")] = None,
+) -> None:
+    """Show where money goes: requests × unit cost and compute seconds per service."""
+    from mlpilot.cli.console import api_client, print_table
+
+    with api_client() as client:
+        if set_service:
+            if unit_cost is None:
+                err_console.print("[red]--set needs --unit-cost.[/]")
+                raise typer.Exit(2)
+            client.request("PUT", f"/api/v1/monitoring/costs/{set_service}", json={"unit_cost": unit_cost})
+        print_table(client.get("/api/v1/monitoring/costs", params={"window": window}),
+                    ["service", "requests", "compute_seconds", "unit_cost", "cost", "share"],
+                    title=f"Cost per service ({window})", empty="No traffic in this window.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,12 +34,31 @@ class InferenceError(MlpilotError):
     title = "Invalid inference request"
 
 
+class MatrixColumns(Mapping[str, np.ndarray]):
+    """The columns of a decoded [n, k] matrix by name, sliced only when asked for (most requests never ask)."""
+
+    __slots__ = ("_index", "_matrix")
+
+    def __init__(self, matrix: np.ndarray, names: Sequence[str]) -> None:
+        self._matrix = matrix
+        self._index = {name: j for j, name in enumerate(names)}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._matrix[:, self._index[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
 @dataclass(frozen=True)
 class Batch:
     """A decoded request: n rows, one array per signature column, and the outputs asked for."""
 
     rows: int
-    columns: dict[str, np.ndarray]
+    columns: Mapping[str, np.ndarray]
     request_id: str | None = None
     outputs: tuple[str, ...] | None = None
     # The (rows, k) float matrix in signature order, when the request sent one (saves re-stacking columns).
@@ -84,7 +104,7 @@ def decode_oip(payload: Any, signature: Signature, *, max_rows: int) -> Batch:
     if len(tensors) == 1 and names[0] not in known and len(tensors[0][1]) == 2:
         matrix = _decode_matrix(tensors[0], signature)
         rows = matrix.shape[0]
-        columns = {spec.name: matrix[:, j] for j, spec in enumerate(signature.inputs)}
+        columns = MatrixColumns(matrix, signature.input_names)
     else:
         unknown = [n for n in names if n not in known]
         if unknown:
@@ -103,7 +123,7 @@ def decode_oip(payload: Any, signature: Signature, *, max_rows: int) -> Batch:
 
 
 def decode_records(payload: Any, signature: Signature, *, max_rows: int) -> Batch:
-    """Decode a plain-JSON request {"records": [{column: value, ...}, ...]}."""
+    """Decode a plain-JSON request {"records": [{column: value, ...}, ...], "request_id": optional}."""
     if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
         raise InferenceError('The request body must be a JSON object {"records": [{...}, ...]}.')
     records = payload["records"]
@@ -120,7 +140,8 @@ def decode_records(payload: Any, signature: Signature, *, max_rows: int) -> Batc
         values = [record.get(spec.name) for record in records]
         datatype = "BYTES" if spec.dtype == "string" else "FP64"
         columns[spec.name] = _decode_column(spec, values, datatype, what=f"column {spec.name!r}")
-    return Batch(rows=len(records), columns=columns)
+    request_id = payload.get("request_id")
+    return Batch(rows=len(records), columns=columns, request_id=None if request_id is None else str(request_id))
 
 
 def _check_rows(rows: int, max_rows: int) -> None:

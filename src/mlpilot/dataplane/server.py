@@ -7,19 +7,21 @@ version label) and drains its telemetry. `install_dataplane` adds the /v2 routes
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
-import polars as pl
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -27,8 +29,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mlpilot import __version__
 from mlpilot.core.errors import InvalidInput, MlpilotError, NotFound, PayloadTooLarge, Unavailable
-from mlpilot.dataplane import binary
+from mlpilot.dataplane import binary, fastpredict
 from mlpilot.dataplane.auth import TokenGate
+from mlpilot.dataplane.batching import MicroBatcher
 from mlpilot.dataplane.metrics import CONTENT_TYPE, DataPlaneMetrics
 from mlpilot.dataplane.protocol import (
     Batch,
@@ -48,6 +51,9 @@ SERVER_NAME = "mlpilot"
 # Requests up to this size (a few dozen rows) are decoded and predicted on the event loop: well under a
 # millisecond of work, cheaper than handing it to a worker thread. Larger ones go to the thread pool.
 INLINE_BODY_BYTES = 16 * 1024
+INTERNAL_ERROR = "Something went wrong on the server; the error has been logged."
+# reply(status, content, binary_outputs): how a submitted inference request is answered (see submit_infer).
+Reply = Callable[[int, dict[str, Any], "frozenset[str] | bool"], None]
 
 
 @dataclass(frozen=True)
@@ -60,8 +66,11 @@ class ServedModel:
     signature: Signature
     platform: str
     loaded_at: dt.datetime
+    # Which backend this is (routing.py labels: "model:churn v3", "external:x") and its role in the service.
+    backend: str = ""
+    role: str = "primary"
 
-    @property
+    @cached_property
     def numeric_only(self) -> bool:
         return all(c.dtype != "string" for c in self.signature.inputs)
 
@@ -74,11 +83,15 @@ class DataPlane:
         self.sink = sink
         self._models: dict[str, ServedModel] = {}
         self._unavailable: dict[str, str] = {}
+        # Multi-backend services (canary / shadow / external engines): name → routing.Route, set by routing.py.
+        self.routes: dict[str, Any] = {}
+        self.shadow_mirror: Any = None
         self._lock = threading.Lock()
         self._starting = False
         # None: open (a standalone data plane without tokens); the control plane installs a TokenGate.
         self.gate: TokenGate | None = None
         self.metrics = DataPlaneMetrics()
+        self._batcher: MicroBatcher | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -92,7 +105,10 @@ class DataPlane:
         A model that fails to load (or to predict one row) raises InvalidInput and changes nothing.
         """
         try:
+            # LightGBM ensembles are compiled to native code when possible (same answers, checked).
             model = load_model(Path(model_path))
+            if getattr(self.settings, "compile_trees", True):
+                model = fastpredict.accelerate(model)
             _warm_up(model)
         except Exception as exc:
             detail = exc.detail if isinstance(exc, MlpilotError) else f"{type(exc).__name__}: {exc}"
@@ -105,8 +121,16 @@ class DataPlane:
             previous = self._models.get(name)
             # Readers take the dict reference once, so replacing it is the atomic swap.
             self._models = {**self._models, name: served}
+            self.routes = {k: v for k, v in self.routes.items() if k != name}
             self._unavailable.pop(name, None)
         return previous
+
+    def swap_route(self, name: str, route: Any) -> None:
+        """Serve `name` through a ready routing.Route (replaced whole, so in-flight requests are unaffected)."""
+        with self._lock:
+            self._models = {**self._models, name: route.primary}
+            self.routes = {**self.routes, name: route}
+            self._unavailable.pop(name, None)
 
     def restore(self, name: str, previous: ServedModel | None) -> None:
         """Put back the model `load` replaced (or unload when there was none), after a failed commit."""
@@ -122,6 +146,7 @@ class DataPlane:
         """Stop serving `name`."""
         with self._lock:
             self._models = {k: v for k, v in self._models.items() if k != name}
+            self.routes = {k: v for k, v in self.routes.items() if k != name}
             self._unavailable.pop(name, None)
 
     def mark_unavailable(self, name: str, reason: str) -> None:
@@ -149,6 +174,9 @@ class DataPlane:
 
     def require(self, name: str, version: str | None = None) -> ServedModel:
         """Return the model serving `name` (and `version`, when given), or raise 404/503."""
+        route = self.routes.get(name)
+        if route is not None:
+            return route.pick(version)
         served = self._models.get(name)
         if served is None:
             reason = self._unavailable.get(name)
@@ -169,13 +197,81 @@ class DataPlane:
             payload = binary.parse_request(body, header_length)
             batch = decode_oip(payload, served.signature, max_rows=self.settings.max_rows_per_request)
             prediction = _predict(served, batch)
-            response: dict[str, Any] = {"model_name": served.name, "model_version": served.version}
-            if batch.request_id is not None:
-                response["id"] = batch.request_id
+            response: dict[str, Any] = {"model_name": served.name, "model_version": served.version,
+                                        "id": _answer_id(batch)}
             response["outputs"] = encode_oip(prediction, served.signature, rows=batch.rows, outputs=batch.outputs)
             return (response, binary.binary_outputs(payload)), batch.rows
 
         return self._observe(name, version, started, run)
+
+    def batcher_for(self, loop: asyncio.AbstractEventLoop) -> MicroBatcher:
+        """Return the micro-batcher of event loop `loop` (one per loop; a new loop gets a new one)."""
+        batcher = self._batcher
+        if batcher is None or batcher.loop is not loop:
+            batcher = self._batcher = MicroBatcher(loop)
+        return batcher
+
+    def submit_infer(self, batcher: MicroBatcher, name: str, body: bytes, reply: Reply, *,
+                     version: str | None = None, started: float | None = None,
+                     header_length: str | None = None) -> None:
+        """Answer an OIP V2 inference request through `batcher` (on its event loop), calling `reply` once.
+
+        Decoding and checks run right away; a numeric model's rows join the micro-batch of concurrent requests
+        for the same model (one predict call), others are predicted at once. Errors are answered as
+        {"error": ...} with their status. Telemetry is recorded as in `infer`.
+        """
+        started = time.perf_counter() if started is None else started
+        label, backend, role = "", "", "primary"
+
+        def fail(exc: BaseException) -> None:
+            if isinstance(exc, MlpilotError):
+                self.record(name, label, started, exc.status, 0, exc.detail, backend=backend, role=role)
+                reply(exc.status, {"error": exc.detail}, frozenset())
+                return
+            log.error("inference failed for model %r", name, exc_info=exc)
+            self.record(name, label, started, 500, 0, f"{type(exc).__name__}: {exc}", backend=backend, role=role)
+            reply(500, {"error": INTERNAL_ERROR}, frozenset())
+
+        current = self._models.get(name)
+        if current is None and name not in self._unavailable:
+            # Unknown names are not telemetry of any service (as in `infer`).
+            reply(404, {"error": f"model '{name}' not found"}, frozenset())
+            return
+        label = current.version if current is not None else ""
+        try:
+            served = self.require(name, version)
+            label, backend, role = served.version, served.backend, served.role
+            payload = binary.parse_request(body, header_length)
+            batch = decode_oip(payload, served.signature, max_rows=self.settings.max_rows_per_request)
+            predict_matrix = getattr(served.model, "predict_matrix", None)
+            if not served.numeric_only or predict_matrix is None:
+                self._answer(served, batch, payload, _predict(served, batch), started, reply)
+                return
+            matrix = batch.matrix if batch.matrix is not None else _stack(served, batch)
+        except BaseException as exc:
+            fail(exc)
+            return
+
+        def done(prediction: Prediction | None, error: BaseException | None) -> None:
+            if error is not None or prediction is None:
+                fail(error or RuntimeError("no prediction"))
+                return
+            try:
+                self._answer(served, batch, payload, prediction, started, reply)
+            except BaseException as exc:
+                fail(exc)
+
+        batcher.submit(served.model, matrix, done)
+
+    def _answer(self, served: ServedModel, batch: Batch, payload: Any, prediction: Prediction, started: float,
+                reply: Reply) -> None:
+        response: dict[str, Any] = {"model_name": served.name, "model_version": served.version,
+                                    "id": _answer_id(batch)}
+        response["outputs"] = encode_oip(prediction, served.signature, rows=batch.rows, outputs=batch.outputs)
+        which = binary.binary_outputs(payload)
+        self.record(served.name, served.version, started, 200, batch.rows, None, backend=served.backend,
+                    role=served.role)
+        reply(200, response, which)
 
     def predict_json(self, name: str, body: bytes, *, started: float | None = None) -> dict[str, Any]:
         """Answer a plain-JSON request {"records": [...]} for model `name`."""
@@ -184,7 +280,7 @@ class DataPlane:
             batch = decode_records(parse_json(body), served.signature,
                                    max_rows=self.settings.max_rows_per_request)
             prediction = _predict(served, batch)
-            return {"service": served.name, "model_version": served.version,
+            return {"service": served.name, "model_version": served.version, "request_id": _answer_id(batch),
                     "predictions": encode_records(prediction, served.signature)}, batch.rows
 
         return self._observe(name, None, started, run)
@@ -196,21 +292,23 @@ class DataPlane:
         if served is None and name not in self._unavailable:
             raise NotFound(f"model '{name}' not found")
         label = served.version if served is not None else ""
+        backend, role = "", "primary"
         try:
             served = self.require(name, version)
+            label, backend, role = served.version, served.backend, served.role
             response, rows = run(served)
         except MlpilotError as exc:
-            self.record(name, label, started, exc.status, 0, exc.detail)
+            self.record(name, label, started, exc.status, 0, exc.detail, backend=backend, role=role)
             raise
         except Exception as exc:
             log.exception("inference failed for model %r", name)
-            self.record(name, label, started, 500, 0, f"{type(exc).__name__}: {exc}")
+            self.record(name, label, started, 500, 0, f"{type(exc).__name__}: {exc}", backend=backend, role=role)
             raise
-        self.record(name, served.version, started, 200, rows, None)
+        self.record(name, served.version, started, 200, rows, None, backend=backend, role=role)
         return response
 
     def record(self, service: str, model_version: str, started: float, status_code: int, rows: int,
-               error: str | None) -> None:
+               error: str | None, *, backend: str = "", role: str = "primary") -> None:
         """Count the request and hand its telemetry to the sink without waiting."""
         seconds = time.perf_counter() - started
         self.metrics.observe(service, model_version, status_code, rows, seconds)
@@ -219,16 +317,21 @@ class DataPlane:
         latency_ms = seconds * 1000.0
         self.sink.put(InferenceEvent(service=service, model_version=model_version, ts=dt.datetime.now(dt.UTC),
                                      latency_ms=latency_ms, status_code=status_code, rows=rows,
-                                     error=error[:500] if error else None))
+                                     error=error[:500] if error else None, backend=backend, role=role))
 
     # --- metadata ------------------------------------------------------------------------------------
 
     def model_metadata(self, name: str, version: str | None = None) -> dict[str, Any]:
         """Return the OIP model metadata of `name`."""
         served = self.require(name, version)
+        route = self.routes.get(name)
+        if route is not None and version is None:
+            # The service's metadata is its primary's, not whichever backend a canary draw picked.
+            served = route.primary
+        versions = route.versions() if route is not None else [served.version]
         inputs, outputs = tensor_metadata(served.signature)
         signature = served.signature
-        return {"name": served.name, "versions": [served.version], "platform": served.platform,
+        return {"name": served.name, "versions": versions, "platform": served.platform,
                 "inputs": inputs, "outputs": outputs,
                 "parameters": {"task": signature.task, "target": signature.target,
                                "classes": list(signature.classes) if signature.classes is not None else None}}
@@ -244,19 +347,38 @@ def _warm_up(model: LoadedModel) -> None:
             return (spec.categories or ("",))[0]
         return 0.0
 
+    specs = model.signature.inputs
+    predict_matrix = getattr(model, "predict_matrix", None)
+    if predict_matrix is not None and all(c.dtype != "string" for c in specs):
+        # Numeric models are warmed up the way requests reach them (no data-frame library needed).
+        predict_matrix(np.array([[np.nan if c.nullable else 0.0 for c in specs]], dtype=np.float64))
+        return
+    import polars as pl
+
     frame = pl.DataFrame({c.name: pl.Series(c.name, [value(c)], dtype=pl.String if c.dtype == "string" else pl.Float64)
                           for c in model.signature.inputs})
     model.predict(frame)
+
+
+def _stack(served: ServedModel, batch: Batch) -> np.ndarray:
+    specs = served.signature.inputs
+    if not specs:
+        return np.empty((batch.rows, 0))
+    return np.ascontiguousarray(np.column_stack([batch.columns[c.name] for c in specs]), dtype=np.float64)
+
+
+def _answer_id(batch: Batch) -> str:
+    """Return the id an answer carries: the request's own `id`, or a new one (so feedback can name it)."""
+    return batch.request_id if batch.request_id is not None else uuid.uuid4().hex
 
 
 def _predict(served: ServedModel, batch: Batch) -> Prediction:
     specs = served.signature.inputs
     predict_matrix = getattr(served.model, "predict_matrix", None)
     if served.numeric_only and predict_matrix is not None:
-        matrix = batch.matrix
-        if matrix is None:
-            matrix = np.column_stack([batch.columns[c.name] for c in specs]) if specs else np.empty((batch.rows, 0))
-        return predict_matrix(matrix)
+        return predict_matrix(batch.matrix if batch.matrix is not None else _stack(served, batch))
+    import polars as pl  # only models with text columns need a frame
+
     frame = pl.DataFrame([
         pl.Series(c.name, batch.columns[c.name], dtype=pl.String if c.dtype == "string" else pl.Float64)
         for c in specs
@@ -309,10 +431,20 @@ async def infer_response(plane: DataPlane | None, name: str, version: str | None
                 plane.record(name, served.version, started, exc.status, 0, exc.detail)
             raise
         header_length = request.headers.get(binary.HEADER)
-        if len(body) <= INLINE_BODY_BYTES:
-            # A small request costs less than the hop to a worker thread, so it runs right here.
-            result, binary_names = plane.infer(name, body, version=version, started=started,
-                                               header_length=header_length)
+        route = plane.routes.get(name)
+        # External backends wait on the network, so their requests never run on the event loop.
+        if len(body) <= INLINE_BODY_BYTES and (route is None or not route.blocking):
+            # A small request costs less than the hop to a worker thread: it is decoded right here and its
+            # rows join the micro-batch of concurrent requests for the same model.
+            loop = asyncio.get_running_loop()
+            answered: asyncio.Future[tuple[int, dict[str, Any], frozenset[str] | bool]] = loop.create_future()
+            plane.submit_infer(plane.batcher_for(loop), name, body,
+                               lambda status, content, which: answered.done() or answered.set_result(
+                                   (status, content, which)),
+                               version=version, started=started, header_length=header_length)
+            status, result, binary_names = await answered
+            if status != 200:
+                return _error(status, result["error"])
         else:
             result, binary_names = await run_in_threadpool(plane.infer, name, body, version=version,
                                                            started=started, header_length=header_length)

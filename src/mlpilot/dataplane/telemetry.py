@@ -22,6 +22,10 @@ class InferenceEvent:
     status_code: int
     rows: int
     error: str | None = None
+    # Which backend answered (routing.py label, "" = the service's only model) and its role:
+    # primary | canary | shadow (shadow answers were discarded; see /work/notes/telemetry-fields.md).
+    backend: str = ""
+    role: str = "primary"
 
 
 class EventSink(Protocol):

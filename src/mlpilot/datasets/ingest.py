@@ -4,12 +4,15 @@ errors that name the file, line and column. Pure: no database, no storage.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from mlpilot.core.errors import InvalidInput
@@ -28,6 +31,10 @@ SUPPORTED = ".csv, .tsv, .txt, .csv.gz, .tsv.gz or .parquet"
 DELIMITERS = (",", ";", "\t")
 NULL_VALUES = ["NA", "N/A", "null", "NULL"]
 BOM = b"\xef\xbb\xbf"
+INFER_ROWS = 10_000
+FAST_CHECK_BLOCK = 4 * 2**20
+DECODE_BLOCK = 16 * 2**20
+SNIFF_BYTES = 65536
 
 
 @dataclass(frozen=True)
@@ -67,11 +74,23 @@ def parse_upload(filename: str, data: bytes) -> ParsedUpload:
         _check_names(filename, frame.columns)
         delimiter = None
     else:
-        text = _decode(filename, data)
-        delimiter = "\t" if fmt == "tsv" else sniff_delimiter(text)
-        header = _check_rows(filename, text, delimiter)
+        data = data.removeprefix(BOM)
+        head = _check_text(filename, data, limit=SNIFF_BYTES)
+        delimiter = "\t" if fmt == "tsv" else sniff_delimiter(head)
+        blank_lines: list[tuple[int, int]] = []
+        header = _check_rows_fast(filename, data, delimiter, blank_lines)
+        if header is None:  # quotes used in a way only the csv module reads as Python does
+            _check_text(filename, data)
+            header = _check_rows(filename, data.decode("utf-8"), delimiter)
+        elif blank_lines:
+            kept, at = [], 0
+            for begin, end in blank_lines:
+                kept.append(data[at:begin])
+                at = end
+            data = b"".join([*kept, data[at:]])
         _check_names(filename, header)
-        frame = _read_csv(filename, text, delimiter)
+        # Polars refuses text that is not UTF-8, so the whole file is only checked again to name the byte.
+        frame = _read_csv(filename, data, delimiter, on_error=lambda: _check_text(filename, data))
     if frame.height == 0:
         raise InvalidInput(f"{filename!r} has a header but no data rows; upload at least one row.")
     if frame.width == 0:
@@ -79,21 +98,30 @@ def parse_upload(filename: str, data: bytes) -> ParsedUpload:
     return ParsedUpload(frame=frame, source_format=fmt, delimiter=delimiter)
 
 
-def _decode(filename: str, data: bytes) -> str:
-    if data.startswith(BOM):
-        data = data[len(BOM):]
+def _check_text(filename: str, data: bytes, *, limit: int | None = None) -> str:
+    """Check `data` (without BOM; its first `limit` bytes) is UTF-8 text, a block at a time (no copy of the
+    whole file); return its start (up to 64 KiB, cut at a line break) for dialect sniffing."""
+    if not data[:4096].strip() and not data.strip():
+        raise InvalidInput(f"The uploaded file {filename!r} is empty.")
     if b"\x00" in data[:65536]:
         raise InvalidInput(f"{filename!r} is not UTF-8 text/CSV: it contains binary (NUL) bytes.")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            f"{filename!r} is not UTF-8 text/CSV: byte 0x{data[exc.start]:02x} at offset {exc.start} is not "
-            "valid UTF-8. Save the file as UTF-8 CSV and upload it again."
-        ) from None
-    if not text.strip():
-        raise InvalidInput(f"The uploaded file {filename!r} is empty.")
-    return text
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)[:limit]
+    head = ""
+    for offset in range(0, len(view), DECODE_BLOCK):
+        pending = len(decoder.getstate()[0])
+        try:
+            text = decoder.decode(view[offset:offset + DECODE_BLOCK], final=offset + DECODE_BLOCK >= len(data))
+        except UnicodeDecodeError as exc:
+            at = offset - pending + exc.start
+            raise InvalidInput(
+                f"{filename!r} is not UTF-8 text/CSV: byte 0x{data[at]:02x} at offset {at} is not "
+                "valid UTF-8. Save the file as UTF-8 CSV and upload it again."
+            ) from None
+        if offset == 0:
+            head = text[:SNIFF_BYTES]
+            head = head[: head.rfind("\n") + 1] or head
+    return head
 
 
 def sniff_delimiter(text: str) -> str:
@@ -133,6 +161,105 @@ def _check_rows(filename: str, text: str, delimiter: str) -> list[str]:
     return header
 
 
+def _check_rows_fast(filename: str, data: bytes, delimiter: str, blank_lines: list[tuple[int, int]] | None = None
+                     ) -> list[str] | None:
+    """`_check_rows` over the UTF-8 bytes with NumPy, a block at a time; None when the csv module must decide.
+
+    The byte ranges of blank lines (which Polars would read as rows of nulls) are added to `blank_lines`.
+
+    A delimiter, quote or line break byte never occurs inside a multi-byte UTF-8 character. With RFC 4180
+    quoting (a quote opens a field, closes it before a delimiter or line end, and doubles inside it), a byte is
+    inside quotes exactly when an odd number of quotes precede it, so records and fields are found by counting.
+    Any other use of quotes, an unterminated quote or a lone carriage return returns None.
+    """
+    raw = np.frombuffer(data, dtype=np.uint8)
+    total = len(raw)
+    quote, newline, cr, sep = ord('"'), ord("\n"), ord("\r"), ord(delimiter)
+    quotes_before = newlines_before = carry = 0
+    previous_end = -1
+    header: list[str] | None = None
+    for start in range(0, max(total, 1), FAST_CHECK_BLOCK):
+        stop = min(start + FAST_CHECK_BLOCK, total)
+        block = raw[start:stop]
+        is_quote = block == quote
+        quotes = np.flatnonzero(is_quote) + start
+        if stop == total and (quotes_before + len(quotes)) % 2:
+            return None  # an unterminated quote: the csv module names the line
+        if len(quotes):
+            opening = (quotes_before + np.arange(len(quotes))) % 2 == 0
+            before = raw[np.maximum(quotes - 1, 0)]
+            after = np.where(quotes + 1 < total, raw[np.minimum(quotes + 1, total - 1)], newline)
+            starts_field = (quotes == 0) | (before == sep) | (before == newline) | (before == quote)
+            ends_field = (after == sep) | (after == newline) | (after == cr) | (after == quote)
+            if not np.all(np.where(opening, starts_field, ends_field)):
+                return None
+        returns = np.flatnonzero(block == cr) + start
+        if len(returns) and not np.all(raw[np.minimum(returns + 1, total - 1)] == newline) or (
+                len(returns) and returns[-1] == total - 1):
+            return None
+        lines = np.flatnonzero(block == newline) + start
+        marks = np.flatnonzero(block == sep) + start
+        # Quoted stretches of this block: pairs of quotes (one may lie in the previous or the next block).
+        spans = np.concatenate(([start - 1], quotes)) if quotes_before % 2 else quotes
+        spans = np.append(spans, stop) if len(spans) % 2 else spans
+        ends = lines[~_within(lines, spans[0::2], spans[1::2])]
+        marks = marks[~_within(marks, spans[0::2], spans[1::2])]
+        if stop == total and (ends[-1] if len(ends) else previous_end) < total - 1:
+            ends = np.append(ends, total)  # the last record has no line break
+        cuts = np.searchsorted(marks, ends)
+        at_ends = cuts
+        fields = np.diff(np.concatenate(([0], at_ends))) + 1
+        if len(fields):
+            fields[0] += carry
+            carry = len(marks) - int(cuts[-1])
+        else:
+            carry += len(marks)
+        begins = np.concatenate(([previous_end + 1], ends[:-1] + 1)) if len(ends) else ends
+        lengths = ends - begins
+        lengths = lengths - (raw[np.maximum(np.minimum(ends, total) - 1, 0)] == cr) * (lengths > 0)
+        line_numbers = newlines_before + np.searchsorted(lines, ends) + 1
+        rows = np.flatnonzero(lengths > 0)
+        if blank_lines is not None and len(rows) < len(lengths):
+            empty = np.flatnonzero(lengths == 0)
+            blank_lines.extend(zip(begins[empty].tolist(), np.minimum(ends[empty] + 1, total).tolist(), strict=True))
+        if header is None and len(rows):
+            first = int(rows[0])
+            text = data[begins[first]:begins[first] + lengths[first]].decode("utf-8")
+            header = next(csv.reader([text], delimiter=delimiter, strict=False))
+            if len(header) != fields[first]:
+                return None
+            rows = rows[1:]
+        if header is not None:
+            wrong = rows[fields[rows] != len(header)]
+            if len(wrong):
+                at = int(wrong[0])
+                raise InvalidInput(f"{filename!r} line {int(line_numbers[at])}: expected {len(header)} fields (like "
+                                   f"the header) but found {int(fields[at])}.")
+        if len(ends):
+            previous_end = int(ends[-1])
+        quotes_before += len(quotes)
+        newlines_before += len(lines)
+    if header is None:
+        raise InvalidInput(f"The uploaded file {filename!r} is empty.")
+    return header
+
+
+def _within(positions: np.ndarray, opens: np.ndarray, closes: np.ndarray) -> np.ndarray:
+    """Which of the sorted `positions` lie strictly between some opens[i] and closes[i] (sorted, disjoint)."""
+    inside = np.zeros(len(positions), dtype=bool)
+    wide = closes - opens > 1  # "" (an empty field) holds nothing
+    if not len(positions) or not wide.any():
+        return inside
+    low = np.searchsorted(positions, opens[wide], side="right")
+    counts = np.searchsorted(positions, closes[wide]) - low
+    total = int(counts.sum())
+    if total:
+        # The indices low[i] .. low[i] + counts[i] - 1 of every span, without a Python loop.
+        offsets = np.repeat(low - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+        inside[offsets + np.arange(total)] = True
+    return inside
+
+
 def _check_names(filename: str, names: list[str]) -> None:
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
@@ -146,11 +273,18 @@ def _check_names(filename: str, names: list[str]) -> None:
         seen[name] = position
 
 
-def _read_csv(filename: str, text: str, delimiter: str) -> pl.DataFrame:
+def _read_csv(filename: str, data: bytes, delimiter: str, *, on_error: Callable[[], object] | None = None
+              ) -> pl.DataFrame:
+    options: dict = {"separator": delimiter, "null_values": NULL_VALUES, "raise_if_empty": False}
     try:
-        return pl.read_csv(io.BytesIO(text.encode("utf-8")), separator=delimiter, infer_schema_length=None,
-                           null_values=NULL_VALUES, raise_if_empty=False)
+        try:
+            return pl.read_csv(io.BytesIO(data), infer_schema_length=INFER_ROWS, **options)
+        except pl.exceptions.ComputeError:
+            # A value far down the file does not fit the type the first rows gave: infer from every row (slower).
+            return pl.read_csv(io.BytesIO(data), infer_schema_length=None, **options)
     except (pl.exceptions.PolarsError, ValueError) as exc:
+        if on_error is not None:
+            on_error()
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidInput(f"{filename!r} could not be parsed as CSV: {first}") from None
 

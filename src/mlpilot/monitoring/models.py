@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Float, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mlpilot.core.db import Base
+from mlpilot.core.db import Base, utcnow
 
 
 class InferenceLog(Base):
@@ -25,3 +25,50 @@ class InferenceLog(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     rows: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Routing label of the backend that answered ("" = the service's only model) and its role:
+    # primary | canary | shadow. Shadow rows are mirrored calls, never client traffic.
+    backend: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(20), default="primary")
+
+
+class AlertRule(Base):
+    """Fire when `metric` of `service` over the last `window_minutes` crosses `threshold` (once per cooldown)."""
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    service: Mapped[str] = mapped_column(String(63), index=True)
+    metric: Mapped[str] = mapped_column(String(40))  # see monitoring.alerts.METRICS
+    op: Mapped[str] = mapped_column(String(2), default=">")  # > or <
+    threshold: Mapped[float] = mapped_column(Float)
+    window_minutes: Mapped[int] = mapped_column(Integer, default=5)
+    cooldown_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_fired_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    last_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AlertEvent(Base):
+    """One firing of an alert rule (also published as the `alert.fired` notification event)."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"), index=True)
+    service: Mapped[str] = mapped_column(String(63))
+    metric: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    fired_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ServiceCost(Base):
+    """The configured price of one request of a service (for the cost view)."""
+
+    __tablename__ = "service_costs"
+
+    service: Mapped[str] = mapped_column(String(63), primary_key=True)
+    unit_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    currency: Mapped[str] = mapped_column(String(8), default="USD")

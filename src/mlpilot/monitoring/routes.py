@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from mlpilot.accounts.deps import CurrentUser
+from mlpilot.accounts.deps import AdminUser, CurrentUser
+from mlpilot.core.db import utcnow
 from mlpilot.core.deps import DbSession
-from mlpilot.monitoring import service
-from mlpilot.monitoring.schemas import MetricsRead, Window
+from mlpilot.monitoring import alerts, service
+from mlpilot.monitoring.schemas import (
+    AlertEventRead,
+    AlertRuleCreate,
+    AlertRuleRead,
+    CostRow,
+    MetricsRead,
+    UnitCostSet,
+    Window,
+)
 from mlpilot.serving import service as serving_service
 
 router = APIRouter(tags=["monitoring"])
@@ -18,3 +27,42 @@ def service_metrics(name: str, session: DbSession, user: CurrentUser, window: Wi
     """Requests, errors, rows and p50/p95/p99 latency of a service, in total and per time bucket."""
     serving_service.check_service_access(session, name=name, user=user)
     return MetricsRead(**service.window_metrics(session, service_name=name, window=window))
+
+
+@router.get("/monitoring/alert-rules", response_model=list[AlertRuleRead])
+def list_alert_rules(session: DbSession, user: CurrentUser) -> list[AlertRuleRead]:
+    return [AlertRuleRead.model_validate(r) for r in alerts.list_rules(session)]
+
+
+@router.post("/monitoring/alert-rules", response_model=AlertRuleRead, status_code=201)
+def create_alert_rule(body: AlertRuleCreate, session: DbSession, user: AdminUser) -> AlertRuleRead:
+    """Alert when a service metric over a window crosses a threshold; firings go to notification subscribers."""
+    return AlertRuleRead.model_validate(alerts.create_rule(session, **body.model_dump()))
+
+
+@router.delete("/monitoring/alert-rules/{rule_id}", status_code=204)
+def delete_alert_rule(rule_id: int, session: DbSession, user: AdminUser) -> None:
+    alerts.delete_rule(session, rule_id=rule_id)
+
+
+@router.post("/monitoring/alert-rules/evaluate", response_model=list[AlertEventRead])
+def evaluate_alert_rules(session: DbSession, user: AdminUser) -> list[AlertEventRead]:
+    """Evaluate every rule now (the server also does so in the background)."""
+    return [AlertEventRead.model_validate(e) for e in alerts.evaluate_rules(session)]
+
+
+@router.get("/monitoring/alerts", response_model=list[AlertEventRead])
+def list_alerts(session: DbSession, user: CurrentUser, limit: int = 100) -> list[AlertEventRead]:
+    return [AlertEventRead.model_validate(e) for e in alerts.list_events(session, limit=min(limit, 1000))]
+
+
+@router.put("/monitoring/costs/{service_name}", status_code=204)
+def set_unit_cost(service_name: str, body: UnitCostSet, session: DbSession, user: AdminUser) -> None:
+    alerts.set_unit_cost(session, service=service_name, unit_cost=body.unit_cost, currency=body.currency)
+
+
+@router.get("/monitoring/costs", response_model=list[CostRow])
+def cost_view(session: DbSession, user: AdminUser, window: Window = "24h") -> list[CostRow]:
+    """Requests × unit cost and compute seconds per service over the window, most expensive first."""
+    length, _ = service.resolve_window(window)
+    return [CostRow(**row) for row in alerts.cost_view(session, since=utcnow() - length)]

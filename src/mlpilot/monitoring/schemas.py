@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 Window = Literal["1h", "24h", "7d"]
 
@@ -38,3 +38,55 @@ class MetricsRead(BaseModel):
     bucket_seconds: int
     totals: TotalsRead
     series: list[BucketRead]
+
+
+class AlertRuleCreate(BaseModel):
+    name: str
+    service: str
+    metric: str
+    threshold: float
+    op: str = ">"
+    window_minutes: int = 5
+    cooldown_minutes: int = 30
+
+
+class AlertRuleRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    service: str
+    metric: str
+    op: str
+    threshold: float
+    window_minutes: int
+    cooldown_minutes: int
+    enabled: bool
+    last_fired_at: dt.datetime | None
+    last_value: float | None
+
+
+class AlertEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    rule_id: int
+    service: str
+    metric: str
+    value: float
+    threshold: float
+    fired_at: dt.datetime
+
+
+class UnitCostSet(BaseModel):
+    unit_cost: float
+    currency: str = "USD"
+
+
+class CostRow(BaseModel):
+    service: str
+    requests: int
+    rows: int
+    compute_seconds: float
+    unit_cost: float
+    currency: str
+    cost: float
+    share: float

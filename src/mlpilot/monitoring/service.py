@@ -67,7 +67,8 @@ def _log_frame(session: Session, *, service_names: list[str], since: dt.datetime
                until: dt.datetime) -> Any:
     stmt = (select(InferenceLog.service, InferenceLog.ts, InferenceLog.latency_ms, InferenceLog.status_code,
                    InferenceLog.rows)
-            .where(InferenceLog.service.in_(service_names), InferenceLog.ts >= since, InferenceLog.ts <= until))
+            .where(InferenceLog.service.in_(service_names), InferenceLog.ts >= since, InferenceLog.ts <= until,
+                   InferenceLog.role != "shadow"))
     return metrics.log_frame([tuple(row) for row in session.execute(stmt)])
 
 
@@ -97,3 +98,33 @@ def summarize_services(session: Session, *, service_names: list[str],
     per_service = metrics.totals_by_service(frame)
     empty = metrics.compute_totals(frame.clear())
     return {name: asdict(per_service.get(name, empty)) for name in service_names}
+
+
+def overview(session: Session, *, window: str = "24h") -> dict[str, Any]:
+    """All services at once: totals per service, backend and role, and requests per service over time.
+
+    Shadow rows are listed as their own backend lines (role "shadow") and left out of the per-service series.
+    """
+    length, bucket_seconds = resolve_window(window)
+    until = utcnow()
+    since = until - length
+    stmt = (select(InferenceLog.service, InferenceLog.backend, InferenceLog.role, InferenceLog.model_version,
+                   InferenceLog.ts, InferenceLog.latency_ms, InferenceLog.status_code, InferenceLog.rows)
+            .where(InferenceLog.ts >= since, InferenceLog.ts <= until))
+    raw = list(session.execute(stmt))
+    keyed = [("\x1f".join((s, b or v or "", r or "primary")), ts, lat, code, n)
+             for s, b, r, v, ts, lat, code, n in raw]
+    per_backend = metrics.totals_by_service(metrics.log_frame(keyed))
+    backends = []
+    for key, totals in sorted(per_backend.items()):
+        name, backend, role = key.split("\x1f")
+        backends.append({"service": name, "backend": backend, "role": role, **asdict(totals)})
+    client = [(s, ts, lat, code, n) for s, b, r, v, ts, lat, code, n in raw if r != "shadow"]
+    frame = metrics.log_frame(client)
+    series: dict[str, list[dict[str, Any]]] = {}
+    for name in sorted({row[0] for row in client}):
+        sub = frame.filter(frame["service"] == name).drop("service")
+        series[name] = [asdict(b) for b in metrics.compute_series(sub, since=since, until=until,
+                                                                  bucket_seconds=bucket_seconds)]
+    return {"window": window, "since": since, "until": until, "bucket_seconds": bucket_seconds,
+            "backends": backends, "series": series}

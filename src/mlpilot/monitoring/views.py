@@ -55,3 +55,38 @@ def metrics_fragment(name: str, request: Request, session: DbSession, user: Page
     chart = traffic_chart(data["series"], window=window, gettext=gettext)
     return render(request, "monitoring/_metrics.html", user=user, name=name, data=data, totals=data["totals"],
                   chart=chart, window=window, windows=list(service.WINDOWS))
+
+
+PALETTE = ("#2f5bea", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d")
+
+
+def services_chart(series: dict[str, list[dict[str, Any]]], *, window: str, key: str, title: str) -> dict[str, Any]:
+    """A Chart.js line per service of `key` (requests or a latency percentile) over the window."""
+    fmt = "%H:%M" if window != "7d" else "%m-%d %H:%M"
+    first = next(iter(series.values()), [])
+    labels = [b["start"].strftime(fmt) for b in first]
+    datasets = [{"label": name, "data": [b[key] for b in buckets], "borderColor": PALETTE[i % len(PALETTE)],
+                 "backgroundColor": PALETTE[i % len(PALETTE)], "pointRadius": 1, "borderWidth": 2, "tension": 0.2}
+                for i, (name, buckets) in enumerate(series.items())]
+    return {"type": "line", "data": {"labels": labels, "datasets": datasets},
+            "options": {"interaction": {"mode": "index", "intersect": False},
+                        "scales": {"y": {"beginAtZero": True, "title": {"display": True, "text": title}}}}}
+
+
+@router.get("/monitoring", response_class=HTMLResponse)
+def monitoring_page(request: Request, session: DbSession, user: PageUser, window: str = "24h") -> HTMLResponse:
+    """One screen for every service: traffic, latency and errors per backend, alerts and cost."""
+    from mlpilot.monitoring import alerts
+
+    data = service.overview(session, window=window)
+    gettext = get_translations(request_locale(request, user)).gettext
+    charts = {
+        "requests": services_chart(data["series"], window=window, key="requests", title=gettext("Requests")),
+        "p95": services_chart(data["series"], window=window, key="latency_p95_ms", title=gettext("p95 latency (ms)")),
+        "errors": services_chart(data["series"], window=window, key="errors", title=gettext("Errors")),
+    }
+    length, _ = service.resolve_window(window)
+    return render(request, "monitoring/overview.html", user=user, data=data, charts=charts, window=window,
+                  windows=list(service.WINDOWS), rules=alerts.list_rules(session),
+                  events=alerts.list_events(session, limit=20),
+                  costs=alerts.cost_view(session, since=data["until"] - length))

@@ -186,9 +186,12 @@ def _run_apply_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         recipe = version.recipe
         source_id = int(params["dataset_version_id"])
         ctx.progress(0.1, "reading data", force=True)
-        frame = _source_frame(session, store=ctx.runtime.store, dataset_version_id=source_id).collect()
+        frame = _source_frame(session, store=ctx.runtime.store, dataset_version_id=source_id).collect(
+            engine="streaming")
+        rows_in = frame.height
         ctx.progress(0.3, f"applying {len(version.steps)} steps", force=True)
-        out, reports = apply_steps(frame.lazy(), version.steps)
+        out, reports = apply_steps(frame, version.steps)
+        del frame  # the steps' result is all that is kept: the source's memory goes back before the write
         result = out.collect()
         for report in reports:
             ctx.log(f"step {report.step} {report.label}: {report.rows_in} → {report.rows_out} rows"
@@ -202,7 +205,7 @@ def _run_apply_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
             "recipe": {"id": recipe.id, "name": recipe.name, "version": version.version,
                        "version_id": version.id},
             "parents": [source_id],
-            "rows_in": frame.height,
+            "rows_in": rows_in,
             "rows_out": result.height,
             "quarantined_rows": 0,
             "watermark": None,
@@ -212,5 +215,5 @@ def _run_apply_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
             lineage=lineage, user_id=ctx.user_id,
             description=f"Cleaned by recipe {recipe.name} v{version.version}")
         return {"dataset_version_id": written.id, "dataset_id": written.dataset_id, "version": written.version,
-                "profile_job_id": profile_job_id, "rows_in": frame.height, "rows_out": result.height,
+                "profile_job_id": profile_job_id, "rows_in": rows_in, "rows_out": result.height,
                 "steps": _reports(reports)}

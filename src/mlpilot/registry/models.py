@@ -1,14 +1,25 @@
-"""Tables of the registry domain: append-only model versions with lineage to their run and data."""
+"""Tables of the registry domain: append-only model versions with lineage to their run and data.
+
+The model (files, signature, metrics, lineage) never changes; its lifecycle stage does, and every stage
+transition is kept as an append-only audit row.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mlpilot.core.db import Base, utcnow
+
+
+class ModelStage(enum.StrEnum):
+    staging = "staging"
+    production = "production"
+    archived = "archived"
 
 
 class ModelVersion(Base):
@@ -30,3 +41,20 @@ class ModelVersion(Base):
     artifact_key: Mapped[str] = mapped_column(String(500))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Lifecycle label (the latest StageTransition); "imported" / "exported" provenance lives in `source`.
+    stage: Mapped[str] = mapped_column(String(20), default=ModelStage.staging)
+    source: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class StageTransition(Base):
+    """One audited change of a model version's stage: who, why, when, from and to."""
+
+    __tablename__ = "model_stage_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_stage: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

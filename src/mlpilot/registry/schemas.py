@@ -26,8 +26,31 @@ class ModelVersionRead(ReadModel):
     artifact_key: str
     created_by_id: int | None
     created_at: dt.datetime
+    stage: str = "staging"
+    source: dict[str, Any] = {}
     input_count: int = 0
+
+
+class StageTransitionRead(ReadModel):
+    id: int
+    from_stage: str | None
+    to_stage: str
+    user_id: int | None
+    reason: str
+    at: dt.datetime
+
+
+class StageChange(BaseModel):
+    stage: str = Field(description="staging, production or archived.")
+    reason: str = Field("", max_length=500)
 
 
 class ModelVersionDetail(ModelVersionRead):
     signature: dict[str, Any]
+    lineage: dict[str, Any] = {}
+    transitions: list[StageTransitionRead] = []
+
+
+class ExportResult(BaseModel):
+    model_version: ModelVersionDetail
+    parity: dict[str, Any]

@@ -23,7 +23,8 @@ from mlpilot.projects import service as projects_service
 from mlpilot.projects.models import Stage
 from mlpilot.registry import service as registry_service
 from mlpilot.registry.signature import Signature
-from mlpilot.serving.models import Deployment, DeploymentAction, Service, ServiceState
+from mlpilot.serving import traffic
+from mlpilot.serving.models import Deployment, DeploymentAction, Service, ServiceState, TrafficPolicy
 
 log = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -44,6 +45,14 @@ def version_label(model_version: Any) -> str:
 def display_label(model_version: Any) -> str:
     """Return how people see a model version: 'name v3'."""
     return f"{model_version.name} v{model_version.version}"
+
+
+def primary_label(session: Session, *, service: Service) -> str:
+    """Return how people see what a service serves: 'churn v3', or the external engine's label."""
+    if service.model_version_id is not None:
+        return display_label(registry_service.get_model_version(session, model_version_id=service.model_version_id))
+    labels = {b.id: b.label for b in traffic.list_backends(session, service_id=service.id)}
+    return labels.get(service.primary_backend_id or -1, "—")
 
 
 def find_service_by_name(session: Session, *, name: str) -> Service | None:
@@ -90,14 +99,17 @@ def list_deployments(session: Session, *, service_id: int) -> list[Deployment]:
 
 
 def get_service_signature(session: Session, *, service: Service) -> Signature:
-    """Return the input/output contract of the model version a service runs."""
-    model_version = registry_service.get_model_version(session, model_version_id=service.model_version_id)
-    return Signature.from_dict(model_version.signature)
+    """Return the input/output contract of a service (fixed when it was created)."""
+    return traffic.service_contract(session, service=service)
 
 
 def deploy_model_version(session: Session, *, runtime: Runtime, project_id: int, user: User, name: str,
                          model_version_id: int, reason: str = "") -> Service:
-    """Serve a model version under `name`: create the service or switch it to that version."""
+    """Serve a model version under `name`: create the service or make that version its primary.
+
+    A new service takes the model's signature as its contract; an existing one accepts only a model that
+    fits its contract, so its clients never change.
+    """
     name = name.strip()
     if not NAME_PATTERN.match(name):
         raise InvalidInput(f"Service name {name!r} is invalid: use 1–63 lowercase letters, digits and '-', "
@@ -112,33 +124,37 @@ def deploy_model_version(session: Session, *, runtime: Runtime, project_id: int,
         raise Conflict(f"The service name {name!r} is taken by another project; choose another name.")
     if service is not None and service.state == ServiceState.deployed and service.model_version_id == model_version_id:
         raise Conflict(f"Service {name!r} already serves {display_label(model_version)}.")
-    path = registry_service.resolve_model_path(store=runtime.store, model_version=model_version)
-    dataplane = require_dataplane(runtime)
-    previous = dataplane.load(name, path, version_label(model_version))
-    try:
+    require_dataplane(runtime)
+    if service is None:
+        traffic.preload_model(runtime, model_version=model_version,
+                              contract=Signature.from_dict(model_version.signature))
         with unit_of_work(session):
-            if service is None:
-                service = Service(name=name, project_id=project_id, model_version_id=model_version_id,
-                                  state=ServiceState.deployed, created_by_id=user.id)
-                session.add(service)
-                session.flush()
-                action, previous_id = DeploymentAction.deploy, None
-            else:
-                action = DeploymentAction.update if service.state == ServiceState.deployed else DeploymentAction.deploy
-                previous_id = service.model_version_id
-                service.model_version_id = model_version_id
-                service.state = ServiceState.deployed
-                service.updated_at = utcnow()
-            session.add(Deployment(service_id=service.id, model_version_id=model_version_id,
-                                   previous_model_version_id=previous_id, action=action, user_id=user.id,
-                                   reason=reason[:500]))
-            projects_service.advance_stage_to(session, project_id=project_id, user=user, stage=Stage.deploy,
-                                              note=f"service {name} deployed")
-    except BaseException:
-        # The switch did not happen, so the data plane goes back to what it served before.
-        dataplane.restore(name, previous)
-        raise
+            service = Service(name=name, project_id=project_id, model_version_id=None, state=ServiceState.deployed,
+                              created_by_id=user.id, contract=dict(model_version.signature),
+                              policy=TrafficPolicy.single, canary_weight=0.0)
+            session.add(service)
+            session.flush()
+            action = DeploymentAction.deploy
+            _deploy(session, runtime, service, user, model_version, action, reason)
+    else:
+        action = DeploymentAction.update if service.state == ServiceState.deployed else DeploymentAction.deploy
+        traffic.check_model_fits(session, service=service, model_version_id=model_version_id)
+        traffic.preload(session, runtime=runtime, service=service, model_version=model_version)
+        _deploy(session, runtime, service, user, model_version, action, reason)
     return service
+
+
+def _deploy(session: Session, runtime: Runtime, service: Service, user: User, model_version: Any,
+            action: DeploymentAction, reason: str) -> None:
+    def mutate(svc: Service) -> None:
+        traffic.make_primary(svc, traffic.new_model_backend(session, service=svc, model_version=model_version,
+                                                            user=user))
+        svc.state = ServiceState.deployed
+        projects_service.advance_stage_to(session, project_id=svc.project_id, user=user, stage=Stage.deploy,
+                                          note=f"service {svc.name} deployed")
+
+    traffic.apply_change(session, runtime=runtime, service=service, user=user, action=action, reason=reason,
+                         mutate=mutate, model_version_id=model_version.id)
 
 
 def stop_service(session: Session, *, runtime: Runtime, name: str, user: User, reason: str = "") -> Service:
@@ -147,11 +163,13 @@ def stop_service(session: Session, *, runtime: Runtime, name: str, user: User, r
         service = check_service_access(session, name=name, user=user, write=True)
         if service.state == ServiceState.stopped:
             raise Conflict(f"Service {name!r} is already stopped.")
+        before = traffic.routing_state(session, service=service)
         service.state = ServiceState.stopped
         service.updated_at = utcnow()
         session.add(Deployment(service_id=service.id, model_version_id=service.model_version_id,
                                previous_model_version_id=service.model_version_id, action=DeploymentAction.stop,
-                               user_id=user.id, reason=reason[:500]))
+                               user_id=user.id, reason=reason[:500], before=before,
+                               after=traffic.routing_state(session, service=service)))
     if runtime.dataplane is not None:
         runtime.dataplane.unload(name)
     return service
@@ -169,9 +187,7 @@ def load_deployed_services(session: Session, *, runtime: Runtime) -> int:
     stmt = select(Service).where(Service.state == ServiceState.deployed).order_by(Service.name)
     for service in session.scalars(stmt):
         try:
-            model_version = registry_service.get_model_version(session, model_version_id=service.model_version_id)
-            path = registry_service.resolve_model_path(store=runtime.store, model_version=model_version)
-            dataplane.load(service.name, path, version_label(model_version))
+            traffic.install_service(session, runtime=runtime, service=service)
             loaded += 1
         except Exception as exc:
             detail = exc.detail if isinstance(exc, MlpilotError) else f"{type(exc).__name__}: {exc}"
@@ -201,9 +217,9 @@ def project_summary(session: Session, *, project_id: int) -> dict[str, Any]:
     totals = summarize_services(session, services=services)
     rows = []
     for service in services:
-        model_version = registry_service.get_model_version(session, model_version_id=service.model_version_id)
         stats = totals[service.name]
-        rows.append({"name": service.name, "model_version": display_label(model_version), "state": service.state,
+        rows.append({"name": service.name, "model_version": primary_label(session, service=service),
+                     "state": service.state,
                      "requests": stats["requests"], "errors": stats["errors"],
                      "latency_p50_ms": stats["latency_p50_ms"], "latency_p95_ms": stats["latency_p95_ms"],
                      "latency_p99_ms": stats["latency_p99_ms"]})

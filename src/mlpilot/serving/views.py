@@ -9,14 +9,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from mlpilot.accounts import service as accounts_service
 from mlpilot.accounts.models import ROLE_RANK, Role, User
 from mlpilot.core.deps import DbSession, RuntimeDep
-from mlpilot.core.errors import MlpilotError
+from mlpilot.core.errors import InvalidInput, MlpilotError
 from mlpilot.monitoring import service as monitoring_service
 from mlpilot.projects import service as projects_service
 from mlpilot.registry import service as registry_service
 from mlpilot.registry.signature import Signature
-from mlpilot.serving import service
+from mlpilot.serving import service, traffic
 from mlpilot.serving.routes import base_url, endpoints
 from mlpilot.web.pages import PageUser, render
 
@@ -55,11 +56,7 @@ def curl_example(url: str, signature: Signature) -> str:
 
 
 def _labels(session: DbSession, services: list[Any]) -> dict[int, str]:
-    labels = {}
-    for svc in services:
-        model_version = registry_service.get_model_version(session, model_version_id=svc.model_version_id)
-        labels[svc.id] = service.display_label(model_version)
-    return labels
+    return {svc.id: service.primary_label(session, service=svc) for svc in services}
 
 
 @router.get("/services", response_class=HTMLResponse)
@@ -70,24 +67,90 @@ def services_page(request: Request, session: DbSession, user: PageUser) -> HTMLR
                   labels=_labels(session, services), stats=service.summarize_services(session, services=services))
 
 
+def _service_page(request: Request, session: DbSession, runtime: RuntimeDep, user: User, name: str, *,
+                  window: str = "1h", error: str | None = None, form: dict[str, str] | None = None) -> HTMLResponse:
+    svc = service.check_service_access(session, name=name, user=user)
+    signature = service.get_service_signature(session, service=svc)
+    urls = endpoints(base_url(request, runtime), svc.name)
+    backends = traffic.list_backends(session, service_id=svc.id)
+    roles = {b.id: traffic.backend_role(svc, b) for b in backends}
+    attached = {b.model_version_id for b in backends}
+    attachable = [mv for mv in registry_service.list_model_versions(session, project_id=svc.project_id)
+                  if mv.id not in attached and mv.stage != "archived"]
+    audit = service.list_deployments(session, service_id=svc.id)
+    users = {d.user_id: accounts_service.get_user(session, user_id=d.user_id).username
+             for d in audit if d.user_id is not None}
+    live = traffic.live_status(runtime, svc.name)
+    return render(request, "serving/detail.html", user=user, svc=svc, label=service.primary_label(session, service=svc),
+                  signature=signature, urls=urls, curl=curl_example(urls.oip_infer, signature), audit=audit,
+                  users=users, backends=backends, roles=roles, attachable=attachable, live=live,
+                  project=projects_service.get_project(session, project_id=svc.project_id),
+                  loaded=bool(live["backends"]), can_write=_can_write(user), error=error, form=form or {},
+                  window=window if window in monitoring_service.WINDOWS else "1h",
+                  status_code=422 if error else 200)
+
+
 @router.get("/services/{name}", response_class=HTMLResponse)
 def service_page(name: str, request: Request, session: DbSession, runtime: RuntimeDep,
                  user: PageUser, window: str = "1h") -> HTMLResponse:
-    svc = service.check_service_access(session, name=name, user=user)
-    model_version = registry_service.get_model_version(session, model_version_id=svc.model_version_id)
-    signature = Signature.from_dict(model_version.signature)
-    urls = endpoints(base_url(request, runtime), svc.name)
-    deployments = service.list_deployments(session, service_id=svc.id)
-    version_ids = {d.model_version_id for d in deployments} | {d.previous_model_version_id for d in deployments}
-    versions = {vid: service.display_label(registry_service.get_model_version(session, model_version_id=vid))
-                for vid in version_ids if vid is not None}
-    served = runtime.dataplane.get(svc.name) if runtime.dataplane is not None else None
-    return render(request, "serving/detail.html", user=user, svc=svc, model_version=model_version,
-                  label=service.display_label(model_version), signature=signature, urls=urls,
-                  curl=curl_example(urls.oip_infer, signature), deployments=deployments, versions=versions,
-                  project=projects_service.get_project(session, project_id=svc.project_id),
-                  loaded=served is not None, can_write=_can_write(user),
-                  window=window if window in monitoring_service.WINDOWS else "1h")
+    return _service_page(request, session, runtime, user, name, window=window)
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _external_form(form: dict[str, str]) -> dict[str, Any]:
+    try:
+        template = json.loads(form.get("request") or '{"records": "$records"}')
+    except ValueError as exc:
+        raise InvalidInput(f"The request template is not valid JSON: {exc}.") from None
+    return {"name": form.get("ext_name", ""), "url": form.get("url", ""), "request": template,
+            "response_path": form.get("response_path") or "predictions",
+            "response_field": form.get("response_field") or None,
+            "timeout_s": _number(form.get("timeout_s")) or 5.0}
+
+
+@router.post("/services/{name}/_traffic", response_class=HTMLResponse)
+async def traffic_form(name: str, request: Request, session: DbSession, runtime: RuntimeDep,
+                       user: PageUser) -> Response:
+    """Attach a backend or change traffic from the service page; errors are shown on the page."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+
+    def act() -> Response:
+        action = form.get("action", "")
+        reason = form.get("reason", "")
+        backend_id = int(_number(form.get("backend_id")) or 0) or None
+        try:
+            svc = service.check_service_access(session, name=name, user=user, write=True)
+            if action == "attach_model":
+                traffic.attach_backend(session, runtime=runtime, service=svc, user=user,
+                                       model_version_id=int(_number(form.get("model_version_id")) or 0),
+                                       reason=reason)
+            elif action == "attach_external":
+                traffic.attach_backend(session, runtime=runtime, service=svc, user=user,
+                                       external=_external_form(form), reason=reason)
+            elif action in ("canary", "shadow", "single"):
+                weight = _number(form.get("weight_pct"))
+                traffic.set_traffic(session, runtime=runtime, service=svc, user=user, policy=action,
+                                    backend_id=backend_id, weight=weight / 100 if weight is not None else None,
+                                    reason=reason)
+            elif action == "promote":
+                traffic.promote(session, runtime=runtime, service=svc, user=user, backend_id=backend_id,
+                                reason=reason)
+            elif action == "rollback":
+                traffic.rollback(session, runtime=runtime, service=svc, user=user, reason=reason)
+            else:
+                raise InvalidInput(f"Unknown action {action!r}.")
+        except MlpilotError as exc:
+            session.rollback()
+            return _service_page(request, session, runtime, user, name, error=exc.detail, form=form)
+        return RedirectResponse(f"/services/{name}", status_code=303)
+
+    return await run_in_threadpool(act)
 
 
 @router.post("/services/{name}/stop")

@@ -10,7 +10,7 @@ from sklearn import metrics as skm
 
 PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
 HIGHER_IS_BETTER = {"roc_auc": True, "accuracy": True, "f1": True, "f1_macro": True, "r2": True,
-                    "log_loss": False, "rmse": False, "mae": False}
+                    "log_loss": False, "rmse": False, "mae": False, "ece": False}
 
 
 def higher_is_better(metric: str) -> bool:

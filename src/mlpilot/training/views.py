@@ -1,10 +1,12 @@
-"""Web pages of the training domain: the project's experiments section (leaderboard, chart, start form)."""
+"""Web pages of the training domain: the experiments section (leaderboard, chart, start form), a run's page,
+the side-by-side comparison of runs and the model card."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mlpilot.accounts.models import ROLE_RANK, Role, User
@@ -14,10 +16,10 @@ from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
 from mlpilot.training import metrics as run_metrics
-from mlpilot.training import service
+from mlpilot.training import model_card, service
 from mlpilot.training.models import Run
 from mlpilot.training.tasks import TASK_CHOICES
-from mlpilot.web.pages import PageUser, render
+from mlpilot.web.pages import PageUser, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,10 +60,15 @@ def _section(request: Request, session: DbSession, user: User, project_id: int, 
             job_of[run.id] = None
     versions = datasets_service.list_project_versions(session, project_id=project_id)
     columns = sorted({c["name"] for v in versions for c in v.schema})
+    engine_list = service.list_engines()
     return render(request, template, user=user, p=project, board=board, runs=runs, active=active, job_of=job_of,
                   datasets={r.id: service.describe_dataset(session, run=r) for r in runs}, versions=versions,
                   columns=columns, tasks=TASK_CHOICES, chart=leaderboard_chart(board), error=error, form=form or {},
                   can_write=ROLE_RANK[Role(user.role)] >= ROLE_RANK[Role.member],
+                  engines=engine_list, default_engine=service.default_engine(),
+                  metric_choices=sorted({m for ms in service.TASK_METRICS.values() for m in ms}),
+                  experiments=service.experiment_names(session, project_id=project_id),
+                  external_engines=service.list_external_engines(session, project_id=project_id),
                   higher_is_better=run_metrics.higher_is_better, status_code=status_code)
 
 
@@ -73,13 +80,141 @@ def runs_section(project_id: int, request: Request, session: DbSession, user: Pa
 @router.post("/projects/{project_id}/runs/start")
 def start_from_form(project_id: int, request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
                     dataset_version_id: Annotated[int, Form()], target: Annotated[str, Form()],
-                    task: Annotated[str, Form()] = "auto", time_budget_s: Annotated[float, Form()] = 60.0) -> Response:
-    form = {"dataset_version_id": dataset_version_id, "target": target, "task": task, "time_budget_s": time_budget_s}
+                    task: Annotated[str, Form()] = "auto", time_budget_s: Annotated[float, Form()] = 60.0,
+                    engine: Annotated[str, Form()] = "", metric: Annotated[str, Form()] = "",
+                    sensitive_column: Annotated[str, Form()] = "", experiment: Annotated[str, Form()] = "",
+                    external_engine_id: Annotated[str, Form()] = "") -> Response:
+    form = {"dataset_version_id": dataset_version_id, "target": target, "task": task, "time_budget_s": time_budget_s,
+            "engine": engine, "metric": metric, "sensitive_column": sensitive_column, "experiment": experiment}
     try:
         projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
+        external = int(external_engine_id) if external_engine_id.strip().isdigit() and engine == "http" else None
         service.create_run(session, runtime=runtime, project_id=project_id, dataset_version_id=dataset_version_id,
-                           target=target.strip(), task=task, time_budget_s=time_budget_s, user_id=user.id)
+                           target=target.strip(), task=task, time_budget_s=time_budget_s, user_id=user.id,
+                           engine=engine or None, metric=metric or None, sensitive_column=sensitive_column or None,
+                           experiment=experiment or None, external_engine_id=external)
     except (InvalidInput, NotFound, Conflict) as exc:
         return _section(request, session, user, project_id, error=exc.detail, status_code=exc.status,
                         template="training/start_error.html", form=form)
     return RedirectResponse(f"/projects/{project_id}#section-runs", status_code=303)
+
+
+@router.post("/projects/{project_id}/external-engines/create")
+def create_external_engine_from_form(
+        project_id: int, request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
+        name: Annotated[str, Form()], url: Annotated[str, Form()],
+        request_template: Annotated[str, Form(alias="request")] = '{"records": "$records"}',
+        response_path: Annotated[str, Form()] = "predictions",
+        response_field: Annotated[str, Form()] = "", secret_header: Annotated[str, Form()] = "",
+        secret_value: Annotated[str, Form()] = "") -> Response:
+    try:
+        projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
+        try:
+            template = json.loads(request_template)
+        except ValueError:
+            raise InvalidInput("The request template must be JSON, e.g. {\"records\": \"$records\"}.") from None
+        secrets = {secret_header.strip(): secret_value} if secret_header.strip() and secret_value else {}
+        service.create_external_engine(session, runtime=runtime, project_id=project_id, user_id=user.id,
+                                       config={"name": name, "url": url, "request": template,
+                                               "response_path": response_path,
+                                               "response_field": response_field.strip() or None},
+                                       secret_headers=secrets)
+    except (InvalidInput, NotFound, Conflict) as exc:
+        return _section(request, session, user, project_id, error=exc.detail, status_code=exc.status,
+                        template="training/start_error.html")
+    return RedirectResponse(f"/projects/{project_id}#section-runs", status_code=303)
+
+
+def run_charts(run: Run) -> dict[str, Any]:
+    """Chart.js configs of a run's page: importance, calibration or residuals, per-fold metric."""
+    evaluation = run.evaluation or {}
+    charts: dict[str, Any] = {}
+    importance = evaluation.get("permutation_importance") or {}
+    if importance:
+        names = list(importance)[:15]
+        datasets = [{"label": "permutation", "backgroundColor": "#2f5bea", "data": [importance[n] for n in names]}]
+        shap = evaluation.get("shap") or {}
+        if shap:
+            datasets.append({"label": "mean |SHAP|", "backgroundColor": "#16a34a",
+                             "data": [shap.get(n) for n in names]})
+        charts["importance"] = {"type": "bar", "data": {"labels": names, "datasets": datasets},
+                                "options": {"indexAxis": "y"}}
+    curve = evaluation.get("calibration")
+    if curve:
+        charts["calibration"] = {"type": "scatter", "data": {"datasets": [
+            {"label": "perfect", "data": [{"x": 0, "y": 0}, {"x": 1, "y": 1}], "borderColor": "#9ca3af",
+             "showLine": True, "pointRadius": 0},
+            {"label": f"#{run.id}", "borderColor": "#2f5bea", "showLine": True,
+             "data": [{"x": p["predicted"], "y": p["observed"]} for p in curve]}]},
+            "options": {"scales": {"x": {"min": 0, "max": 1}, "y": {"min": 0, "max": 1}}}}
+    residuals = (evaluation.get("residuals") or {}).get("points")
+    if residuals:
+        charts["residuals"] = {"type": "scatter", "data": {"datasets": [
+            {"label": "residual", "backgroundColor": "#2f5bea",
+             "data": [{"x": p["predicted"], "y": p["residual"]} for p in residuals]}]},
+            "options": {"scales": {"x": {"title": {"display": True, "text": "predicted"}},
+                                   "y": {"title": {"display": True, "text": "actual − predicted"}}}}}
+    folds = run.fold_metrics or []
+    metric = run.primary_metric or ""
+    if folds and any(metric in f for f in folds):
+        charts["folds"] = {"type": "bar", "data": {"labels": [f"fold {i + 1}" for i in range(len(folds))],
+                                                   "datasets": [{"label": metric, "backgroundColor": "#9333ea",
+                                                                 "data": [f.get(metric) for f in folds]}]}}
+    return charts
+
+
+@router.get("/runs/compare", response_class=HTMLResponse)
+def compare_page(request: Request, session: DbSession, user: PageUser, ids: Annotated[list[str], Query()]) -> Response:
+    run_ids = [int(part) for value in ids for part in value.split(",") if part.strip().isdigit()]
+    try:
+        runs = service.get_runs(session, run_ids=run_ids)
+        for run in runs:
+            projects_service.check_project_access(session, project_id=run.project_id, user=user)
+        comparison = service.compare_runs(session, run_ids=run_ids)
+    except (InvalidInput, NotFound) as exc:
+        return render(request, "training/compare.html", user=user, error=exc.detail, c=None, p=None,
+                      status_code=exc.status)
+    project = projects_service.get_project(session, project_id=comparison["project_id"])
+    return render(request, "training/compare.html", user=user, c=comparison, p=project, error=None)
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_page(run_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
+    from mlpilot.registry import service as registry_service
+
+    run = service.get_run(session, run_id=run_id)
+    project = projects_service.check_project_access(session, project_id=run.project_id, user=user)
+    job = None
+    if run.status in service.ACTIVE and run.job_id:
+        try:
+            job = jobs.get_job(session, job_id=run.job_id)
+        except NotFound:
+            job = None
+    return render(request, "training/run.html", user=user, r=run, p=project, job=job, charts=run_charts(run),
+                  dataset=service.describe_dataset(session, run=run),
+                  experiment=service.experiment_names(session, project_id=run.project_id).get(run.experiment_id or 0),
+                  models=registry_service.list_run_model_versions(session, run_id=run.id),
+                  can_write=ROLE_RANK[Role(user.role)] >= ROLE_RANK[Role.member],
+                  higher_is_better=run_metrics.higher_is_better, active=run.status in service.ACTIVE)
+
+
+@router.post("/runs/{run_id}/edit")
+def edit_run(run_id: int, session: DbSession, user: PageUser, tags: Annotated[str, Form()] = "",
+             notes: Annotated[str, Form()] = "") -> Response:
+    run = service.get_run(session, run_id=run_id)
+    projects_service.check_project_access(session, project_id=run.project_id, user=user, write=True)
+    service.update_run(session, run_id=run_id, tags=[t for t in tags.split(",")], notes=notes)
+    return RedirectResponse(f"/runs/{run_id}", status_code=303)
+
+
+@router.get("/runs/{run_id}/model-card")
+def model_card_page(run_id: int, request: Request, session: DbSession, user: PageUser,
+                    locale: str | None = None, format: str = "html") -> Response:
+    run = service.get_run(session, run_id=run_id)
+    projects_service.check_project_access(session, project_id=run.project_id, user=user)
+    locale = locale if locale in ("en", "ko") else request_locale(request, user)
+    context = model_card.card_context(session, run=run)
+    if format == "pdf":
+        return Response(model_card.render_card_pdf(context, locale=locale), media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="model-card-run-{run_id}-{locale}.pdf"'})
+    return HTMLResponse(model_card.render_card_html(context, locale=locale))

@@ -109,6 +109,20 @@ def test_malformed_rows_quarantined_and_the_read_continues(tmp_path: Path) -> No
         FileConnector({"path": str(path), "on_bad_rows": "ignore"}, {})
 
 
+def test_quoted_file_drops_blank_lines_and_multi_line_bad_records(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_bytes('id,note,점수\r\n1,"a, b",1.5\r\n\r\n2,"여러\r\n줄",2\r\n3,"bad\nrow",x,y\r\n4,"NA",3\r\n\r\n'
+                     .encode())
+    frame, connector = read_all({"path": str(path), "on_bad_rows": "quarantine"})
+    assert frame.to_dicts() == [{"id": 1, "note": "a, b", "점수": 1.5}, {"id": 2, "note": "여러\r\n줄", "점수": 2.0},
+                                {"id": 4, "note": None, "점수": 3.0}]
+    assert [(q.line, q.raw) for q in connector.quarantined] == [(6, "3,bad\nrow,x,y")]
+    headless = tmp_path / "headless.csv"
+    headless.write_bytes(b'1,"x, y"\n2,"z"\n')
+    frame, _ = read_all({"path": str(headless), "header": False})
+    assert frame.columns == ["column_1", "column_2"] and frame["column_2"].to_list() == ["x, y", "z"]
+
+
 def test_empty_sources(tmp_path: Path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
@@ -138,6 +152,28 @@ def test_duplicate_and_empty_column_names(tmp_path: Path) -> None:
     blank.write_bytes(b"id,,city\n1,a,b\n")
     with pytest.raises(ConnectorError, match="column 2 has an empty name"):
         read_all({"path": str(blank)})
+
+
+def test_parquet_streams_in_chunks_by_row_group(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"id": list(range(1, 10_001)), "도시": ["서울", "부산"] * 5_000,
+                          "at": pl.datetime_range(pl.datetime(2024, 1, 1), pl.datetime(2024, 1, 1, 2, 46, 39),
+                                                  "1s", eager=True, time_zone="Asia/Seoul")})
+    frame.write_parquet(tmp_path / "big.parquet", row_group_size=3_000)
+    connector = FileConnector({"path": str(tmp_path / "big.parquet"), "watermark_column": "id"}, {})
+    chunks = list(connector.read(chunk_rows=1_000))
+    assert len(chunks) >= 10 and max(c.height for c in chunks) <= 1_000
+    assert pl.concat(chunks).equals(frame)
+    newer = pl.concat(list(connector.read(watermark="9500", chunk_rows=1_000)))
+    assert newer["id"].to_list() == list(range(9_501, 10_001))
+    (tmp_path / "empty.parquet").write_bytes(b"")
+    with pytest.raises(ConnectorError, match="The source is empty: .*empty.parquet has no data"):
+        read_all({"path": str(tmp_path / "empty.parquet")})
+    frame.head(0).write_parquet(tmp_path / "norows.parquet")
+    with pytest.raises(ConnectorError, match="norows.parquet has a header but no data rows"):
+        read_all({"path": str(tmp_path / "norows.parquet")})
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(ConnectorError, match="bad.parquet is not a valid Parquet file"):
+        read_all({"path": str(tmp_path / "bad.parquet")})
 
 
 def test_parquet_json_jsonl_and_gzip(tmp_path: Path) -> None:

@@ -186,3 +186,23 @@ def test_streamed_ingest_is_incremental_and_quarantines(live_runtime: Runtime, t
     more = ingest(runtime, lenient.id, "customers", user.id, chunk_rows=700)
     assert more.state == "succeeded", more.error
     assert more.result["rows_out"] == 2 and more.result["watermark"] == "3002"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp949"])
+def test_json_lines_stream_like_the_whole_file(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "events.jsonl"
+    lines = [f'{{"id": {i}, "이름": "고객{i}", "점수": {i if i % 3 else i + 0.5}}}' for i in range(1, 2001)]
+    lines[10] = '{"id": 11, "이름": "고객11"}'  # a missing key is a null
+    lines.insert(500, "[1, 2]")  # not an object: line 501
+    lines.insert(1500, '{"id": broken')  # line 1502
+    lines.insert(700, "")
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    settings = {"path": str(path), "on_bad_rows": "quarantine"}
+    expected, chunks, whole, streamed = whole_and_streamed(settings, chunk_rows=300)
+    frame = pl.concat(chunks)
+    assert len(chunks) >= 7 and max(c.height for c in chunks) <= 300
+    assert frame.schema == expected.schema and frame.equals(expected) and frame.height == 2000
+    assert frame.schema["점수"] == pl.Float64 and frame.filter(pl.col("id") == 11)["점수"].item() is None
+    assert [row.line for row in streamed.quarantined] == [row.line for row in whole.quarantined] == [501, 1502]
+    with pytest.raises(ConnectorError, match=r"events.jsonl line 501: not a JSON object"):
+        list(FileConnector({"path": str(path), "stream_above_bytes": SMALL}, {}).read())

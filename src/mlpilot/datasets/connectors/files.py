@@ -65,7 +65,8 @@ class FileConnector(BaseConnector):
     Settings: `path` (file, folder, glob or URL such as s3://bucket/exports/*.csv), `format` (auto, csv, tsv,
     parquet, xlsx, json, jsonl), `encoding` (auto, utf-8, utf-8-sig, cp949…), `delimiter` (auto or a character),
     `header` (auto, true, false), `sheet` (Excel sheet name or 1-based number), `header_row` (1-based row of the
-    header in Excel sheets), `stream_above_bytes` (CSV/TSV files larger than this are streamed; default 256 MiB).
+    header in Excel sheets), `stream_above_bytes` (CSV/TSV and JSON Lines files larger than this are streamed;
+    default 256 MiB; Parquet files are always read row group by row group).
     Secret: `storage_options` (fsspec credentials such as keys or tokens).
     """
 
@@ -140,11 +141,20 @@ class FileConnector(BaseConnector):
         chunk_rows = max(1, chunk_rows)
         for path in self.list_files():
             if self._streams(path):
-                streamed = self._stream_csv(path, chunk_rows)
+                streamed = (self._stream_jsonl(path, chunk_rows) if format_of(path, self.format) == "jsonl"
+                            else self._stream_csv(path, chunk_rows))
                 names = next(streamed).columns  # the first item is the empty frame of the file's schema
                 first_file = self._check_columns(path, names, columns, first_file)
                 columns = columns or names
                 for chunk in streamed:
+                    yield self.filter_newer(chunk, watermark, source=path)
+                continue
+            if format_of(path, self.format) == "parquet" and not path.lower().endswith(".gz"):
+                batches = self._stream_parquet(path, chunk_rows)
+                names = next(batches).columns  # the first item is the empty frame of the file's schema
+                first_file = self._check_columns(path, names, columns, first_file)
+                columns = columns or names
+                for chunk in batches:
                     yield self.filter_newer(chunk, watermark, source=path)
                 continue
             frame = self._frame(path, self._read_bytes(path))
@@ -219,8 +229,8 @@ class FileConnector(BaseConnector):
     # Streaming ------------------------------------------------------------------------------------------------
 
     def _streams(self, path: str) -> bool:
-        """Whether `path` is a CSV/TSV file too large to load whole (above `stream_above_bytes`)."""
-        if format_of(path, self.format) not in ("csv", "tsv"):
+        """Whether `path` is a CSV/TSV or JSON Lines file too large to load whole (above `stream_above_bytes`)."""
+        if format_of(path, self.format) not in ("csv", "tsv", "jsonl"):
             return False
         fs, inner = fsspec.core.url_to_fs(path, **self.storage_options)
         try:
@@ -257,6 +267,102 @@ class FileConnector(BaseConnector):
                     yield pl.read_csv(part, schema=schema, **options)
             except (pl.exceptions.PolarsError, ValueError) as exc:
                 raise ConnectorError(f"{path} could not be parsed as CSV: {_first_line(exc)}") from None
+
+    def _stream_jsonl(self, path: str, chunk_rows: int) -> Iterator[pl.DataFrame]:
+        """Yield an empty frame with the file's columns and types, then its rows in chunks of at most `chunk_rows`.
+
+        One pass decodes the file block by block, checks every line is a JSON object as the whole-file reader
+        does (same messages, same quarantine) and writes the good lines to temporary part files of `chunk_rows`
+        lines; Polars reads the parts twice, one at a time: to infer the types over every row, then to yield them.
+        """
+        with tempfile.TemporaryDirectory(prefix="mlpilot-stream-") as folder:
+            parts = self._split_jsonl(path, Path(folder), chunk_rows)
+            try:
+                schema: dict[str, pl.DataType] = {}
+                for part in parts:
+                    frame = pl.read_ndjson(part, infer_schema_length=None)
+                    for name, dtype in frame.schema.items():
+                        seen = pl.Null() if frame[name].null_count() == frame.height else dtype
+                        schema[name] = _wider(schema.get(name, pl.Null()), seen)
+                self.check_column_names(list(schema), source=path)
+                yield pl.DataFrame(schema=schema)
+                for part in parts:
+                    yield pl.read_ndjson(part, schema=schema)
+            except (pl.exceptions.PolarsError, ValueError) as exc:
+                raise ConnectorError(f"{path} could not be read as JSON Lines: {_first_line(exc)}") from None
+
+    def _split_jsonl(self, path: str, folder: Path, chunk_rows: int) -> list[Path]:
+        """Copy the file's JSON-object lines to UTF-8 part files of at most `chunk_rows` lines; return them."""
+        fs, inner = fsspec.core.url_to_fs(path, **self.storage_options)
+        parts: list[Path] = []
+        handle_out: Any = None
+        in_part = number = good = 0
+        try:
+            with fs.open(inner, "rb") as handle:
+                head = handle.read(min(PREVIEW_BYTES, self.stream_above_bytes))
+                if _blank(head):
+                    raise ConnectorError(f"The source is empty: {path} has no data.")
+                sample = head[: head.rfind(b"\n") + 1] or head
+                codec = decode_text(sample, source=path, encoding=self.encoding).encoding
+                guessed = self.encoding.strip().lower() == "auto"
+                blocks = _decoded_blocks(path, handle, head, codec, min(STREAM_BLOCK_BYTES, self.stream_above_bytes),
+                                         guessed=guessed)
+                for block in blocks:
+                    for line in block.split("\n"):
+                        number += 1
+                        line = line.removesuffix("\r")
+                        if not self._json_object_line(path, number, line):
+                            continue
+                        if handle_out is None or in_part >= chunk_rows:
+                            if handle_out is not None:
+                                handle_out.close()
+                            parts.append(folder / f"part-{len(parts):06d}.jsonl")
+                            handle_out, in_part = parts[-1].open("w", encoding="utf-8"), 0
+                        handle_out.write(line + "\n")
+                        in_part += 1
+                        good += 1
+                    number -= 1  # a block ends with a line break: its last, empty piece is the next block's start
+        except FileNotFoundError:
+            raise ConnectorError(f"{path} does not exist.") from None
+        except OSError as exc:
+            raise ConnectorError(f"Cannot read {path}: {exc}", transient=True) from None
+        finally:
+            if handle_out is not None:
+                handle_out.close()
+        if not good:
+            raise ConnectorError(f"The source is empty: {path} has no JSON objects.")
+        return parts
+
+    def _stream_parquet(self, path: str, chunk_rows: int) -> Iterator[pl.DataFrame]:
+        """Yield an empty frame with the file's columns and types, then its rows in chunks of at most `chunk_rows`,
+        read row group by row group (memory holds one chunk, never the file)."""
+        import pyarrow.parquet as pq
+
+        fs, inner = fsspec.core.url_to_fs(path, **self.storage_options)
+        try:
+            if not fs.size(inner):
+                raise ConnectorError(f"The source is empty: {path} has no data.")
+            with fs.open(inner, "rb") as handle:
+                try:
+                    parquet = pq.ParquetFile(handle)
+                except Exception as exc:  # arrow raises several unrelated types for corrupt files
+                    raise ConnectorError(f"{path} is not a valid Parquet file: {_first_line(exc)}") from None
+                empty = pl.from_arrow(parquet.schema_arrow.empty_table())
+                assert isinstance(empty, pl.DataFrame)
+                self.check_column_names(empty.columns, source=path)
+                if empty.width == 0:
+                    raise ConnectorError(f"The source is empty: {path} has no columns.")
+                if parquet.metadata.num_rows == 0:
+                    raise ConnectorError(f"The source is empty: {path} has a header but no data rows.")
+                yield empty
+                for batch in parquet.iter_batches(batch_size=chunk_rows):
+                    chunk = pl.from_arrow(batch)
+                    assert isinstance(chunk, pl.DataFrame)
+                    yield chunk
+        except FileNotFoundError:
+            raise ConnectorError(f"{path} does not exist.") from None
+        except OSError as exc:
+            raise ConnectorError(f"Cannot read {path}: {exc}", transient=True) from None
 
     def _transcode(self, path: str, out: _PartWriter) -> str:
         """Copy the file's well-formed rows to `out` as UTF-8, each part with the header row; return the delimiter.
@@ -348,8 +454,10 @@ class FileConnector(BaseConnector):
         else:
             delimiter = "\t" if fmt == "tsv" else sniff_delimiter(text, source=path)
         header = self.header if self.header is not None else sniff_header(text, delimiter)
-        if '"' not in text and limit is None:
-            return self._csv_unquoted(path, text, delimiter, header)
+        if limit is None:
+            if '"' not in text:
+                return self._csv_unquoted(path, text, delimiter, header)
+            return self._csv_quoted(path, text, delimiter, header)
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
         try:
             first = next(row for row in reader if row)
@@ -391,6 +499,54 @@ class FileConnector(BaseConnector):
         writer.writerow(names)
         writer.writerows(good)
         return _read_csv(path, buffer.getvalue().encode("utf-8"))
+
+    def _csv_quoted(self, path: str, text: str, delimiter: str, header: bool) -> pl.DataFrame:
+        """Check a file with quotes (a field may hold delimiters and line breaks) record by record with the csv
+        module, keeping no rows in Python: Polars then parses the original text, minus the lines of the malformed
+        records (several times faster than re-writing every row)."""
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+        names: list[str] | None = None
+        expected = good = bad = 0
+        dropped: list[tuple[int, int]] = []  # first and last line (1-based) of each malformed record or blank line
+        previous_end = 0
+        try:
+            for row in reader:
+                line = previous_end + 1
+                previous_end = reader.line_num
+                if not row:
+                    dropped.append((line, previous_end))  # a blank line (Polars would read a row of nulls)
+                    continue
+                if names is None:
+                    names = row if header else [f"column_{i}" for i in range(1, len(row) + 1)]
+                    self.check_column_names(names, source=path)
+                    expected = len(row)
+                    good += 0 if header else 1
+                    continue
+                if len(row) == expected:
+                    good += 1
+                    continue
+                reason = f"expected {expected} fields (like the header) but found {len(row)}"
+                if self.on_bad_rows == "fail":
+                    raise ConnectorError(f"{path} line {line}: {reason}. Fix the file or set "
+                                         "on_bad_rows=quarantine to set such rows aside.")
+                self.quarantined.append(QuarantinedRow(path, line, delimiter.join(row), reason))
+                dropped.append((line, previous_end))
+                bad += 1
+        except csv.Error as exc:
+            raise ConnectorError(f"{path} line {reader.line_num}: cannot be read as CSV: {exc}.") from None
+        if names is None:
+            raise ConnectorError(f"The source is empty: {path} has no data.")
+        if not good:
+            if bad:
+                raise ConnectorError(f"{path}: every data row is malformed ({bad} quarantined); nothing to read.")
+            raise ConnectorError(f"The source is empty: {path} has a header but no data rows.")
+        if dropped:
+            # The csv module numbers lines as StringIO(newline="") splits them, so the same split finds them.
+            lines = io.StringIO(text, newline="").readlines()
+            for first, last in reversed(dropped):
+                del lines[first - 1:last]
+            text = "".join(lines)
+        return _read_csv(path, text.encode("utf-8"), has_header=header, new_columns=names, separator=delimiter)
 
     def _csv_unquoted(self, path: str, text: str, delimiter: str, header: bool) -> pl.DataFrame:
         """Check and read a file without quotes: one line is one row, so fields are counted per line in Polars
@@ -472,22 +628,29 @@ class FileConnector(BaseConnector):
             raise ConnectorError(f"{path} sheet {sheet_name!r} cannot be read: {_first_line(exc)}") from None
         return frame.select(frame.columns[: len(names)])
 
+    def _json_object_line(self, path: str, number: int, line: str) -> bool:
+        """Whether a JSON Lines line is a row: blank lines are skipped, a line that is not a JSON object fails the
+        read or is quarantined (on_bad_rows)."""
+        if not line.strip():
+            return False
+        try:
+            value = json.loads(line)
+            if not isinstance(value, dict):
+                raise ValueError("expected a JSON object")
+        except ValueError as exc:
+            reason = f"not a JSON object: {exc}"
+            if self.on_bad_rows == "fail":
+                raise ConnectorError(f"{path} line {number}: {reason}. Fix the file or set "
+                                     "on_bad_rows=quarantine to set such rows aside.") from None
+            self.quarantined.append(QuarantinedRow(path, number, line[:10_000], reason))
+            return False
+        return True
+
     def _jsonl(self, path: str, data: bytes, limit: int | None) -> pl.DataFrame:
         text = decode_text(data, source=path, encoding=self.encoding).text
         good: list[str] = []
         for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-                if not isinstance(value, dict):
-                    raise ValueError("expected a JSON object")
-            except ValueError as exc:
-                reason = f"not a JSON object: {exc}"
-                if self.on_bad_rows == "fail":
-                    raise ConnectorError(f"{path} line {number}: {reason}. Fix the file or set "
-                                         "on_bad_rows=quarantine to set such rows aside.") from None
-                self.quarantined.append(QuarantinedRow(path, number, line[:10_000], reason))
+            if not self._json_object_line(path, number, line):
                 continue
             good.append(line)
             if limit is not None and len(good) >= limit:

@@ -63,4 +63,16 @@ def load_model(path: Path) -> LoadedModel:
         from mlpilot.registry.flavors.sklearn import SklearnModel
 
         return SklearnModel.load(Path(path), manifest)
+    if flavor == "onnx":
+        from mlpilot.registry.flavors.onnx import OnnxModel
+
+        return OnnxModel.load(Path(path), manifest)
+    if flavor == "xgboost":
+        from mlpilot.registry.flavors.xgboost import XGBoostModel
+
+        return XGBoostModel.load(Path(path), manifest)
+    if flavor == "automl":
+        from mlpilot.registry.flavors.automl import AutoMLModel
+
+        return AutoMLModel.load(Path(path), manifest)
     raise InvalidInput(f"Model folder {path} has flavor {flavor!r}, which this version cannot load.")

@@ -1,7 +1,9 @@
 """Import models trained elsewhere into mlpilot's model-folder format, taking the signature from the model.
 
-LightGBM native files and pickled scikit-learn estimators are supported; a pickled LightGBM estimator
-is stored as the native LightGBM flavor, whose predictions skip scikit-learn's wrapper.
+ONNX files, LightGBM and XGBoost native files and pickled scikit-learn estimators are supported; a
+pickled LightGBM estimator is stored as the native LightGBM flavor, whose predictions skip scikit-learn's
+wrapper. Pickles run code when loaded: only an admin may import them, from files they trust. A declared
+signature (column names and types, task, classes) replaces or refines what the model says about itself.
 """
 
 from __future__ import annotations
@@ -17,14 +19,42 @@ from mlpilot.registry.flavors.lightgbm import save_lightgbm_model
 from mlpilot.registry.flavors.sklearn import save_sklearn_model
 from mlpilot.registry.signature import ColumnSpec, Signature
 
-IMPORT_FLAVORS = ("lightgbm", "sklearn")
+IMPORT_FLAVORS = ("onnx", "sklearn", "lightgbm", "xgboost")
+# Flavors whose files execute code when loaded (pickles): imported only by an admin, from trusted files.
+TRUSTED_ONLY_FLAVORS = frozenset({"sklearn"})
 
 
-def import_model(source: Path, *, flavor: str, dest: Path, target: str = "target") -> Path:
-    """Convert the model file `source` into a model folder at `dest` and return it."""
+def import_model(source: Path, *, flavor: str, dest: Path, target: str = "target",
+                 signature: dict[str, Any] | None = None) -> Path:
+    """Convert the model file `source` into a model folder at `dest` and return it.
+
+    `signature` (a Signature dict, or just {"inputs": [...], "task": ..., "classes": [...]}) is the declared
+    contract; parts left out are taken from the model.
+    """
     source = Path(source)
     if not source.is_file():
         raise InvalidInput(f"Model file {source} does not exist.")
+    if flavor == "onnx":
+        from mlpilot.registry.flavors.onnx import onnx_signature, save_onnx_model
+
+        try:
+            found = onnx_signature(source, target=target)
+        except Exception as exc:  # onnxruntime raises its own exception types for unreadable graphs
+            raise InvalidInput(f"{source.name} is not a usable ONNX model: {type(exc).__name__}: {exc}") from None
+        save_onnx_model(dest, onnx_bytes=source.read_bytes(), signature=declared(found, signature),
+                        extra={"imported_from": source.name})
+        return dest
+    if flavor == "xgboost":
+        from mlpilot.registry.flavors.xgboost import booster_signature, load_booster, save_xgboost_model
+
+        booster = load_booster(source)
+        save_xgboost_model(dest, booster=booster, signature=declared(booster_signature(booster, target), signature),
+                           extra={"imported_from": source.name})
+        return dest
+    if signature is not None and flavor in ("lightgbm", "sklearn"):
+        path = import_model(source, flavor=flavor, dest=dest, target=target)
+        _redeclare(path, signature)
+        return path
     if flavor == "lightgbm":
         try:
             booster = lgb.Booster(model_file=str(source))
@@ -85,3 +115,45 @@ def _allows_nan(estimator: Any) -> bool:
         return bool(tags().input_tags.allow_nan) if tags is not None else False
     except (AttributeError, TypeError):
         return False
+
+
+def declared(found: Signature, declared_signature: dict[str, Any] | None) -> Signature:
+    """Return `found` refined by a declared signature: its inputs (same count), task, target and classes."""
+    if not declared_signature:
+        return found
+    data = found.to_dict()
+    inputs = declared_signature.get("inputs")
+    if inputs is not None:
+        if not isinstance(inputs, list) or len(inputs) != len(found.inputs):
+            raise InvalidInput(f"The declared signature lists {len(inputs) if isinstance(inputs, list) else 0} "
+                               f"inputs; the model takes {len(found.inputs)} "
+                               f"({', '.join(found.input_names[:20])}).")
+        data["inputs"] = [{"name": str(i["name"]), "dtype": i.get("dtype", "float64"),
+                           "nullable": bool(i.get("nullable", True)), "categories": i.get("categories")}
+                          if isinstance(i, dict) else {"name": str(i), "dtype": "float64", "nullable": True,
+                                                       "categories": None} for i in inputs]
+        bad = [i["dtype"] for i in data["inputs"] if i["dtype"] not in ("float64", "int64", "bool", "string")]
+        if bad:
+            raise InvalidInput(f"Declared input type {bad[0]!r} is unknown; use float64, int64, bool or string.")
+    for key in ("task", "target"):
+        if declared_signature.get(key):
+            data[key] = declared_signature[key]
+    if declared_signature.get("classes") is not None:
+        classes = [str(c) for c in declared_signature["classes"]]
+        if found.classes is not None and len(classes) != len(found.classes):
+            raise InvalidInput(f"The declared signature has {len(classes)} classes; the model predicts "
+                               f"{len(found.classes)}.")
+        data["classes"] = classes
+    if data["task"] not in ("binary", "multiclass", "regression"):
+        raise InvalidInput(f"Declared task {data['task']!r} is unknown; use binary, multiclass or regression.")
+    if data["task"] == "regression":
+        data["classes"] = None
+    return Signature.from_dict(data)
+
+
+def _redeclare(path: Path, declared_signature: dict[str, Any]) -> None:
+    from mlpilot.registry.flavors import read_manifest, write_manifest
+
+    manifest = read_manifest(path)
+    manifest["signature"] = declared(Signature.from_dict(manifest["signature"]), declared_signature).to_dict()
+    write_manifest(path, {k: v for k, v in manifest.items() if k != "format_version"})

@@ -9,21 +9,25 @@ from __future__ import annotations
 import importlib.metadata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightgbm as lgb
 import numpy as np
-import polars as pl
 
 from mlpilot.core.errors import InvalidInput
 from mlpilot.registry.flavors import Prediction, write_manifest
 from mlpilot.registry.signature import Signature
+
+if TYPE_CHECKING:
+    import polars as pl
 
 BOOSTER_FILE = "model.txt"
 
 
 def encode_features(frame: pl.DataFrame, signature: Signature) -> np.ndarray:
     """Turn a frame with the signature's columns into the float matrix the booster expects."""
+    import polars as pl  # imported here: a data plane serving numeric models never needs it
+
     missing = [c.name for c in signature.inputs if c.name not in frame.columns]
     if missing:
         raise InvalidInput(f"Missing input column(s): {', '.join(missing)}.")
@@ -56,17 +60,25 @@ class LightGBMModel:
         return cls(booster=booster, signature=Signature.from_dict(manifest["signature"]), manifest=manifest)
 
     def predict_matrix(self, matrix: np.ndarray) -> Prediction:
-        raw = self.booster.predict(matrix, num_threads=1)
+        return self.prediction_from_raw(self.booster.predict(matrix, num_threads=1), matrix.shape[0])
+
+    def prediction_from_raw(self, raw: np.ndarray, rows: int) -> Prediction:
+        """Turn what Booster.predict returns for `rows` rows into a Prediction (also used by compiled trees)."""
         task = self.signature.task
         if task == "regression":
             return Prediction(probabilities=None, labels=None, values=np.asarray(raw, dtype=np.float64))
         classes = list(self.signature.classes or ())
         if task == "binary":
-            positive = np.asarray(raw, dtype=np.float64)
-            probabilities = np.column_stack([1.0 - positive, positive])
-        else:
-            probabilities = np.asarray(raw, dtype=np.float64).reshape(matrix.shape[0], len(classes))
-        labels = [classes[i] for i in probabilities.argmax(axis=1)]
+            probabilities = np.empty((rows, 2))
+            probabilities[:, 1] = raw
+            np.subtract(1.0, probabilities[:, 1], out=probabilities[:, 0])
+            negative, positive = classes[0], classes[1]
+            # argmax of (1 - p, p): the first class wins ties
+            labels = [positive if high else negative for high in
+                      (probabilities[:, 1] > probabilities[:, 0]).tolist()]
+            return Prediction(probabilities=probabilities, labels=labels, values=None)
+        probabilities = np.asarray(raw, dtype=np.float64).reshape(rows, len(classes))
+        labels = [classes[i] for i in probabilities.argmax(axis=1).tolist()]
         return Prediction(probabilities=probabilities, labels=labels, values=None)
 
     def predict(self, frame: pl.DataFrame) -> Prediction:

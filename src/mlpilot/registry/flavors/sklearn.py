@@ -8,15 +8,17 @@ from __future__ import annotations
 import importlib.metadata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
-import polars as pl
 
 from mlpilot.registry.flavors import Prediction, write_manifest
 from mlpilot.registry.flavors.lightgbm import encode_features
 from mlpilot.registry.signature import Signature
+
+if TYPE_CHECKING:
+    import polars as pl
 
 ESTIMATOR_FILE = "model.joblib"
 

@@ -23,6 +23,7 @@ from mlpilot.registry.flavors.lightgbm import LightGBMModel, encode_features, sa
 from mlpilot.registry.signature import infer_signature
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training.engines.base import ProgressFn
+from mlpilot.training.engines.explain import model_reliance
 from mlpilot.training.tasks import resolve_task
 
 # Tried in order while time remains: a robust default, a smaller/slower one, a larger one.
@@ -72,6 +73,8 @@ class LightGBMEngine:
     """Gradient-boosted trees; hyper-parameters given to the constructor override every candidate's."""
 
     flavor: ClassVar[str] = "lightgbm"
+    capabilities: ClassVar[frozenset[str]] = frozenset({
+        "binary", "multiclass", "regression", "predict_proba", "explain", "time_budget", "seed", "progress"})
 
     def __init__(self, **hyperparams: Any) -> None:
         self.hyperparams = dict(hyperparams)
@@ -198,6 +201,16 @@ class LightGBMEngine:
         if prediction.probabilities is None:
             raise InvalidInput("A regression model has no class probabilities; use predict().")
         return prediction.probabilities
+
+    def explain(self, frame: pl.DataFrame, *, max_rows: int = 1000, seed: int = 0) -> dict[str, float]:
+        """Global importance of each input column (model reliance: how much predictions move when shuffled)."""
+        model = self._fitted()
+
+        def predict(sample: pl.DataFrame) -> np.ndarray:
+            prediction = model.predict(sample)
+            return prediction.values if prediction.values is not None else prediction.probabilities
+
+        return model_reliance(predict, frame, self.signature_.input_names, max_rows=max_rows, seed=seed)
 
     def save(self, path: Path, metrics: dict[str, Any] | None = None) -> None:
         """Write the model folder (LightGBM flavor) to `path`."""

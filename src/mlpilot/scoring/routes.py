@@ -1,0 +1,43 @@
+"""REST routes of batch scoring: create and start a run, follow its progress, resume it after a crash."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from mlpilot.accounts.deps import MemberUser
+from mlpilot.core.deps import DbSession, RuntimeDep
+from mlpilot.scoring import service
+from mlpilot.scoring.schemas import ScoringRunCreate, ScoringRunRead
+
+router = APIRouter(prefix="/scoring", tags=["scoring"])
+
+
+def _read(run: object) -> ScoringRunRead:
+    data = ScoringRunRead.model_validate(run)
+    if data.source.get("password"):
+        data.source = {**data.source, "password": "***"}
+    return data
+
+
+@router.post("/runs", response_model=ScoringRunRead, status_code=201)
+def create_run(body: ScoringRunCreate, session: DbSession, runtime: RuntimeDep, user: MemberUser) -> ScoringRunRead:
+    """Record a scoring run and start it as a background job (progress: GET /scoring/runs/{id})."""
+    run = service.create_run(session, source=body.source, output=body.output, model_version_id=body.model_version_id,
+                             model_path=body.model_path, keep=body.keep, chunk_rows=body.chunk_rows, name=body.name)
+    return _read(service.submit_run(session, runtime=runtime, run_id=run.id, user_id=user.id))
+
+
+@router.get("/runs", response_model=list[ScoringRunRead])
+def list_runs(session: DbSession, user: MemberUser) -> list[ScoringRunRead]:
+    return [_read(r) for r in service.list_runs(session)]
+
+
+@router.get("/runs/{run_id}", response_model=ScoringRunRead)
+def get_run(run_id: int, session: DbSession, user: MemberUser) -> ScoringRunRead:
+    return _read(service.get_run(session, run_id=run_id))
+
+
+@router.post("/runs/{run_id}/resume", response_model=ScoringRunRead)
+def resume_run(run_id: int, session: DbSession, runtime: RuntimeDep, user: MemberUser) -> ScoringRunRead:
+    """Start the run again; chunks already written are skipped, so no prediction is written twice."""
+    return _read(service.submit_run(session, runtime=runtime, run_id=run_id, user_id=user.id))

@@ -1,0 +1,168 @@
+"""Use cases of batch scoring: create, run (in a job or the CLI), resume and inspect scoring runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+import mlpilot.metadata  # noqa: F401  (every table, so foreign keys resolve in a bare CLI/worker process)
+from mlpilot.core.db import session_scope, unit_of_work, utcnow
+from mlpilot.core.errors import Conflict, InvalidInput, NotFound
+from mlpilot.core.jobs import JobContext, create_job, job_handler
+from mlpilot.core.runtime import Runtime
+from mlpilot.datasets.connectors import connectors
+from mlpilot.registry.flavors import load_model
+from mlpilot.scoring import engine
+from mlpilot.scoring.models import ScoringRun
+
+JOB_KIND = "scoring.run"
+
+
+def _check_source(source: dict[str, Any]) -> None:
+    kind = source.get("kind")
+    if kind not in ("sql", "file"):
+        raise InvalidInput(f"Source kind must be 'sql' (table or query) or 'file'; got {kind!r}.")
+    _connector(source)  # validates the settings with the connector's own messages
+
+
+def _connector(source: dict[str, Any]) -> Any:
+    settings = {k: v for k, v in source.items() if k not in ("kind", "password")}
+    secrets = {"password": source["password"]} if source.get("password") else {}
+    return connectors.get(source["kind"])(settings, secrets)
+
+
+def create_run(session: Session, *, source: dict[str, Any], output: dict[str, Any],
+               model_version_id: int | None = None, model_path: str | None = None, keep: list[str] | None = None,
+               chunk_rows: int = 50_000, name: str = "", project_id: int | None = None) -> ScoringRun:
+    """Record a scoring run after checking its source, output and model are well formed."""
+    if (model_version_id is None) == (model_path is None):
+        raise InvalidInput("Give exactly one model: a model version id or a model folder path.")
+    if chunk_rows < 1:
+        raise InvalidInput("chunk_rows must be at least 1.")
+    _check_source(source)
+    if output.get("kind") not in ("sql", "file"):
+        raise InvalidInput(f"Output kind must be 'sql' or 'file'; got {output.get('kind')!r}.")
+    if output.get("kind") == "file" and not output.get("path"):
+        raise InvalidInput("A file output needs a path ending in .csv or .parquet.")
+    if output.get("kind") == "sql" and not (output.get("url") and output.get("table")):
+        raise InvalidInput("A sql output needs a url and a table.")
+    if model_version_id is not None:
+        from mlpilot.registry.service import get_model_version
+
+        mv = get_model_version(session, model_version_id=model_version_id)
+        project_id = project_id or mv.project_id
+    with unit_of_work(session):
+        run = ScoringRun(name=name, source=source, output=output, model_version_id=model_version_id,
+                         model_path=model_path, keep=keep, chunk_rows=chunk_rows, project_id=project_id)
+        session.add(run)
+        session.flush()
+    return run
+
+
+def get_run(session: Session, *, run_id: int) -> ScoringRun:
+    run = session.get(ScoringRun, run_id)
+    if run is None:
+        raise NotFound(f"Scoring run {run_id} does not exist.")
+    return run
+
+
+def list_runs(session: Session, *, limit: int = 100) -> list[ScoringRun]:
+    return list(session.scalars(select(ScoringRun).order_by(ScoringRun.id.desc()).limit(limit)))
+
+
+def submit_run(session: Session, *, runtime: Runtime, run_id: int, user_id: int | None = None) -> ScoringRun:
+    """Queue a job that runs (or resumes) scoring run `run_id`."""
+    with unit_of_work(session):
+        run = get_run(session, run_id=run_id)
+        if run.state == "succeeded":
+            raise Conflict(f"Scoring run {run_id} already finished; create a new run to score again.")
+        job = create_job(session, runtime=runtime, kind=JOB_KIND, params={"run_id": run_id}, user_id=user_id,
+                         project_id=run.project_id, message="scoring queued")
+        run.job_id, run.state = job.id, "queued"
+    return run
+
+
+def _model_path(runtime: Runtime, session: Session, run: ScoringRun) -> str:
+    if run.model_path:
+        return run.model_path
+    from mlpilot.registry.service import get_model_version, resolve_model_path
+
+    mv = get_model_version(session, model_version_id=run.model_version_id)
+    return str(resolve_model_path(store=runtime.store, model_version=mv))
+
+
+def execute_run(runtime: Runtime, run_id: int, *,
+                on_chunk: Callable[[engine.ChunkDone], None] | None = None) -> dict[str, Any]:
+    """Run or resume scoring run `run_id` here and now; chunks already in the output are skipped."""
+    with session_scope(runtime.sessions) as session:
+        with unit_of_work(session):
+            run = get_run(session, run_id=run_id)
+            if run.state == "succeeded":
+                return dict(run.result or {})
+            run.state, run.attempts, run.error = "running", run.attempts + 1, None
+        path = _model_path(runtime, session, run)
+        source, output_spec, keep, chunk_rows = dict(run.source), dict(run.output), run.keep, run.chunk_rows
+        run_key = run.run_key
+
+    def progress(chunk: engine.ChunkDone) -> None:
+        with session_scope(runtime.sessions) as session, unit_of_work(session):
+            session.execute(update(ScoringRun).where(ScoringRun.id == run_id)
+                            .values(chunks_done=chunk.index + 1, rows_done=chunk.total_rows))
+        if on_chunk:
+            on_chunk(chunk)
+
+    try:
+        model = load_model(Path(path))
+        output = engine.make_output(output_spec, run_key=run_key)
+        result = engine.run(_connector(source).read(chunk_rows=chunk_rows), model, output, keep=keep,
+                            on_chunk=progress)
+    except Exception as exc:
+        detail = getattr(exc, "detail", None) or f"{type(exc).__name__}: {exc}"
+        with session_scope(runtime.sessions) as session, unit_of_work(session):
+            session.execute(update(ScoringRun).where(ScoringRun.id == run_id)
+                            .values(state="failed", error=str(detail)[:5000], finished_at=utcnow()))
+        raise
+    with session_scope(runtime.sessions) as session, unit_of_work(session):
+        session.execute(update(ScoringRun).where(ScoringRun.id == run_id)
+                        .values(state="succeeded", result=result, rows_done=result["rows"], finished_at=utcnow()))
+        _publish_finished(session, run_id, result)
+    return result
+
+
+def _publish_finished(session: Session, run_id: int, result: dict[str, Any]) -> None:
+    from mlpilot.notifications.service import publish
+
+    publish(session, "scoring.finished", {"run_id": run_id, **result})
+
+
+@job_handler(JOB_KIND)
+def _scoring_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    run_id = int(params["run_id"])
+    with session_scope(ctx.runtime.sessions) as session:
+        run = get_run(session, run_id=run_id)
+        ctx.log(f"scoring run {run_id}: {run.source.get('kind')} → {run.output.get('kind')}")
+
+    def report(chunk: engine.ChunkDone) -> None:
+        verb = "skipped (already written)" if chunk.skipped else "scored"
+        ctx.progress(0.0, f"chunk {chunk.index + 1} {verb}; {chunk.total_rows} rows so far")
+
+    return execute_run(ctx.runtime, run_id, on_chunk=report)
+
+
+def fail_interrupted_runs(session: Session) -> int:
+    """Mark runs whose server job died with the previous process as failed (resumable); return how many.
+
+    Only runs started as jobs are touched: a CLI run has no job and may be running in another process.
+    """
+    from mlpilot.core.jobs import Job, JobState
+
+    with unit_of_work(session):
+        dead = select(Job.id).where(Job.state == JobState.failed)
+        return session.execute(
+            update(ScoringRun).where(ScoringRun.state.in_(("queued", "running")), ScoringRun.job_id.in_(dead))
+            .values(state="failed", error="Interrupted by a server restart; resume the run to continue.",
+                    finished_at=utcnow())).rowcount

@@ -1,0 +1,1 @@
+"""The built-in AutoML engine: typed preprocessing, model families, Optuna search, ensemble selection, refit."""

@@ -1,0 +1,237 @@
+"""Webhooks and e-mails leave through the outbox: signed, retried with backoff, logged, never lost."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from mlpilot.core.db import session_scope, unit_of_work
+from mlpilot.core.runtime import Runtime
+from mlpilot.migrations import upgrade_database
+from mlpilot.notifications import senders, service
+from mlpilot.notifications.models import Delivery
+from mlpilot.notifications.worker import Notifier
+from tests.conftest import DatabaseFactory, make_settings
+
+
+class Receiver:
+    """A real local HTTP server recording webhook calls; answers `fail_first` calls with HTTP 500."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.fail_first = fail_first
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.calls.append({"headers": dict(self.headers), "body": body})
+                status = 500 if len(receiver.calls) <= receiver.fail_first else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def nruntime(tmp_path: Path, dialect: str, databases: DatabaseFactory, smtp_port: int) -> Iterator[Runtime]:
+    settings = make_settings(tmp_path, databases.new_url(dialect), notifications={
+        "enabled": False, "max_attempts": 3, "retry_base_delay_s": 0, "timeout_s": 5,
+        "smtp_host": "127.0.0.1", "smtp_port": smtp_port, "smtp_from": "mlpilot@example.com"})
+    runtime = Runtime.from_settings(settings)
+    upgrade_database(runtime.engine)
+    yield runtime
+    runtime.close()
+
+
+def publish(runtime: Runtime, event: str, payload: dict[str, Any]) -> None:
+    with session_scope(runtime.sessions) as session, unit_of_work(session):
+        service.publish(session, event, payload)
+
+
+def deliveries(runtime: Runtime) -> list[Delivery]:
+    with session_scope(runtime.sessions) as session:
+        return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+
+
+def deliver(runtime: Runtime) -> int:
+    with session_scope(runtime.sessions) as session:
+        return service.deliver_due(session, settings=runtime.settings)
+
+
+def test_webhook_is_signed_and_delivered_once(nruntime: Runtime, receiver: Receiver) -> None:
+    with session_scope(nruntime.sessions) as session:
+        service.create_subscription(session, name="ops", channel="webhook", target=receiver.url,
+                                    events=["alert.fired"], secret="s3cret")
+        service.create_subscription(session, name="deploys", channel="webhook", target=receiver.url,
+                                    events=["deployment.changed"], secret="")
+    publish(nruntime, "alert.fired", {"rule": "p95 latency", "value": 812.5})
+    assert deliver(nruntime) == 1
+    assert deliver(nruntime) == 0  # nothing sent twice
+    [call] = receiver.calls
+    assert senders.verify("s3cret", call["body"], call["headers"][senders.SIGNATURE_HEADER])
+    assert not senders.verify("wrong", call["body"], call["headers"][senders.SIGNATURE_HEADER])
+    body = json.loads(call["body"])
+    assert body["event"] == "alert.fired" and body["payload"] == {"rule": "p95 latency", "value": 812.5}
+    assert call["headers"][senders.EVENT_HEADER] == "alert.fired"
+    [row] = deliveries(nruntime)
+    assert (row.state, row.attempts, row.last_status) == ("delivered", 1, 200)
+
+
+def test_an_event_of_a_rolled_back_transaction_is_never_sent(nruntime: Runtime, receiver: Receiver) -> None:
+    with session_scope(nruntime.sessions) as session:
+        service.create_subscription(session, name="all", channel="webhook", target=receiver.url, events=["*"])
+    with session_scope(nruntime.sessions) as session, pytest.raises(RuntimeError):
+        with unit_of_work(session):
+            service.publish(session, "job.finished", {"job": 1})
+            raise RuntimeError("the caller's change failed")
+    assert deliveries(nruntime) == [] and deliver(nruntime) == 0 and receiver.calls == []
+
+
+def test_failing_endpoint_is_retried_then_marked_failed(nruntime: Runtime) -> None:
+    flaky = Receiver(fail_first=1)
+    down = Receiver(fail_first=100)
+    try:
+        with session_scope(nruntime.sessions) as session:
+            service.create_subscription(session, name="flaky", channel="webhook", target=flaky.url, events=["*"])
+            service.create_subscription(session, name="down", channel="webhook", target=down.url, events=["*"])
+        publish(nruntime, "job.finished", {"job": 7, "state": "succeeded"})
+        for _ in range(3):
+            deliver(nruntime)
+        first, second = deliveries(nruntime)
+        assert (first.state, first.attempts, first.last_status) == ("delivered", 2, 200)
+        assert (second.state, second.attempts, second.last_status) == ("failed", 3, 500)
+        assert "HTTP 500" in second.last_error
+        assert len(flaky.calls) == 2 and len(down.calls) == 3
+        with session_scope(nruntime.sessions) as session:
+            log = service.list_deliveries(session, state="failed")
+            assert [d["event"] for d in log] == ["job.finished"]
+            service.retry_delivery(session, delivery_id=second.id)
+        assert deliveries(nruntime)[1].state == "pending"
+    finally:
+        flaky.close()
+        down.close()
+
+
+def test_unreachable_webhook_records_the_error_and_backs_off(tmp_path: Path, dialect: str,
+                                                            databases: DatabaseFactory) -> None:
+    settings = make_settings(tmp_path, databases.new_url(dialect), notifications={
+        "enabled": False, "max_attempts": 5, "retry_base_delay_s": 3600, "timeout_s": 2})
+    runtime = Runtime.from_settings(settings)
+    upgrade_database(runtime.engine)
+    try:
+        with session_scope(runtime.sessions) as session:
+            service.create_subscription(session, name="gone", channel="webhook",
+                                        target=f"http://127.0.0.1:{free_port()}/x", events=["*"])
+        publish(runtime, "deployment.changed", {"service": "churn"})
+        assert deliver(runtime) == 0
+        assert deliver(runtime) == 0  # backing off: not due again yet
+        [row] = deliveries(runtime)
+        assert row.state == "pending" and row.attempts == 1 and "ConnectError" in row.last_error
+    finally:
+        runtime.close()
+
+
+def test_email_goes_out_over_smtp_and_survives_the_server_being_down(nruntime: Runtime, smtp_port: int) -> None:
+    with session_scope(nruntime.sessions) as session:
+        service.create_subscription(session, name="oncall", channel="email", target="oncall@example.com",
+                                    events=["alert.fired"])
+    publish(nruntime, "alert.fired", {"title": "error rate above 5%", "service": "churn"})
+    # No SMTP server yet: the attempt fails, is recorded and stays pending.
+    assert deliver(nruntime) == 0
+    [row] = deliveries(nruntime)
+    assert row.state == "pending" and row.attempts == 1 and row.last_error
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        assert deliver(nruntime) == 1
+    finally:
+        controller.stop()
+    [message] = inbox.messages
+    assert message.mail_from == "mlpilot@example.com" and message.rcpt_tos == ["oncall@example.com"]
+    text = message.content.decode()
+    assert "Subject: [mlpilot] error rate above 5%" in text and "service: churn" in text
+    assert deliveries(nruntime)[0].state == "delivered"
+
+
+def test_background_notifier_delivers(nruntime: Runtime, receiver: Receiver) -> None:
+    with session_scope(nruntime.sessions) as session:
+        service.create_subscription(session, name="all", channel="webhook", target=receiver.url, events=["*"])
+    publish(nruntime, "scoring.finished", {"run": 1})
+    notifier = Notifier(nruntime, interval_s=0.05)
+    notifier.start()
+    try:
+        for _ in range(400):
+            if receiver.calls:
+                break
+            time.sleep(0.05)
+    finally:
+        notifier.stop()
+    assert len(receiver.calls) == 1
+
+
+def test_subscription_api_and_clear_errors(client: TestClient, receiver: Receiver) -> None:
+    made = client.post("/api/v1/notifications/subscriptions",
+                       json={"name": "ops", "channel": "webhook", "target": receiver.url, "secret": "k"})
+    assert made.status_code == 201, made.text
+    assert made.json()["events"] == ["*"] and "secret" not in made.json()
+    bad = client.post("/api/v1/notifications/subscriptions",
+                      json={"name": "x", "channel": "webhook", "target": "ftp://nope"})
+    assert bad.status_code == 422 and "http(s) URL" in bad.text
+    bad = client.post("/api/v1/notifications/subscriptions",
+                      json={"name": "x", "channel": "email", "target": "not-an-address"})
+    assert bad.status_code == 422 and "e-mail address" in bad.text
+    assert [s["name"] for s in client.get("/api/v1/notifications/subscriptions").json()] == ["ops"]
+    assert client.get("/api/v1/notifications/deliveries").json() == []
+    assert client.delete(f"/api/v1/notifications/subscriptions/{made.json()['id']}").status_code == 204
+    assert client.get("/api/v1/notifications/subscriptions").json() == []
