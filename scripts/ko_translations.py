@@ -662,4 +662,13 @@ KO.update({
     "Output": "출력",
     "Start one with 'mlpilot scoring run' or POST /api/v1/scoring/runs; predictions go to a table or a CSV/Parquet file.":
         "'mlpilot scoring run' 또는 POST /api/v1/scoring/runs로 시작하세요. 예측은 테이블이나 CSV/Parquet 파일에 기록됩니다.",
+    # feedback-live: live quality card on /monitoring
+    "Live quality": "실시간 품질",
+    "Outcomes received": "받은 실제 결과",
+    "Accuracy": "정확도",
+    "Classification": "분류",
+    "Regression": "회귀",
+    "No outcomes received yet": "아직 받은 실제 결과가 없습니다",
+    "Send the actual outcomes of answered requests with 'mlpilot monitor feedback FILE --service NAME' or POST /api/v1/services/NAME/feedback.":
+        "응답한 요청의 실제 결과를 'mlpilot monitor feedback FILE --service NAME' 또는 POST /api/v1/services/NAME/feedback으로 보내세요.",
 })

@@ -77,7 +77,8 @@ def alerts(
     add: Annotated[str | None, typer.Option("--add", help="Create a rule with this name (needs --service, "
                                                           "--metric, --threshold).")] = None,
     service: Annotated[str | None, typer.Option(help="Service the new rule watches.")] = None,
-    metric: Annotated[str, typer.Option(help="error_rate, latency_p50_ms/p95/p99, requests or errors.")] = "error_rate",
+    metric: Annotated[str, typer.Option(help="error_rate, latency_p50_ms/p95/p99, requests, errors, or (from "
+                                             "feedback) accuracy, rmse, mae.")] = "error_rate",
     threshold: Annotated[float | None, typer.Option(help="Fire when the metric crosses this value.")] = None,
     below: Annotated[bool, typer.Option("--below", help="Fire when the metric drops below the threshold.")] = False,
     window: Annotated[int, typer.Option(help="Window in minutes.")] = 5,
@@ -121,3 +122,50 @@ def cost(
         print_table(client.get("/api/v1/monitoring/costs", params={"window": window}),
                     ["service", "requests", "compute_seconds", "unit_cost", "cost", "share"],
                     title=f"Cost per service ({window})", empty="No traffic in this window.")
+
+
+def _read_feedback(path: Path) -> list[dict[str, object]]:
+    """Read {"request_id", "actual"} items from a CSV file or a JSON list (or {"feedback": [...]})."""
+    import csv
+
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise InvalidInput(f"'{path.name}' is not valid JSON: {exc}.") from None
+        items = data.get("feedback") if isinstance(data, dict) else data
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise InvalidInput(f"'{path.name}' must hold a list of objects with request_id and actual.")
+    elif path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8") as handle:
+            items = list(csv.DictReader(handle))
+    else:
+        raise InvalidInput(f"File '{path}' is neither .csv nor .json.")
+    for i, item in enumerate(items):
+        if not {"request_id", "actual"} <= set(item):
+            raise InvalidInput(f"Row {i + 1} of '{path.name}' needs request_id and actual; it has {sorted(item)}.")
+    if not items:
+        raise InvalidInput(f"'{path.name}' holds no feedback rows.")
+    return [{"request_id": str(item["request_id"]), "actual": item["actual"]} for item in items]
+
+
+@app.command()
+def feedback(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                                  help="CSV or JSON with request_id and actual.")],
+             service: Annotated[str, typer.Option("--service", help="Service that answered the requests.")],
+             ) -> None:
+    """Send ground truth (the actual outcomes of answered requests) so live accuracy / RMSE can be shown."""
+    from mlpilot.cli.console import api_client
+
+    try:
+        items = _read_feedback(file)
+    except InvalidInput as exc:
+        err_console.print(f"[red]Cannot read {file.name}:[/] {exc}")
+        raise typer.Exit(2) from None
+    with api_client() as client:
+        result = client.post(f"/api/v1/services/{service}/feedback", json={"feedback": items})
+    console.print(f"{result['matched']} of {len(items)} outcomes joined to predictions of {service}.")
+    if result["unknown"]:
+        shown = ", ".join(result["unknown"][:10]) + (" …" if len(result["unknown"]) > 10 else "")
+        console.print(f"[yellow]{len(result['unknown'])} unknown request ids[/] (never answered, or no longer "
+                      f"kept by the server): {shown}")

@@ -42,7 +42,7 @@ from mlpilot.dataplane.protocol import (
     parse_json,
     tensor_metadata,
 )
-from mlpilot.dataplane.telemetry import EventSink, InferenceEvent
+from mlpilot.dataplane.telemetry import PREDICTION_LOG_CAPACITY, EventSink, InferenceEvent, PredictionLog
 from mlpilot.registry.flavors import LoadedModel, Prediction, load_model
 from mlpilot.registry.signature import Signature
 
@@ -92,6 +92,8 @@ class DataPlane:
         self.gate: TokenGate | None = None
         self.metrics = DataPlaneMetrics()
         self._batcher: MicroBatcher | None = None
+        # Request id → (time, first-row prediction) per service, so ground truth sent later can be joined.
+        self.predictions = PredictionLog(PREDICTION_LOG_CAPACITY)
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -193,14 +195,14 @@ class DataPlane:
               header_length: str | None = None) -> tuple[dict[str, Any], frozenset[str] | bool]:
         """Answer an OIP V2 inference request for model `name`; also say which outputs go binary."""
 
-        def run(served: ServedModel) -> tuple[tuple[dict[str, Any], frozenset[str] | bool], int]:
+        def run(served: ServedModel) -> tuple[tuple[dict[str, Any], frozenset[str] | bool], int, tuple[str, Any]]:
             payload = binary.parse_request(body, header_length)
             batch = decode_oip(payload, served.signature, max_rows=self.settings.max_rows_per_request)
             prediction = _predict(served, batch)
             response: dict[str, Any] = {"model_name": served.name, "model_version": served.version,
                                         "id": _answer_id(batch)}
             response["outputs"] = encode_oip(prediction, served.signature, rows=batch.rows, outputs=batch.outputs)
-            return (response, binary.binary_outputs(payload)), batch.rows
+            return (response, binary.binary_outputs(payload)), batch.rows, (response["id"], _first(prediction))
 
         return self._observe(name, version, started, run)
 
@@ -270,23 +272,25 @@ class DataPlane:
         response["outputs"] = encode_oip(prediction, served.signature, rows=batch.rows, outputs=batch.outputs)
         which = binary.binary_outputs(payload)
         self.record(served.name, served.version, started, 200, batch.rows, None, backend=served.backend,
-                    role=served.role)
+                    role=served.role, request_id=response["id"], prediction=_first(prediction))
         reply(200, response, which)
 
     def predict_json(self, name: str, body: bytes, *, started: float | None = None) -> dict[str, Any]:
         """Answer a plain-JSON request {"records": [...]} for model `name`."""
 
-        def run(served: ServedModel) -> tuple[dict[str, Any], int]:
+        def run(served: ServedModel) -> tuple[dict[str, Any], int, tuple[str, Any]]:
             batch = decode_records(parse_json(body), served.signature,
                                    max_rows=self.settings.max_rows_per_request)
             prediction = _predict(served, batch)
-            return {"service": served.name, "model_version": served.version, "request_id": _answer_id(batch),
-                    "predictions": encode_records(prediction, served.signature)}, batch.rows
+            request_id = _answer_id(batch)
+            return ({"service": served.name, "model_version": served.version, "request_id": request_id,
+                     "predictions": encode_records(prediction, served.signature)}, batch.rows,
+                    (request_id, _first(prediction)))
 
         return self._observe(name, None, started, run)
 
     def _observe(self, name: str, version: str | None, started: float | None,
-                 run: Callable[[ServedModel], tuple[Any, int]]) -> Any:
+                 run: Callable[[ServedModel], tuple[Any, int, tuple[str, Any]]]) -> Any:
         started = time.perf_counter() if started is None else started
         served = self._models.get(name)
         if served is None and name not in self._unavailable:
@@ -296,7 +300,7 @@ class DataPlane:
         try:
             served = self.require(name, version)
             label, backend, role = served.version, served.backend, served.role
-            response, rows = run(served)
+            response, rows, (request_id, first) = run(served)
         except MlpilotError as exc:
             self.record(name, label, started, exc.status, 0, exc.detail, backend=backend, role=role)
             raise
@@ -304,14 +308,18 @@ class DataPlane:
             log.exception("inference failed for model %r", name)
             self.record(name, label, started, 500, 0, f"{type(exc).__name__}: {exc}", backend=backend, role=role)
             raise
-        self.record(name, served.version, started, 200, rows, None, backend=backend, role=role)
+        self.record(name, served.version, started, 200, rows, None, backend=backend, role=role,
+                    request_id=request_id, prediction=first)
         return response
 
     def record(self, service: str, model_version: str, started: float, status_code: int, rows: int,
-               error: str | None, *, backend: str = "", role: str = "primary") -> None:
-        """Count the request and hand its telemetry to the sink without waiting."""
+               error: str | None, *, backend: str = "", role: str = "primary", request_id: str | None = None,
+               prediction: Any = None) -> None:
+        """Count the request, remember its prediction by request id, hand its telemetry to the sink; never waits."""
         seconds = time.perf_counter() - started
         self.metrics.observe(service, model_version, status_code, rows, seconds)
+        if request_id is not None and role != "shadow":  # shadow answers never reached the client
+            self.predictions.add(service, request_id, dt.datetime.now(dt.UTC), prediction)
         if self.sink is None:
             return
         latency_ms = seconds * 1000.0
@@ -365,6 +373,15 @@ def _stack(served: ServedModel, batch: Batch) -> np.ndarray:
     if not specs:
         return np.empty((batch.rows, 0))
     return np.ascontiguousarray(np.column_stack([batch.columns[c.name] for c in specs]), dtype=np.float64)
+
+
+def _first(prediction: Prediction) -> Any:
+    """Return the first row's prediction (label or value): what feedback on a request is compared with."""
+    if prediction.labels is not None and len(prediction.labels):
+        return prediction.labels[0]
+    if prediction.values is not None and len(prediction.values):
+        return float(prediction.values[0])
+    return None
 
 
 def _answer_id(batch: Batch) -> str:

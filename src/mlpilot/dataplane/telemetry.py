@@ -9,8 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import queue
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from mlpilot.core.errors import InvalidInput
+
+# Request ids kept for joining ground truth (feedback) to predictions; the oldest fall out first.
+PREDICTION_LOG_CAPACITY = 100_000
 
 
 @dataclass(frozen=True)
@@ -67,3 +73,30 @@ class EventBuffer:
 
     def __len__(self) -> int:
         return self._queue.qsize()
+
+
+class PredictionLog:
+    """Bounded map (service, request id) → (time, prediction); thread-safe; drops the oldest when full."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity <= 0:
+            raise InvalidInput(f"The prediction log needs a positive capacity, not {capacity}.")
+        self.capacity = capacity
+        self._entries: OrderedDict[tuple[str, str], tuple[dt.datetime, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.evicted = 0
+
+    def add(self, service: str, request_id: str, ts: dt.datetime, prediction: Any) -> None:
+        with self._lock:
+            self._entries[(service, request_id)] = (ts, prediction)
+            self._entries.move_to_end((service, request_id))
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+                self.evicted += 1
+
+    def get(self, service: str, request_id: str) -> tuple[dt.datetime, Any] | None:
+        with self._lock:
+            return self._entries.get((service, request_id))
+
+    def __len__(self) -> int:
+        return len(self._entries)

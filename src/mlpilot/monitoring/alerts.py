@@ -22,7 +22,10 @@ from mlpilot.notifications.service import publish
 from mlpilot.notifications.worker import PeriodicTask, start_task, stop_task
 
 log = logging.getLogger(__name__)
-METRICS = ("error_rate", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "requests", "errors")
+# Live quality from ground-truth feedback (over predictions made in the window); no feedback → no value.
+QUALITY_METRICS = ("accuracy", "rmse", "mae")
+METRICS = ("error_rate", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "requests", "errors",
+           *QUALITY_METRICS)
 EXTRAS_KEY = "alert_evaluator"
 
 
@@ -65,6 +68,11 @@ def list_events(session: Session, *, limit: int = 100) -> list[AlertEvent]:
 
 def _value(session: Session, rule: AlertRule, now: dt.datetime) -> float | None:
     since = now - dt.timedelta(minutes=rule.window_minutes)
+    if rule.metric in QUALITY_METRICS:
+        quality = monitoring_service.quality_since(session, service_name=rule.service, since=since,
+                                                   bucket_seconds=rule.window_minutes * 60, until=now)
+        value = quality["totals"].get(rule.metric)
+        return None if value is None else float(value)
     result = monitoring_service.service_metrics(session, service_name=rule.service, since=since,
                                                 bucket_seconds=rule.window_minutes * 60, until=now)
     value = result["totals"].get(rule.metric)

@@ -8,7 +8,7 @@
 - `window_drift`: per-feature drift of each window against a reference (training data or the first window),
   with the prediction column tested too, reusing `monitoring.drift.drift_report`.
 
-Not yet wired into the data plane / API (see /work/notes/monitoring-live-report.md).
+`PredictionLog` lives in `dataplane.telemetry` (the data plane fills it; it may not import monitoring).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 
 from mlpilot.core.errors import InvalidInput
+from mlpilot.dataplane.telemetry import PredictionLog
 from mlpilot.monitoring.drift import drift_report
 
 PREDICTION_COLUMN = "__prediction__"
@@ -36,33 +37,6 @@ def window_start(ts: dt.datetime, window_s: int) -> dt.datetime:
     ts = ts if ts.tzinfo is not None else ts.replace(tzinfo=dt.UTC)
     seconds = math.floor(ts.timestamp() / window_s) * window_s
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
-
-
-class PredictionLog:
-    """Bounded map (service, request id) → (time, prediction); thread-safe; drops the oldest when full."""
-
-    def __init__(self, capacity: int) -> None:
-        if capacity <= 0:
-            raise InvalidInput(f"The prediction log needs a positive capacity, not {capacity}.")
-        self.capacity = capacity
-        self._entries: OrderedDict[tuple[str, str], tuple[dt.datetime, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-        self.evicted = 0
-
-    def add(self, service: str, request_id: str, ts: dt.datetime, prediction: Any) -> None:
-        with self._lock:
-            self._entries[(service, request_id)] = (ts, prediction)
-            self._entries.move_to_end((service, request_id))
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
-                self.evicted += 1
-
-    def get(self, service: str, request_id: str) -> tuple[dt.datetime, Any] | None:
-        with self._lock:
-            return self._entries.get((service, request_id))
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 def join_feedback(log: PredictionLog, service: str,

@@ -72,3 +72,19 @@ class ServiceCost(Base):
     service: Mapped[str] = mapped_column(String(63), primary_key=True)
     unit_cost: Mapped[float] = mapped_column(Float, default=0.0)
     currency: Mapped[str] = mapped_column(String(8), default="USD")
+
+
+class Feedback(Base):
+    """Ground truth for one answered request, joined to what the model predicted (for live accuracy / RMSE)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_service_ts", "service", "ts"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    service: Mapped[str] = mapped_column(String(63))
+    request_id: Mapped[str] = mapped_column(String(200))
+    task: Mapped[str] = mapped_column(String(20))  # classification | regression
+    ts: Mapped[dt.datetime] = mapped_column()  # when the prediction was made
+    prediction: Mapped[str] = mapped_column(String(200))
+    actual: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -6,14 +6,17 @@ from fastapi import APIRouter
 
 from mlpilot.accounts.deps import AdminUser, CurrentUser
 from mlpilot.core.db import utcnow
-from mlpilot.core.deps import DbSession
+from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.monitoring import alerts, service
 from mlpilot.monitoring.schemas import (
     AlertEventRead,
     AlertRuleCreate,
     AlertRuleRead,
     CostRow,
+    FeedbackCreate,
+    FeedbackResult,
     MetricsRead,
+    QualityRead,
     UnitCostSet,
     Window,
 )
@@ -27,6 +30,23 @@ def service_metrics(name: str, session: DbSession, user: CurrentUser, window: Wi
     """Requests, errors, rows and p50/p95/p99 latency of a service, in total and per time bucket."""
     serving_service.check_service_access(session, name=name, user=user)
     return MetricsRead(**service.window_metrics(session, service_name=name, window=window))
+
+
+@router.post("/services/{name}/feedback", response_model=FeedbackResult)
+def send_feedback(name: str, body: FeedbackCreate, session: DbSession, runtime: RuntimeDep,
+                  user: CurrentUser) -> FeedbackResult:
+    """Ground truth for answered requests, by request id: matched rows feed live quality; unknown ids come back."""
+    serving_service.check_service_access(session, name=name, user=user)
+    plane = serving_service.require_dataplane(runtime)
+    items = [item.model_dump() for item in body.feedback]
+    return FeedbackResult(**service.record_feedback(session, log=plane.predictions, service_name=name, items=items))
+
+
+@router.get("/monitoring/services/{name}/quality", response_model=QualityRead)
+def service_quality(name: str, session: DbSession, user: CurrentUser, window: Window = "24h") -> QualityRead:
+    """Live accuracy (classification) or RMSE/MAE (regression) per bucket, from feedback received."""
+    serving_service.check_service_access(session, name=name, user=user)
+    return QualityRead(**service.service_quality(session, service_name=name, window=window))
 
 
 @router.get("/monitoring/alert-rules", response_model=list[AlertRuleRead])

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Window = Literal["1h", "24h", "7d"]
 
@@ -90,3 +90,44 @@ class CostRow(BaseModel):
     currency: str
     cost: float
     share: float
+
+
+class FeedbackItem(BaseModel):
+    """The true outcome of one answered request (its `request_id` / OIP `id`)."""
+
+    request_id: Annotated[str, Field(min_length=1, max_length=200)]
+    actual: str | float | int | bool
+
+
+class FeedbackCreate(BaseModel):
+    feedback: Annotated[list[FeedbackItem], Field(min_length=1, max_length=100_000)]
+
+
+class FeedbackResult(BaseModel):
+    service: str
+    matched: int
+    unknown: list[str]
+
+
+class QualityBucketRead(BaseModel):
+    window_start: dt.datetime
+    count: int
+    accuracy: float | None = None
+    rmse: float | None = None
+    mae: float | None = None
+
+
+class QualityTotalsRead(BaseModel):
+    count: int
+    accuracy: float | None = None
+    rmse: float | None = None
+    mae: float | None = None
+
+
+class QualityRead(BaseModel):
+    service: str
+    window: Window
+    task: str | None
+    bucket_seconds: int
+    totals: QualityTotalsRead
+    series: list[QualityBucketRead]

@@ -6,14 +6,15 @@ import datetime as dt
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from mlpilot.core.db import utcnow
+from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.runtime import Runtime
-from mlpilot.monitoring import metrics
-from mlpilot.monitoring.models import InferenceLog
+from mlpilot.dataplane.telemetry import PredictionLog
+from mlpilot.monitoring import live, metrics
+from mlpilot.monitoring.models import Feedback, InferenceLog
 from mlpilot.monitoring.sink import InferenceSink, SinkStats
 
 SINK_KEY = "inference_sink"
@@ -128,3 +129,67 @@ def overview(session: Session, *, window: str = "24h") -> dict[str, Any]:
                                                                   bucket_seconds=bucket_seconds)]
     return {"window": window, "since": since, "until": until, "bucket_seconds": bucket_seconds,
             "backends": backends, "series": series}
+
+
+def record_feedback(session: Session, *, log: PredictionLog, service_name: str,
+                    items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Join ground truth {"request_id", "actual"} to logged predictions, store the matches; report unknown ids.
+
+    Feedback on a request already answered replaces the earlier feedback. Ids no longer (or never) in the
+    data plane's prediction log come back as `unknown`.
+    """
+    matched: list[tuple[str, dt.datetime, Any, Any]] = []
+    unknown: list[str] = []
+    for item in items:
+        pairs, missing = live.join_feedback(log, service_name, [item])
+        unknown.extend(missing)
+        matched.extend((str(item["request_id"]), *pair) for pair in pairs)
+    rows = [Feedback(service=service_name, request_id=rid[:200], ts=ts,
+                     task="regression" if isinstance(predicted, float) else "classification",
+                     prediction=str(predicted)[:200], actual=str(actual)[:200])
+            for rid, ts, predicted, actual in matched]
+    with unit_of_work(session):
+        if rows:
+            session.execute(delete(Feedback).where(Feedback.service == service_name,
+                                                   Feedback.request_id.in_([r.request_id for r in rows])))
+        session.add_all(rows)
+    return {"service": service_name, "matched": len(rows), "unknown": unknown}
+
+
+def quality_since(session: Session, *, service_name: str, since: dt.datetime, bucket_seconds: int,
+                  until: dt.datetime | None = None) -> dict[str, Any]:
+    """Live quality of predictions made in [since, until] that got feedback: totals and a bucketed series."""
+    until = until or utcnow()
+    stmt = (select(Feedback.ts, Feedback.prediction, Feedback.actual, Feedback.task)
+            .where(Feedback.service == service_name, Feedback.ts >= since, Feedback.ts <= until)
+            .order_by(Feedback.ts))
+    raw = list(session.execute(stmt))
+    task = raw[-1][3] if raw else None  # the newest model's task, should a redeploy have changed it
+    pairs = [(ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts, p, a) for ts, p, a, t in raw if t == task]
+    if task is None:
+        return {"task": None, "totals": {"count": 0, "accuracy": None, "rmse": None, "mae": None}, "series": []}
+    series = live.quality_by_window(pairs, task=task, window_s=bucket_seconds)
+    span = int((until - since).total_seconds()) + 1
+    (total,) = live.quality_by_window([(since, p, a) for _, p, a in pairs], task=task, window_s=span * 2)
+    totals = {"count": total["count"], "accuracy": total.get("accuracy"), "rmse": total.get("rmse"),
+              "mae": total.get("mae")}
+    return {"task": task, "totals": totals, "series": series}
+
+
+def service_quality(session: Session, *, service_name: str, window: str = "24h") -> dict[str, Any]:
+    """Live accuracy (classification) or RMSE and MAE (regression) per bucket of the window, from feedback."""
+    length, bucket_seconds = resolve_window(window)
+    now = utcnow()
+    result = quality_since(session, service_name=service_name, since=now - length, bucket_seconds=bucket_seconds,
+                           until=now)
+    return {"service": service_name, "window": window, "bucket_seconds": bucket_seconds, **result}
+
+
+def quality_overview(session: Session, *, window: str = "24h") -> list[dict[str, Any]]:
+    """Live quality totals of every service that got feedback on predictions made in the window."""
+    length, bucket_seconds = resolve_window(window)
+    now = utcnow()
+    names = session.scalars(select(Feedback.service).where(Feedback.ts >= now - length).distinct())
+    return [{"service": name, **quality_since(session, service_name=name, since=now - length,
+                                              bucket_seconds=bucket_seconds, until=now)}
+            for name in sorted(names)]

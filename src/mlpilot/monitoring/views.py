@@ -89,4 +89,5 @@ def monitoring_page(request: Request, session: DbSession, user: PageUser, window
     return render(request, "monitoring/overview.html", user=user, data=data, charts=charts, window=window,
                   windows=list(service.WINDOWS), rules=alerts.list_rules(session),
                   events=alerts.list_events(session, limit=20),
-                  costs=alerts.cost_view(session, since=data["until"] - length))
+                  costs=alerts.cost_view(session, since=data["until"] - length),
+                  quality=service.quality_overview(session, window=window))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 21:51:05.627677
+Create Date: 2026-11-23 22:31:43.629135
 """
 from __future__ import annotations
 
@@ -36,6 +36,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('alert_rules', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_alert_rules_service'), ['service'], unique=False)
+
+    op.create_table('feedback',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('service', sa.String(length=63), nullable=False),
+    sa.Column('request_id', sa.String(length=200), nullable=False),
+    sa.Column('task', sa.String(length=20), nullable=False),
+    sa.Column('ts', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('prediction', sa.String(length=200), nullable=False),
+    sa.Column('actual', sa.String(length=200), nullable=False),
+    sa.Column('received_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback'))
+    )
+    with op.batch_alter_table('feedback', schema=None) as batch_op:
+        batch_op.create_index('ix_feedback_service_ts', ['service', 'ts'], unique=False)
 
     op.create_table('inference_logs',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -802,6 +816,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_inference_logs_service_ts')
 
     op.drop_table('inference_logs')
+    with op.batch_alter_table('feedback', schema=None) as batch_op:
+        batch_op.drop_index('ix_feedback_service_ts')
+
+    op.drop_table('feedback')
     with op.batch_alter_table('alert_rules', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alert_rules_service'))
 
