@@ -31,7 +31,6 @@ import polars as pl
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from mlpilot.core.errors import InvalidInput
-from mlpilot.registry.signature import infer_signature
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training.automl.ensemble import caruana, loss
 from mlpilot.training.automl.families import FAMILIES, Context
@@ -39,7 +38,7 @@ from mlpilot.training.automl.predictor import AutoMLPredictor, Member, normalise
 from mlpilot.training.automl.preprocess import Preprocessor
 from mlpilot.training.engines.base import ProgressFn
 from mlpilot.training.engines.explain import model_reliance
-from mlpilot.training.tasks import resolve_task
+from mlpilot.training.preparation import Prepared, prepare
 
 MIN_ROWS = 10
 TINY_ROWS = 50
@@ -107,22 +106,18 @@ class AutoMLEngine:
             raise InvalidInput(f"The time budget must be a positive number of seconds; got {time_budget_s!r}.")
         report = progress or (lambda fraction, message: None)
         self.warnings_: list[str] = []
-        frame, task, classes = self._validate(train, target, task)
+        prepared = self._validate(train, target, task)
+        frame, task, classes, signature, y = (prepared.frame, prepared.task, prepared.classes, prepared.signature,
+                                              prepared.y)
         metric = metric or DEFAULT_METRIC[task]
         if metric not in {"roc_auc", "log_loss", "accuracy", "f1", "f1_macro", "rmse", "mae", "r2"}:
             raise InvalidInput(f"Unknown metric {metric!r} for task {task!r}.")
         if task == "binary" and metric == "f1_macro" or task != "binary" and metric in ("roc_auc", "f1"):
             raise InvalidInput(f"Metric {metric!r} does not apply to task {task!r}.")
-        signature = infer_signature(frame, target=target, task=task, classes=classes)
         features = [c for c in frame.columns if c != target]
         report(0.01, "typing columns")
         pre = Preprocessor().fit(frame, features)
         X = pre.transform(frame)
-        if classes is not None:
-            lookup = {label: i for i, label in enumerate(classes)}
-            y = frame[target].cast(pl.String).replace_strict(lookup, return_dtype=pl.Int32).to_numpy()
-        else:
-            y = frame[target].cast(pl.Float64).to_numpy()
         n = X.shape[0]
         k = len(classes) if classes else 0
         splits, validation = self._splits(n, y if classes else None, seed)
@@ -290,24 +285,14 @@ class AutoMLEngine:
             return run_metrics.regression_metrics(y, prediction)
         return run_metrics.classification_metrics(y, prediction, task=task)
 
-    def _validate(self, train: pl.DataFrame, target: str, task: str) -> tuple[pl.DataFrame, str, list[str] | None]:
-        if target not in train.columns:
-            raise InvalidInput(f"Target column {target!r} is not in the training data "
-                               f"(columns: {', '.join(train.columns[:20])}).")
-        frame = train.filter(pl.col(target).is_not_null())
-        if frame.schema[target].is_float():
-            frame = frame.filter(pl.col(target).is_not_nan())
-        if frame.width < 2:
-            raise InvalidInput(f"Training needs at least one feature column besides the target {target!r}.")
-        if frame.height < MIN_ROWS:
-            raise InvalidInput(f"Training needs at least {MIN_ROWS} rows with a value in {target!r}; "
-                               f"found {frame.height}.")
-        task, classes = resolve_task(frame[target], target=target, task=task)
+    def _validate(self, train: pl.DataFrame, target: str, task: str) -> Prepared:
+        prepared = prepare(train, target=target, task=task, min_rows=MIN_ROWS)
+        frame = prepared.frame
         if frame.height < TINY_ROWS:
             self.warnings_.append(f"Only {frame.height} training rows: results are unreliable; "
                                   "cross-validation is used to make the most of them.")
             warnings.warn(self.warnings_[-1], UserWarning, stacklevel=3)
-        return frame, task, classes
+        return prepared
 
     def _splits(self, n: int, labels: np.ndarray | None, seed: int) -> tuple[list[Any], str]:
         forced = self.hyperparams.get("folds")

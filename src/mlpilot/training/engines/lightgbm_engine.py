@@ -20,11 +20,10 @@ from sklearn.model_selection import train_test_split
 
 from mlpilot.core.errors import InvalidInput
 from mlpilot.registry.flavors.lightgbm import LightGBMModel, encode_features, save_lightgbm_model
-from mlpilot.registry.signature import infer_signature
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training.engines.base import ProgressFn
 from mlpilot.training.engines.explain import model_reliance
-from mlpilot.training.tasks import resolve_task
+from mlpilot.training.preparation import prepare
 
 # Tried in order while time remains: a robust default, a smaller/slower one, a larger one.
 CANDIDATES: tuple[dict[str, Any], ...] = (
@@ -89,24 +88,10 @@ class LightGBMEngine:
         started = time.monotonic()
         deadline = started + float(time_budget_s)
         report = progress or (lambda fraction, message: None)
-        if target not in train.columns:
-            raise InvalidInput(f"Target column {target!r} is not in the training data.")
-        frame = train.filter(pl.col(target).is_not_null())
-        if frame.schema[target].is_float():
-            frame = frame.filter(pl.col(target).is_not_nan())
-        if frame.width < 2:
-            raise InvalidInput(f"Training needs at least one feature column besides the target {target!r}.")
-        if frame.height < MIN_ROWS:
-            raise InvalidInput(f"Training needs at least {MIN_ROWS} rows with a value in {target!r}; "
-                               f"found {frame.height}.")
-        task, classes = resolve_task(frame[target], target=target, task=task)
-        signature = infer_signature(frame, target=target, task=task, classes=classes)
+        prepared = prepare(train, target=target, task=task, min_rows=MIN_ROWS)
+        frame, task, classes, signature, y = (prepared.frame, prepared.task, prepared.classes, prepared.signature,
+                                              prepared.y)
         features = encode_features(frame, signature)
-        if classes is not None:
-            lookup = {label: i for i, label in enumerate(classes)}
-            y = frame[target].cast(pl.String).replace_strict(lookup, return_dtype=pl.Int32).to_numpy()
-        else:
-            y = frame[target].cast(pl.Float64).to_numpy()
         train_idx, valid_idx = self._split(frame.height, y if classes is not None else None, seed)
         categorical = [i for i, spec in enumerate(signature.inputs) if spec.dtype == "string"]
 
