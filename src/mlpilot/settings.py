@@ -60,6 +60,13 @@ class ServingSettings(BaseModel):
                                                   "equal to LightGBM's answers; needs a C compiler, else skipped).")
     compile_cache_dir: Path | None = Field(
         None, description="Where compiled LightGBM ensembles are cached; empty means ~/.cache/mlpilot/trees.")
+    prediction_log_capacity: int = Field(100_000, ge=1, description="Request ids remembered per server so ground "
+                                                                     "truth sent later can be joined to the answer.")
+    drift_window_seconds: int = Field(3600, ge=1, description="Length of the live-drift windows over served traffic.")
+    drift_sample_requests: int = Field(500, ge=1, description="Requests sampled per service and window for live "
+                                                              "drift (a uniform reservoir sample).")
+    drift_rows_per_request: int = Field(10, ge=1, description="Rows kept from each sampled request.")
+    drift_windows: int = Field(24, ge=1, description="Live-drift windows kept per service (older ones fall out).")
 
 
 class FeederSettings(BaseModel):

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from mlpilot.core.runtime import Runtime
 from mlpilot.dataplane.server import DataPlane
+from mlpilot.registry.flavors import Prediction
 from tests.dataplane.factories import make_churn_model
 from tests.projects.factories import api_project
 from tests.serving.factories import churn_inputs, deploy, make_model_version
@@ -108,8 +109,10 @@ def test_bad_feedback_is_refused(client: TestClient, runtime: Runtime, model_dir
 def test_record_logs_client_answers_only(runtime: Runtime) -> None:
     plane = DataPlane(runtime.settings.serving)
     started = time.perf_counter()
-    plane.record("svc", "1", started, 200, 1, None, request_id="a", prediction="yes")
-    plane.record("svc", "1", started, 200, 1, None, role="shadow", request_id="b", prediction="no")
+    plane.record("svc", "1", started, 200, 1, None, request_id="a",
+                 prediction=Prediction(probabilities=None, labels=["yes"], values=None))
+    plane.record("svc", "1", started, 200, 1, None, role="shadow", request_id="b",
+                 prediction=Prediction(probabilities=None, labels=["no"], values=None))
     plane.record("svc", "1", started, 200, 1, None)  # no id: nothing to join later
     assert plane.predictions.get("svc", "a")[1] == "yes"
     assert plane.predictions.get("svc", "b") is None and len(plane.predictions) == 1

@@ -316,7 +316,8 @@ def _served(name: str, spec: BackendSpec, model: Any, contract: Signature, role:
 
     return ServedModel(name=name, version=spec.version, model=model, signature=contract,
                        platform=f"mlpilot-{manifest.get('flavor', 'model')}", loaded_at=dt.datetime.now(dt.UTC),
-                       backend=spec.label, role=role)
+                       backend=spec.label, role=role,
+                       source=Path(spec.model_path) if spec.kind == "model" and spec.model_path else None)
 
 
 def _unwrap(model: Any) -> Any:

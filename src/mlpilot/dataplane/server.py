@@ -42,8 +42,8 @@ from mlpilot.dataplane.protocol import (
     parse_json,
     tensor_metadata,
 )
-from mlpilot.dataplane.telemetry import PREDICTION_LOG_CAPACITY, EventSink, InferenceEvent, PredictionLog
-from mlpilot.registry.flavors import LoadedModel, Prediction, load_model
+from mlpilot.dataplane.telemetry import EventSink, InferenceEvent, PredictionLog, TrafficSample
+from mlpilot.registry.flavors import REFERENCE_FILE, LoadedModel, Prediction, load_model
 from mlpilot.registry.signature import Signature
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,8 @@ class ServedModel:
     # Which backend this is (routing.py labels: "model:churn v3", "external:x") and its role in the service.
     backend: str = ""
     role: str = "primary"
+    # The model folder it was loaded from (holds the training reference for live drift), when there is one.
+    source: Path | None = None
 
     @cached_property
     def numeric_only(self) -> bool:
@@ -93,7 +95,12 @@ class DataPlane:
         self.metrics = DataPlaneMetrics()
         self._batcher: MicroBatcher | None = None
         # Request id → (time, first-row prediction) per service, so ground truth sent later can be joined.
-        self.predictions = PredictionLog(PREDICTION_LOG_CAPACITY)
+        self.predictions = PredictionLog(getattr(settings, "prediction_log_capacity", 100_000))
+        # Inputs and answers sampled per service and window, for live drift against the training reference.
+        self.traffic = TrafficSample(requests_per_window=getattr(settings, "drift_sample_requests", 500),
+                                     window_s=getattr(settings, "drift_window_seconds", 3600),
+                                     windows=getattr(settings, "drift_windows", 24),
+                                     rows_per_request=getattr(settings, "drift_rows_per_request", 10))
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -118,7 +125,8 @@ class DataPlane:
                                f"{model_path}: {detail}") from exc
         manifest = getattr(model, "manifest", {}) or {}
         served = ServedModel(name=name, version=str(version_label), model=model, signature=model.signature,
-                             platform=f"mlpilot-{manifest.get('flavor', 'model')}", loaded_at=dt.datetime.now(dt.UTC))
+                             platform=f"mlpilot-{manifest.get('flavor', 'model')}", loaded_at=dt.datetime.now(dt.UTC),
+                             source=Path(model_path))
         with self._lock:
             previous = self._models.get(name)
             # Readers take the dict reference once, so replacing it is the atomic swap.
@@ -202,7 +210,7 @@ class DataPlane:
             response: dict[str, Any] = {"model_name": served.name, "model_version": served.version,
                                         "id": _answer_id(batch)}
             response["outputs"] = encode_oip(prediction, served.signature, rows=batch.rows, outputs=batch.outputs)
-            return (response, binary.binary_outputs(payload)), batch.rows, (response["id"], _first(prediction))
+            return (response, binary.binary_outputs(payload)), batch.rows, (response["id"], prediction, batch)
 
         return self._observe(name, version, started, run)
 
@@ -272,7 +280,7 @@ class DataPlane:
         response["outputs"] = encode_oip(prediction, served.signature, rows=batch.rows, outputs=batch.outputs)
         which = binary.binary_outputs(payload)
         self.record(served.name, served.version, started, 200, batch.rows, None, backend=served.backend,
-                    role=served.role, request_id=response["id"], prediction=_first(prediction))
+                    role=served.role, request_id=response["id"], prediction=prediction, batch=batch)
         reply(200, response, which)
 
     def predict_json(self, name: str, body: bytes, *, started: float | None = None) -> dict[str, Any]:
@@ -285,7 +293,7 @@ class DataPlane:
             request_id = _answer_id(batch)
             return ({"service": served.name, "model_version": served.version, "request_id": request_id,
                      "predictions": encode_records(prediction, served.signature)}, batch.rows,
-                    (request_id, _first(prediction)))
+                    (request_id, prediction, batch))
 
         return self._observe(name, None, started, run)
 
@@ -300,7 +308,7 @@ class DataPlane:
         try:
             served = self.require(name, version)
             label, backend, role = served.version, served.backend, served.role
-            response, rows, (request_id, first) = run(served)
+            response, rows, (request_id, prediction, batch) = run(served)
         except MlpilotError as exc:
             self.record(name, label, started, exc.status, 0, exc.detail, backend=backend, role=role)
             raise
@@ -309,23 +317,37 @@ class DataPlane:
             self.record(name, label, started, 500, 0, f"{type(exc).__name__}: {exc}", backend=backend, role=role)
             raise
         self.record(name, served.version, started, 200, rows, None, backend=backend, role=role,
-                    request_id=request_id, prediction=first)
+                    request_id=request_id, prediction=prediction, batch=batch)
         return response
 
     def record(self, service: str, model_version: str, started: float, status_code: int, rows: int,
                error: str | None, *, backend: str = "", role: str = "primary", request_id: str | None = None,
-               prediction: Any = None) -> None:
-        """Count the request, remember its prediction by request id, hand its telemetry to the sink; never waits."""
+               prediction: Prediction | None = None, batch: Batch | None = None) -> None:
+        """Count the request, remember its prediction by request id, sample it for live drift, hand its telemetry
+        to the sink; never waits."""
         seconds = time.perf_counter() - started
         self.metrics.observe(service, model_version, status_code, rows, seconds)
         if request_id is not None and role != "shadow":  # shadow answers never reached the client
-            self.predictions.add(service, request_id, dt.datetime.now(dt.UTC), prediction)
+            self.predictions.add(service, request_id, dt.datetime.now(dt.UTC),
+                                 _first(prediction) if prediction is not None else None)
+            if batch is not None:
+                self.traffic.add(service, batch.columns, prediction, batch.rows)
         if self.sink is None:
             return
         latency_ms = seconds * 1000.0
         self.sink.put(InferenceEvent(service=service, model_version=model_version, ts=dt.datetime.now(dt.UTC),
                                      latency_ms=latency_ms, status_code=status_code, rows=rows,
                                      error=error[:500] if error else None, backend=backend, role=role))
+
+    def drift_reference(self, name: str) -> Path | None:
+        """Return the training reference (Parquet) of the model answering for service `name`, if it has one."""
+        route = self.routes.get(name)
+        served = route.primary if route is not None else self._models.get(name)
+        source = getattr(served, "source", None)
+        if source is None:
+            return None
+        path = Path(source) / REFERENCE_FILE
+        return path if path.is_file() else None
 
     # --- metadata ------------------------------------------------------------------------------------
 

@@ -24,8 +24,11 @@ from mlpilot.notifications.worker import PeriodicTask, start_task, stop_task
 log = logging.getLogger(__name__)
 # Live quality from ground-truth feedback (over predictions made in the window); no feedback → no value.
 QUALITY_METRICS = ("accuracy", "rmse", "mae")
+# Live drift of the newest sampled window with enough rows (the window length is a serving setting, not the
+# rule's): share of input features drifted, and 1/0 for the model's answers having drifted.
+DRIFT_METRICS = ("drift_share", "prediction_drift")
 METRICS = ("error_rate", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "requests", "errors",
-           *QUALITY_METRICS)
+           *QUALITY_METRICS, *DRIFT_METRICS)
 EXTRAS_KEY = "alert_evaluator"
 
 
@@ -66,6 +69,21 @@ def list_events(session: Session, *, limit: int = 100) -> list[AlertEvent]:
     return list(session.scalars(select(AlertEvent).order_by(AlertEvent.id.desc()).limit(limit)))
 
 
+def _drift_value(plane: Any, rule: AlertRule) -> tuple[float | None, dict[str, Any]]:
+    if plane is None:
+        return None, {}
+    latest = monitoring_service.service_drift(plane, service_name=rule.service)["latest"]
+    if latest is None:
+        return None, {}
+    details = {"drifted_columns": ", ".join(latest["drifted_columns"]) or "none",
+               "drift_window_start": latest["window_start"].isoformat(), "sampled_rows": latest["sampled"]}
+    if rule.metric == "drift_share":
+        value = latest["share_drifted"]
+        return (None if value is None else float(value)), details
+    flag = latest["prediction_drift"]
+    return (None if flag is None else float(flag)), details
+
+
 def _value(session: Session, rule: AlertRule, now: dt.datetime) -> float | None:
     since = now - dt.timedelta(minutes=rule.window_minutes)
     if rule.metric in QUALITY_METRICS:
@@ -79,12 +97,19 @@ def _value(session: Session, rule: AlertRule, now: dt.datetime) -> float | None:
     return None if value is None else float(value)
 
 
-def evaluate_rules(session: Session, *, now: dt.datetime | None = None) -> list[AlertEvent]:
-    """Evaluate every enabled rule once; record, publish and return the alerts that fired."""
+def evaluate_rules(session: Session, *, now: dt.datetime | None = None, plane: Any = None) -> list[AlertEvent]:
+    """Evaluate every enabled rule once; record, publish and return the alerts that fired.
+
+    Drift rules need the data plane that sampled the traffic (`plane`); without one they have no value.
+    """
     now = now or utcnow()
     fired: list[AlertEvent] = []
     for rule in list(session.scalars(select(AlertRule).where(AlertRule.enabled.is_(True)))):
-        value = _value(session, rule, now)
+        details: dict[str, Any] = {}
+        if rule.metric in DRIFT_METRICS:
+            value, details = _drift_value(plane, rule)
+        else:
+            value = _value(session, rule, now)
         breached = value is not None and (value > rule.threshold if rule.op == ">" else value < rule.threshold)
         cooling = rule.last_fired_at is not None and now - rule.last_fired_at < dt.timedelta(
             minutes=rule.cooldown_minutes)
@@ -105,7 +130,7 @@ def evaluate_rules(session: Session, *, now: dt.datetime | None = None) -> list[
             publish(session, "alert.fired", {
                 "title": f"{rule.name}: {rule.metric} {value:g} {rule.op} {rule.threshold:g} on {rule.service}",
                 "rule": rule.name, "service": rule.service, "metric": rule.metric, "value": value,
-                "threshold": rule.threshold, "window_minutes": rule.window_minutes})
+                "threshold": rule.threshold, "window_minutes": rule.window_minutes, **details})
         session.refresh(rule)
         fired.append(event)
     return fired
@@ -149,7 +174,7 @@ def start_alert_evaluator(runtime: Runtime) -> PeriodicTask | None:
 
     def tick() -> int:
         with session_scope(runtime.sessions) as session:
-            return len(evaluate_rules(session))
+            return len(evaluate_rules(session, plane=runtime.dataplane))
 
     return start_task(runtime, EXTRAS_KEY, lambda: PeriodicTask(
         "alerts", tick, interval_s=runtime.settings.notifications.alert_interval_s))

@@ -24,10 +24,10 @@ from typing import Any
 import polars as pl
 
 from mlpilot.core.errors import InvalidInput
-from mlpilot.dataplane.telemetry import PredictionLog
+from mlpilot.dataplane.telemetry import PREDICTION_COLUMN, PredictionLog
 from mlpilot.monitoring.drift import drift_report
 
-PREDICTION_COLUMN = "__prediction__"
+__all__ = ["PREDICTION_COLUMN", "LiveSample", "Reservoir", "drift_over_windows", "window_drift"]
 
 
 def window_start(ts: dt.datetime, window_s: int) -> dt.datetime:
@@ -131,13 +131,18 @@ class LiveSample:
 
 def window_drift(sample: LiveSample, service: str, *, reference: pl.DataFrame | None = None,
                  min_rows: int = 30) -> list[dict[str, Any]]:
-    """Drift of each window against `reference` (default: the first window), features and prediction.
+    """Drift of each window of `sample` against `reference` (default: the first window); see `drift_over_windows`."""
+    return drift_over_windows(sample.frames(service), reference=reference, min_rows=min_rows)
 
-    Windows with fewer than `min_rows` sampled rows are reported with `drift: None` (too few to tell). The
-    prediction column is compared only when the reference has one (training data usually has the target
-    under its own name; pass it renamed to `PREDICTION_COLUMN` to compare it).
+
+def drift_over_windows(frames: list[tuple[dt.datetime, int, pl.DataFrame]], *, reference: pl.DataFrame | None,
+                       min_rows: int = 30) -> list[dict[str, Any]]:
+    """Drift of each (window start, requests seen, sampled rows) against `reference`, features and prediction.
+
+    Without a reference the first window is the reference (and is not reported). Windows with fewer than
+    `min_rows` sampled rows are reported with `drift: None` (too few to tell). The prediction column is compared
+    only when the reference has one (`PREDICTION_COLUMN`).
     """
-    frames = sample.frames(service)
     if not frames:
         return []
     if reference is None:
@@ -147,12 +152,15 @@ def window_drift(sample: LiveSample, service: str, *, reference: pl.DataFrame | 
         entry: dict[str, Any] = {"window_start": start, "seen": seen, "sampled": frame.height}
         columns = [c for c in frame.columns if c in reference.columns]
         if frame.height < min_rows or not columns:
-            entry.update(drift=None, drifted_columns=[], prediction_drift=None, columns={})
+            entry.update(drift=None, drifted_columns=[], share_drifted=None, prediction_drift=None, columns={})
         else:
-            report = drift_report(reference, frame, columns=columns)
+            ref, cur = _aligned(reference.select(columns), frame.select(columns))
+            report = drift_report(ref, cur, columns=columns)
             by_name = {c.column: c for c in report.columns}
+            features = [c for c in report.columns if c.column != PREDICTION_COLUMN]
             entry["drift"] = report.dataset_drift
-            entry["drifted_columns"] = [c for c in report.drifted_columns if c != PREDICTION_COLUMN]
+            entry["drifted_columns"] = [c.column for c in features if c.drift_detected]
+            entry["share_drifted"] = (len(entry["drifted_columns"]) / len(features)) if features else None
             pred = by_name.get(PREDICTION_COLUMN)
             entry["prediction_drift"] = None if pred is None else pred.drift_detected
             entry["columns"] = {c.column: {"method": c.method, "score": c.score, "psi": c.psi,
@@ -161,3 +169,29 @@ def window_drift(sample: LiveSample, service: str, *, reference: pl.DataFrame | 
         results.append(entry)
     return results
 
+
+def _aligned(reference: pl.DataFrame, current: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Give each column one type on both sides: numbers as Float64, anything mixed with text as text.
+
+    Training data keeps integers and categories as they were stored, while served requests arrive as floats
+    or strings, so the same feature can differ in type between the two.
+    """
+    casts_ref, casts_cur = [], []
+    for name in reference.columns:
+        left, right = reference.schema[name], current.schema[name]
+        if left == right:
+            continue
+        if _numeric(left) and _numeric(right):
+            casts_ref.append(pl.col(name).cast(pl.Float64))
+            casts_cur.append(pl.col(name).cast(pl.Float64))
+        else:
+            casts_ref.append(pl.col(name).cast(pl.String))
+            casts_cur.append(pl.col(name).cast(pl.String))
+    if casts_ref:
+        reference, current = reference.with_columns(casts_ref), current.with_columns(casts_cur)
+    return reference, current
+
+
+def _numeric(dtype: pl.DataType) -> bool:
+    # Booleans arrive over the wire as 0/1 numbers, so they compare as numbers.
+    return dtype.is_numeric() or dtype == pl.Boolean

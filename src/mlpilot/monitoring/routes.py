@@ -15,6 +15,7 @@ from mlpilot.monitoring.schemas import (
     CostRow,
     FeedbackCreate,
     FeedbackResult,
+    LiveDriftRead,
     MetricsRead,
     QualityRead,
     UnitCostSet,
@@ -66,9 +67,17 @@ def delete_alert_rule(rule_id: int, session: DbSession, user: AdminUser) -> None
 
 
 @router.post("/monitoring/alert-rules/evaluate", response_model=list[AlertEventRead])
-def evaluate_alert_rules(session: DbSession, user: AdminUser) -> list[AlertEventRead]:
+def evaluate_alert_rules(session: DbSession, runtime: RuntimeDep, user: AdminUser) -> list[AlertEventRead]:
     """Evaluate every rule now (the server also does so in the background)."""
-    return [AlertEventRead.model_validate(e) for e in alerts.evaluate_rules(session)]
+    return [AlertEventRead.model_validate(e) for e in alerts.evaluate_rules(session, plane=runtime.dataplane)]
+
+
+@router.get("/monitoring/services/{name}/drift", response_model=LiveDriftRead)
+def service_drift(name: str, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> LiveDriftRead:
+    """Live input and prediction drift of the service's sampled traffic against its training reference."""
+    serving_service.check_service_access(session, name=name, user=user)
+    plane = serving_service.require_dataplane(runtime)
+    return LiveDriftRead(**service.service_drift(plane, service_name=name))
 
 
 @router.get("/monitoring/alerts", response_model=list[AlertEventRead])

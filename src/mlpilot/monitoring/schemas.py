@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -131,3 +131,24 @@ class QualityRead(BaseModel):
     bucket_seconds: int
     totals: QualityTotalsRead
     series: list[QualityBucketRead]
+
+
+class DriftWindowRead(BaseModel):
+    window_start: dt.datetime
+    seen: int
+    sampled: int
+    drift: bool | None
+    share_drifted: float | None
+    drifted_columns: list[str]
+    prediction_drift: bool | None
+    # column → {method, score, psi, ks_statistic, chi2_p_value, drift}
+    columns: dict[str, dict[str, Any]]
+
+
+class LiveDriftRead(BaseModel):
+    service: str
+    reference: Literal["training", "first_window"]
+    window_seconds: int
+    min_rows: int
+    windows: list[DriftWindowRead]
+    latest: DriftWindowRead | None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
+import polars as pl
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -193,3 +195,36 @@ def quality_overview(session: Session, *, window: str = "24h") -> list[dict[str,
     return [{"service": name, **quality_since(session, service_name=name, since=now - length,
                                               bucket_seconds=bucket_seconds, until=now)}
             for name in sorted(names)]
+
+
+LIVE_DRIFT_MIN_ROWS = 30
+_references: dict[tuple[str, float], pl.DataFrame] = {}
+
+
+def _reference_frame(path: Path) -> pl.DataFrame:
+    """Read a model's training reference once per file version (served models change rarely, reads are cheap)."""
+    key = (str(path), path.stat().st_mtime)
+    frame = _references.get(key)
+    if frame is None:
+        frame = pl.read_parquet(path)
+        if len(_references) > 32:
+            _references.clear()
+        _references[key] = frame
+    return frame
+
+
+def service_drift(plane: Any, *, service_name: str, min_rows: int = LIVE_DRIFT_MIN_ROWS) -> dict[str, Any]:
+    """Live input and prediction drift of `service_name`, per window of sampled traffic, newest last.
+
+    The reference is the training sample saved with the serving model; a model without one (imported from
+    elsewhere) is compared with its own first window. `latest` is the newest window with enough rows.
+    """
+    path = plane.drift_reference(service_name)
+    reference = _reference_frame(path) if path is not None else None
+    frames = [(start, seen, pl.DataFrame(columns, strict=False))
+              for start, seen, columns in plane.traffic.windows(service_name)]
+    windows = live.drift_over_windows(frames, reference=reference, min_rows=min_rows)
+    judged = [w for w in windows if w["drift"] is not None]
+    return {"service": service_name, "reference": "training" if reference is not None else "first_window",
+            "window_seconds": plane.traffic.window_s, "min_rows": min_rows, "windows": windows,
+            "latest": judged[-1] if judged else None}

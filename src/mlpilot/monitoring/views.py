@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from mlpilot.core.deps import DbSession
+from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.i18n import get_translations
 from mlpilot.monitoring import service
 from mlpilot.serving import service as serving_service
@@ -73,8 +73,33 @@ def services_chart(series: dict[str, list[dict[str, Any]]], *, window: str, key:
                         "scales": {"y": {"beginAtZero": True, "title": {"display": True, "text": title}}}}}
 
 
+def live_drift_cards(plane: Any, *, gettext: Any) -> list[dict[str, Any]]:
+    """Per service with sampled traffic: its latest drift verdict, the most drifted features and a share chart."""
+    if plane is None:
+        return []
+    cards = []
+    for name in plane.traffic.services():
+        drift = service.service_drift(plane, service_name=name)
+        latest = drift["latest"]
+        top: list[dict[str, Any]] = []
+        if latest is not None:
+            features = [{"column": c, **v} for c, v in latest["columns"].items() if c != "__prediction__"]
+            top = sorted(features, key=lambda f: (not f["drift"], -(f["psi"] or 0.0)))[:6]
+        judged = [w for w in drift["windows"] if w["share_drifted"] is not None]
+        chart = {"type": "bar", "data": {
+            "labels": [w["window_start"].strftime("%m-%d %H:%M") for w in judged],
+            "datasets": [{"label": gettext("Share of features drifted (%)"),
+                          "data": [round(w["share_drifted"] * 100, 1) for w in judged],
+                          "backgroundColor": ["#dc2626" if w["drift"] else "#2f5bea" for w in judged]}]},
+            "options": {"scales": {"y": {"beginAtZero": True, "max": 100}}}}
+        cards.append({"service": name, "drift": drift, "latest": latest, "top": top, "chart": chart,
+                      "windows": len(drift["windows"])})
+    return cards
+
+
 @router.get("/monitoring", response_class=HTMLResponse)
-def monitoring_page(request: Request, session: DbSession, user: PageUser, window: str = "24h") -> HTMLResponse:
+def monitoring_page(request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
+                    window: str = "24h") -> HTMLResponse:
     """One screen for every service: traffic, latency and errors per backend, alerts and cost."""
     from mlpilot.monitoring import alerts
 
@@ -90,4 +115,5 @@ def monitoring_page(request: Request, session: DbSession, user: PageUser, window
                   windows=list(service.WINDOWS), rules=alerts.list_rules(session),
                   events=alerts.list_events(session, limit=20),
                   costs=alerts.cost_view(session, since=data["until"] - length),
-                  quality=service.quality_overview(session, window=window))
+                  quality=service.quality_overview(session, window=window),
+                  drift_cards=live_drift_cards(runtime.dataplane, gettext=gettext))

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -383,6 +384,28 @@ def _versions(engine: Any, model_dir: Path | None, name: str) -> dict[str, Any]:
     return found
 
 
+def _save_drift_reference(engine: Any, train: pl.DataFrame, model_dir: Path, *, target: str, note: Any) -> None:
+    """Keep a sample of the training features and the model's answers on them, for live drift once deployed.
+
+    Live drift then compares served traffic with what the model was trained on; without the file a service
+    falls back to its own first window. A failure here costs only that, never the run.
+    """
+    from mlpilot.registry.flavors import REFERENCE_ROWS, Prediction, write_reference
+
+    try:
+        sample = train.drop(target)
+        if sample.height > REFERENCE_ROWS:
+            sample = sample.sample(REFERENCE_ROWS, seed=0)
+        answers = np.asarray(engine.predict(sample))
+        if engine.classes_ is not None:
+            prediction = Prediction(probabilities=None, labels=[str(v) for v in answers], values=None)
+        else:
+            prediction = Prediction(probabilities=None, labels=None, values=answers.astype(np.float64))
+        write_reference(model_dir, sample, prediction)
+    except Exception as exc:  # noqa: BLE001 — the reference is a convenience for monitoring
+        note(f"warning: no live-drift reference saved ({type(exc).__name__}: {exc})")
+
+
 def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = None, log: Any = None) -> Run:
     """Train a queued run on the train split, evaluate it on the held-out test split, store and register it.
 
@@ -452,6 +475,7 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
             report(0.95, "saving the model")
             model_dir = workdir / "model"
             engine.save(model_dir, metrics=test_metrics)
+            _save_drift_reference(engine, train, model_dir, target=run.target, note=note)
             runtime.store.put_dir(key, model_dir)
             published = True
         metric_name, metric_value = run_metrics.primary_metric(run.task, test_metrics)

@@ -19,6 +19,10 @@ from mlpilot.registry.signature import Signature
 
 MANIFEST = "mlpilot-model.json"
 FORMAT_VERSION = 1
+# A bounded sample of the training features with the model's answers on them (`__prediction__`): the
+# reference live drift is measured against. Optional; models imported from elsewhere have none.
+REFERENCE_FILE = "reference.parquet"
+REFERENCE_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -76,3 +80,17 @@ def load_model(path: Path) -> LoadedModel:
 
         return AutoMLModel.load(Path(path), manifest)
     raise InvalidInput(f"Model folder {path} has flavor {flavor!r}, which this version cannot load.")
+
+
+def write_reference(path: Path, features: pl.DataFrame, prediction: Prediction, *, seed: int = 0) -> None:
+    """Save up to REFERENCE_ROWS rows of `features` with the model's answers into the model folder at `path`."""
+    frame = features
+    answers: list[Any] | np.ndarray | None = prediction.labels if prediction.labels is not None else prediction.values
+    if answers is None:
+        return
+    column = (pl.Series("__prediction__", [str(v) for v in answers], dtype=pl.String) if prediction.labels is not None
+              else pl.Series("__prediction__", np.asarray(answers, dtype=np.float64)))
+    frame = frame.with_columns(column)
+    if frame.height > REFERENCE_ROWS:
+        frame = frame.sample(REFERENCE_ROWS, seed=seed)
+    frame.write_parquet(Path(path) / REFERENCE_FILE)
