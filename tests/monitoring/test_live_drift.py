@@ -34,7 +34,7 @@ def test_traffic_sample_is_bounded_per_window_and_copies_only_sampled_rows() -> 
     sample = TrafficSample(requests_per_window=50, window_s=60, windows=2, rows_per_request=3, seed=1)
     columns = {"x": np.arange(10, dtype=np.float64), "c": np.array(["a"] * 10, dtype=object)}
     labels = Prediction(probabilities=None, labels=["yes"] * 10, values=None)
-    for i in range(1000):
+    for _ in range(1000):
         sample.add("svc", columns, labels, 10, now=1_000_020.0)
     sample.add("svc", columns, labels, 10, now=1_000_100.0)  # a second window
     sample.add("svc", columns, labels, 10, now=1_000_200.0)  # a third: the first falls out
