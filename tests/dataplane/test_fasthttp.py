@@ -66,7 +66,7 @@ def test_health_metadata_metrics_and_docs_are_served(url: str) -> None:
     assert httpx.get(f"{url}/v2/models/multi/versions/2/ready").json() == {"name": "multi", "ready": True}
     httpx.post(f"{url}/v2/models/multi/infer", json=matrix_body(np.zeros((2, 4))))
     metrics = httpx.get(f"{url}/metrics").text
-    assert 'mlpilot_inference_rows_total{model_version="2",service="multi"} 2.0' in metrics
+    assert 'mlpilot_inference_rows_total{backend="",model_version="2",role="primary",service="multi"} 2.0' in metrics
     assert httpx.get(f"{url}/openapi.json").status_code == 200
 
 

@@ -16,6 +16,8 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from mlpilot.core import jobs
+from mlpilot.core.errors import InvalidInput
 from mlpilot.core.db import session_scope, unit_of_work
 from mlpilot.core.runtime import Runtime
 from mlpilot.migrations import upgrade_database
@@ -235,3 +237,52 @@ def test_subscription_api_and_clear_errors(client: TestClient, receiver: Receive
     assert client.get("/api/v1/notifications/deliveries").json() == []
     assert client.delete(f"/api/v1/notifications/subscriptions/{made.json()['id']}").status_code == 204
     assert client.get("/api/v1/notifications/subscriptions").json() == []
+
+
+@jobs.job_handler("test.notify.ok")
+def _notify_ok(ctx: jobs.JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    return {"rows": params["rows"]}
+
+
+@jobs.job_handler("test.notify.fail")
+def _notify_fail(ctx: jobs.JobContext, params: dict[str, Any]) -> None:
+    raise InvalidInput("column 'amount' is missing in row 12")
+
+
+def test_every_finished_job_is_published_as_a_signed_webhook(nruntime: Runtime, receiver: Receiver) -> None:
+    nruntime.start_executor()
+    with session_scope(nruntime.sessions) as session:
+        service.create_subscription(session, name="jobs", channel="webhook", target=receiver.url,
+                                    events=["job.finished"], secret="jobs-secret")
+    ids = []
+    for kind, params in (("test.notify.ok", {"rows": 42}), ("test.notify.fail", {})):
+        with session_scope(nruntime.sessions) as session:
+            ids.append(jobs.create_job(session, runtime=nruntime, kind=kind, params=params, project_id=7).id)
+        jobs.wait_for_job(nruntime, ids[-1], timeout=30)
+    assert deliver(nruntime) == 2
+    bodies = []
+    for call in receiver.calls:
+        assert senders.verify("jobs-secret", call["body"], call["headers"][senders.SIGNATURE_HEADER])
+        assert call["headers"][senders.EVENT_HEADER] == "job.finished"
+        bodies.append(json.loads(call["body"])["payload"])
+    ok, failed = sorted(bodies, key=lambda p: p["job_id"])
+    assert (ok["job_id"], ok["kind"], ok["state"], ok["result"], ok["project_id"]) == (
+        ids[0], "test.notify.ok", "succeeded", {"rows": 42}, 7)
+    assert ok["duration_s"] is not None and ok["duration_s"] >= 0 and ok["error"] is None
+    assert (failed["job_id"], failed["state"]) == (ids[1], "failed")
+    assert failed["error"] == "column 'amount' is missing in row 12"
+    assert "test.notify.fail" in failed["title"] and "failed" in failed["title"]
+
+
+def test_a_failing_finish_listener_never_leaves_a_job_unfinished(nruntime: Runtime) -> None:
+    def broken(session: Any, job: Any) -> None:
+        raise RuntimeError("listener bug")
+
+    jobs.on_job_finished(broken)
+    try:
+        nruntime.start_executor()
+        with session_scope(nruntime.sessions) as session:
+            job_id = jobs.create_job(session, runtime=nruntime, kind="test.notify.ok", params={"rows": 1}).id
+        assert jobs.wait_for_job(nruntime, job_id, timeout=30).state == "succeeded"
+    finally:
+        jobs._finish_listeners.remove(broken)

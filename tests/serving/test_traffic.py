@@ -67,6 +67,10 @@ def test_canary_shadow_promote_rollback_are_routed_and_audited(client: TestClien
                              json={"records": [{"tenure": 3, "charges": 70.0, "plan": "basic", "paperless": True}]}
                              ).json()["model_version"] for _ in range(40)}
     assert json_seen == {"1", "2"}
+    # Prometheus tells the canary's traffic apart from the primary's.
+    scraped = client.get("/metrics").text
+    assert 'backend="model:churn v2",model_version="2",role="canary",service="churn",status="200"' in scraped
+    assert 'backend="model:churn v1",model_version="1",role="primary",service="churn",status="200"' in scraped
     # An explicit version reaches that backend; metadata describes the primary and lists both versions.
     assert client.post("/v2/models/churn/versions/2/infer", json={"inputs": churn_inputs(1)}).status_code == 200
     assert client.get("/v2/models/churn").json()["versions"] == ["1", "2"]

@@ -156,6 +156,18 @@ def run_job(runtime: Runtime, job_id: int) -> None:
         _finish(runtime, job_id, JobState.failed, error=detail, message=detail)
 
 
+FinishListener = Callable[[Session, "Job"], None]
+_finish_listeners: list[FinishListener] = []
+
+
+def on_job_finished(listener: FinishListener) -> FinishListener:
+    """Call `listener(session, job)` in the transaction that records a job's end (core cannot import domains,
+    so e.g. notifications subscribe here to publish `job.finished`). Registering twice is harmless."""
+    if listener not in _finish_listeners:
+        _finish_listeners.append(listener)
+    return listener
+
+
 def _finish(runtime: Runtime, job_id: int, state: JobState, *, result: dict | None = None,
             error: str | None = None, message: str = "") -> None:
     with session_scope(runtime.sessions) as session, unit_of_work(session):
@@ -165,6 +177,17 @@ def _finish(runtime: Runtime, job_id: int, state: JobState, *, result: dict | No
         else:
             values["error"] = error
         session.execute(update(Job).where(Job.id == job_id).values(**values))
+        if not _finish_listeners:
+            return
+        job = session.execute(select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
+                              ).scalar_one()
+        for listener in list(_finish_listeners):
+            # A listener's failure must never leave the job looking unfinished: it is undone on its own.
+            try:
+                with session.begin_nested():
+                    listener(session, job)
+            except Exception:
+                log.exception("a job-finished listener failed for job %s", job_id)
 
 
 _PENDING_KEY = "mlpilot_pending_jobs"

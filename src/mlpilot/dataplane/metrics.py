@@ -1,4 +1,5 @@
-"""Prometheus series of the data plane: requests, errors, rows and latency per service and model version.
+"""Prometheus series of the data plane: requests, errors, rows and latency per service, model version, backend
+and role (primary / canary / shadow), so a canary or a shadow candidate shows up as its own series.
 
 Each DataPlane owns its own registry, so several planes in one process (tests) never share counters; the
 observations are in-memory and cost about a microsecond on the request path.
@@ -18,7 +19,8 @@ class DataPlaneMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        labels = ("service", "model_version")
+        # Backends are the few a service routes to (routing.py labels), so the label set stays small.
+        labels = ("service", "model_version", "backend", "role")
         self.requests = Counter("mlpilot_inference_requests", "Inference requests answered.",
                                 (*labels, "status"), registry=self.registry)
         self.rows = Counter("mlpilot_inference_rows", "Rows predicted.", labels, registry=self.registry)
@@ -29,12 +31,13 @@ class DataPlaneMetrics:
                                        "Inference records dropped because the telemetry buffer was full.",
                                        registry=self.registry)
 
-    def observe(self, service: str, model_version: str, status_code: int, rows: int, seconds: float) -> None:
+    def observe(self, service: str, model_version: str, status_code: int, rows: int, seconds: float, *,
+                backend: str = "", role: str = "primary") -> None:
         """Count one answered request."""
-        self.requests.labels(service, model_version, str(status_code)).inc()
+        self.requests.labels(service, model_version, backend, role, str(status_code)).inc()
         if rows:
-            self.rows.labels(service, model_version).inc(rows)
-        self.latency.labels(service, model_version).observe(seconds)
+            self.rows.labels(service, model_version, backend, role).inc(rows)
+        self.latency.labels(service, model_version, backend, role).observe(seconds)
 
     def exposition(self) -> bytes:
         """Return the registry in the Prometheus text format."""

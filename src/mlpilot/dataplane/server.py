@@ -326,7 +326,7 @@ class DataPlane:
         """Count the request, remember its prediction by request id, sample it for live drift, hand its telemetry
         to the sink; never waits."""
         seconds = time.perf_counter() - started
-        self.metrics.observe(service, model_version, status_code, rows, seconds)
+        self.metrics.observe(service, model_version, status_code, rows, seconds, backend=backend, role=role)
         if request_id is not None and role != "shadow":  # shadow answers never reached the client
             self.predictions.add(service, request_id, dt.datetime.now(dt.UTC),
                                  _first(prediction) if prediction is not None else None)

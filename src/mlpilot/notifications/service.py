@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from mlpilot.core import jobs
 from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, NotFound
 from mlpilot.notifications import senders
@@ -171,3 +172,18 @@ def retry_delivery(session: Session, *, delivery_id: int) -> Delivery:
             raise NotFound(f"Delivery {delivery_id} does not exist.")
         delivery.state, delivery.next_attempt_at, delivery.attempts = "pending", utcnow(), 0
     return delivery
+
+
+@jobs.on_job_finished
+def publish_job_finished(session: Session, job: jobs.Job) -> None:
+    """Publish `job.finished` for every background job (training, ingest, scoring...) as it ends."""
+    started = job.started_at or job.created_at
+    finished = job.finished_at or utcnow()
+    duration = (finished - started).total_seconds() if started is not None else None
+    result = job.result or {}
+    small_result = result if len(json.dumps(result, default=str)) <= 2000 else {"keys": sorted(result)[:50]}
+    publish(session, "job.finished", {
+        "title": f"Job {job.id} ({job.kind}) {job.state}", "job_id": job.id, "kind": job.kind,
+        "state": str(job.state), "project_id": job.project_id,
+        "duration_s": None if duration is None else round(duration, 3), "error": job.error,
+        "message": job.message, "result": small_result})
