@@ -243,8 +243,9 @@ def test_prometheus_metrics_count_requests_per_service(api: TestClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
-    assert 'mlpilot_inference_requests_total{backend="",model_version="2",role="primary",service="multi",status="200"} 1.0' in text
-    assert 'mlpilot_inference_requests_total{backend="",model_version="2",role="primary",service="multi",status="400"} 1.0' in text
+    labels = 'backend="",model_version="2",role="primary",service="multi"'
+    assert f'mlpilot_inference_requests_total{{{labels},status="200"}} 1.0' in text
+    assert f'mlpilot_inference_requests_total{{{labels},status="400"}} 1.0' in text
     assert 'mlpilot_inference_rows_total{backend="",model_version="2",role="primary",service="multi"} 2.0' in text
-    assert 'mlpilot_inference_latency_seconds_count{backend="",model_version="2",role="primary",service="multi"} 2.0' in text
+    assert f'mlpilot_inference_latency_seconds_count{{{labels}}} 2.0' in text
     assert "mlpilot_models_loaded 3.0" in text

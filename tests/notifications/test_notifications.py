@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from mlpilot.core import jobs
-from mlpilot.core.errors import InvalidInput
 from mlpilot.core.db import session_scope, unit_of_work
+from mlpilot.core.errors import InvalidInput
 from mlpilot.core.runtime import Runtime
 from mlpilot.migrations import upgrade_database
 from mlpilot.notifications import senders, service
@@ -113,7 +113,7 @@ def deliver(runtime: Runtime) -> int:
 def test_webhook_is_signed_and_delivered_once(nruntime: Runtime, receiver: Receiver) -> None:
     with session_scope(nruntime.sessions) as session:
         service.create_subscription(session, name="ops", channel="webhook", target=receiver.url,
-                                    events=["alert.fired"], secret="s3cret")
+                                    events=["alert.fired"], secret="s3cret", settings=nruntime.settings)
         service.create_subscription(session, name="deploys", channel="webhook", target=receiver.url,
                                     events=["deployment.changed"], secret="")
     publish(nruntime, "alert.fired", {"rule": "p95 latency", "value": 812.5})
@@ -226,7 +226,7 @@ def test_subscription_api_and_clear_errors(client: TestClient, receiver: Receive
     made = client.post("/api/v1/notifications/subscriptions",
                        json={"name": "ops", "channel": "webhook", "target": receiver.url, "secret": "k"})
     assert made.status_code == 201, made.text
-    assert made.json()["events"] == ["*"] and "secret" not in made.json()
+    assert made.json()["events"] == ["*"] and "secret" not in made.json() and made.json()["has_secret"] is True
     bad = client.post("/api/v1/notifications/subscriptions",
                       json={"name": "x", "channel": "webhook", "target": "ftp://nope"})
     assert bad.status_code == 422 and "http(s) URL" in bad.text
@@ -253,7 +253,7 @@ def test_every_finished_job_is_published_as_a_signed_webhook(nruntime: Runtime, 
     nruntime.start_executor()
     with session_scope(nruntime.sessions) as session:
         service.create_subscription(session, name="jobs", channel="webhook", target=receiver.url,
-                                    events=["job.finished"], secret="jobs-secret")
+                                    events=["job.finished"], secret="jobs-secret", settings=nruntime.settings)
     ids = []
     for kind, params in (("test.notify.ok", {"rows": 42}), ("test.notify.fail", {})):
         with session_scope(nruntime.sessions) as session:
@@ -286,3 +286,30 @@ def test_a_failing_finish_listener_never_leaves_a_job_unfinished(nruntime: Runti
         assert jobs.wait_for_job(nruntime, job_id, timeout=30).state == "succeeded"
     finally:
         jobs._finish_listeners.remove(broken)
+
+
+def test_webhook_secrets_are_stored_only_encrypted(nruntime: Runtime, receiver: Receiver) -> None:
+    from sqlalchemy import text
+
+    with session_scope(nruntime.sessions) as session:
+        sub = service.create_subscription(session, name="ops", channel="webhook", target=receiver.url,
+                                          events=["*"], secret="very-secret-signing-key", settings=nruntime.settings)
+        sub_id = sub.id
+        with pytest.raises(InvalidInput, match="stored encrypted"):
+            service.create_subscription(session, name="x", channel="webhook", target=receiver.url, events=["*"],
+                                        secret="k")
+    with nruntime.engine.connect() as conn:
+        raw = conn.execute(text("SELECT secret FROM notification_subscriptions WHERE id = :i"), {"i": sub_id}).scalar()
+    assert raw and "very-secret-signing-key" not in raw
+    publish(nruntime, "alert.fired", {"rule": "x"})
+    assert deliver(nruntime) == 1
+    [call] = receiver.calls
+    assert senders.verify("very-secret-signing-key", call["body"], call["headers"][senders.SIGNATURE_HEADER])
+    # A changed installation key cannot read the secret: the delivery records why instead of sending unsigned.
+    from cryptography.fernet import Fernet
+
+    (Path(nruntime.settings.data_dir) / "secret.key").write_bytes(Fernet.generate_key())
+    publish(nruntime, "alert.fired", {"rule": "y"})
+    assert deliver(nruntime) == 0
+    failed = [d for d in deliveries(nruntime) if d.state != "delivered"]
+    assert failed and "cannot be decrypted" in failed[0].last_error and len(receiver.calls) == 1

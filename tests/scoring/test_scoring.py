@@ -306,3 +306,40 @@ def test_a_run_whose_job_died_with_the_server_is_marked_resumable(live_runtime: 
         assert service.get_run(session, run_id=run.id).state == "failed"
         assert "resume" in service.get_run(session, run_id=run.id).error
         assert service.get_run(session, run_id=cli_run.id).state == "running"
+
+
+def test_database_passwords_are_stored_encrypted_and_still_connect(live_runtime: Runtime, model_dir: Path,
+                                                                   source_frame: pl.DataFrame, tmp_path: Path,
+                                                                   table: str) -> None:
+    settings = live_runtime.settings
+    sealed = service.seal(settings, {"kind": "sql", "url": "postgresql://scorer:p%40ss:w0rd@db.example/dwh",
+                                     "table": "t", "password": "other-secret"})
+    assert "p@ss" not in str(sealed) and "w0rd" not in str(sealed) and "other-secret" not in str(sealed)
+    assert sealed["url"] == "postgresql://scorer@db.example/dwh" and sealed["sealed"]
+    opened = service.unseal(settings, sealed)
+    assert sa.engine.make_url(opened["url"]).password == "p@ss:w0rd" and opened["password"] == "other-secret"
+    assert service.unseal(settings, {"kind": "file", "path": "x.csv"}) == {"kind": "file", "path": "x.csv"}
+    with pytest.raises(InvalidInput, match="stored encrypted"):
+        service.seal(None, {"kind": "sql", "url": "postgresql://u:p@h/d", "table": "t"})
+
+    # A real run whose URL carries a password (PostgreSQL here trusts local connections, so any password
+    # connects): nothing readable in the database, and scoring still reaches the warehouse.
+    pg = os.environ.get("MLPILOT_TEST_POSTGRES_URL")
+    if not pg:
+        pytest.skip("set MLPILOT_TEST_POSTGRES_URL to score against PostgreSQL with a password")
+    url = sa.engine.make_url(pg).set(password="s3cret-pw").render_as_string(hide_password=False)
+    src = f"src_{table}"
+    write_source_table(pg, src, source_frame)
+    try:
+        with session_scope(live_runtime.sessions) as session:
+            run = service.create_run(session, source={"kind": "sql", "url": url, "table": src},
+                                     output={"kind": "sql", "url": url, "table": table},
+                                     model_path=str(model_dir), chunk_rows=CHUNK, settings=settings)
+        with live_runtime.engine.connect() as conn:
+            raw = conn.execute(sa.text("SELECT source, output FROM scoring_runs WHERE id = :i"),
+                               {"i": run.id}).one()
+        assert "s3cret-pw" not in str(raw)
+        service.execute_run(live_runtime, run.id)
+        assert read_table(pg, table).height == ROWS
+    finally:
+        drop_tables(pg, src, table)

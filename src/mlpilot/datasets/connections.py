@@ -5,10 +5,7 @@ unreachable, stopped when the source's schema changed).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -19,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +25,7 @@ from mlpilot.core.db import session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, NotFound
 from mlpilot.core.jobs import Job, JobContext, job_handler
 from mlpilot.core.runtime import Runtime
+from mlpilot.core.security import SECRET_KEY_FILE, secret_cipher  # noqa: F401 (re-exported)
 from mlpilot.datasets import service as datasets_service
 from mlpilot.datasets.connection_models import Connection, ConnectionWatermark
 from mlpilot.datasets.connectors import Connector, ConnectorError, QuarantinedRow, connectors
@@ -40,34 +38,11 @@ DEFAULT_RETRY_DELAY_S = 1.0
 DEFAULT_CHUNK_ROWS = 100_000
 MAX_PREVIEW_ROWS = 1000
 MASK = "***"
-SECRET_KEY_FILE = "secret.key"
 
 ProgressFn = Callable[[float, str], None]
 
 
 # Secrets ------------------------------------------------------------------------------------------------------
-
-def secret_cipher(settings: Settings) -> Fernet:
-    """Return the cipher for connection secrets: MLPILOT_SECRET_KEY, else a key generated once in DATA_DIR."""
-    if settings.secret_key is not None and settings.secret_key.get_secret_value():
-        raw = settings.secret_key.get_secret_value().encode()
-        try:
-            return Fernet(raw)
-        except ValueError:
-            # Any passphrase works: it is stretched into a Fernet key.
-            return Fernet(base64.urlsafe_b64encode(hashlib.sha256(raw).digest()))
-    path = Path(settings.data_dir) / SECRET_KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process created it first; use theirs
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(Fernet.generate_key())
-    return Fernet(path.read_bytes().strip())
-
 
 def encrypt_secrets(settings: Settings, secrets: dict[str, Any]) -> str:
     """Encrypt a secrets object to a Fernet token (empty string when there are none)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from mlpilot.accounts.deps import AdminUser
-from mlpilot.core.deps import DbSession
+from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.notifications import service
 from mlpilot.notifications.schemas import DeliveryRead, SubscriptionCreate, SubscriptionRead
 
@@ -18,10 +18,11 @@ def list_subscriptions(session: DbSession, user: AdminUser) -> list[Subscription
 
 
 @router.post("/subscriptions", response_model=SubscriptionRead, status_code=201)
-def create_subscription(body: SubscriptionCreate, session: DbSession, user: AdminUser) -> SubscriptionRead:
-    """Subscribe a webhook (signed with `secret`) or an e-mail address to events."""
+def create_subscription(body: SubscriptionCreate, session: DbSession, runtime: RuntimeDep,
+                        user: AdminUser) -> SubscriptionRead:
+    """Subscribe a webhook (signed with `secret`, stored encrypted) or an e-mail address to events."""
     sub = service.create_subscription(session, name=body.name, channel=body.channel, target=body.target,
-                                      events=body.events, secret=body.secret)
+                                      events=body.events, secret=body.secret, settings=runtime.settings)
     return SubscriptionRead.model_validate(sub)
 
 

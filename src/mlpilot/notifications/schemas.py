@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class SubscriptionCreate(BaseModel):
@@ -24,6 +25,16 @@ class SubscriptionRead(BaseModel):
     events: list[str]
     active: bool
     created_at: dt.datetime
+    has_secret: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mark_secret(cls, value: Any) -> Any:
+        # The secret itself never leaves the server; clients only learn whether calls are signed.
+        if hasattr(value, "secret"):
+            return {**{k: getattr(value, k) for k in ("id", "name", "channel", "target", "events", "active",
+                                                      "created_at")}, "has_secret": bool(value.secret)}
+        return value
 
 
 class DeliveryRead(BaseModel):

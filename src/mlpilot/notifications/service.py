@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from mlpilot.core import jobs
 from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, NotFound
+from mlpilot.core.security import decrypt_text, encrypt_text
 from mlpilot.notifications import senders
 from mlpilot.notifications.models import Delivery, OutboxEvent, Subscription
 
@@ -42,14 +43,21 @@ def _check_target(channel: str, target: str) -> str:
 
 
 def create_subscription(session: Session, *, name: str, channel: str, target: str, events: list[str],
-                        secret: str = "") -> Subscription:
-    """Subscribe a webhook URL or e-mail address to `events` (["*"] = all)."""
+                        secret: str = "", settings: Any = None) -> Subscription:
+    """Subscribe a webhook URL or e-mail address to `events` (["*"] = all).
+
+    The webhook's signing secret is stored only encrypted (the installation's secret key, as connection
+    secrets are), so `settings` is needed with a secret.
+    """
+    if secret and settings is None:
+        raise InvalidInput("A webhook secret can only be stored encrypted; the installation settings are needed.")
     target = _check_target(channel, target)
     events = [e.strip() for e in events if e.strip()] or ["*"]
     if not name.strip():
         raise InvalidInput("A subscription needs a name.")
     with unit_of_work(session):
-        sub = Subscription(name=name.strip(), channel=channel, target=target, events=events, secret=secret)
+        sub = Subscription(name=name.strip(), channel=channel, target=target, events=events,
+                           secret=encrypt_text(settings, secret) if secret else "")
         session.add(sub)
         session.flush()
     return sub
@@ -147,7 +155,12 @@ def deliver_due(session: Session, *, settings: Any, now: dt.datetime | None = No
         session.refresh(delivery)
         event = session.get(OutboxEvent, delivery.event_id)
         sub = session.get(Subscription, delivery.subscription_id) if delivery.subscription_id else None
-        result = _send(settings, delivery, event, sub.secret if sub is not None else "")
+        try:
+            secret = decrypt_text(settings, sub.secret, what=f"webhook {sub.name!r} secret") if sub is not None else ""
+        except InvalidInput as exc:
+            result = senders.SendResult(False, None, exc.detail)
+        else:
+            result = _send(settings, delivery, event, secret)
         with unit_of_work(session):
             delivery.attempts += 1
             delivery.last_status = result.status

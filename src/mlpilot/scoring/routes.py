@@ -14,8 +14,12 @@ router = APIRouter(prefix="/scoring", tags=["scoring"])
 
 def _read(run: object) -> ScoringRunRead:
     data = ScoringRunRead.model_validate(run)
-    if data.source.get("password"):
-        data.source = {**data.source, "password": "***"}
+    # Passwords are sealed (encrypted) in storage and never shown; say only that there is one.
+    for side in ("source", "output"):
+        spec = dict(getattr(data, side))
+        if spec.pop("sealed", None) or spec.get("password"):
+            spec["password"] = "***"
+        setattr(data, side, spec)
     return data
 
 
@@ -23,7 +27,8 @@ def _read(run: object) -> ScoringRunRead:
 def create_run(body: ScoringRunCreate, session: DbSession, runtime: RuntimeDep, user: MemberUser) -> ScoringRunRead:
     """Record a scoring run and start it as a background job (progress: GET /scoring/runs/{id})."""
     run = service.create_run(session, source=body.source, output=body.output, model_version_id=body.model_version_id,
-                             model_path=body.model_path, keep=body.keep, chunk_rows=body.chunk_rows, name=body.name)
+                             model_path=body.model_path, keep=body.keep, chunk_rows=body.chunk_rows, name=body.name,
+                             settings=runtime.settings)
     return _read(service.submit_run(session, runtime=runtime, run_id=run.id, user_id=user.id))
 
 

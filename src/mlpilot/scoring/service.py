@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 import mlpilot.metadata  # noqa: F401  (every table, so foreign keys resolve in a bare CLI/worker process)
@@ -14,6 +17,7 @@ from mlpilot.core.db import session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.core.jobs import JobContext, create_job, job_handler
 from mlpilot.core.runtime import Runtime
+from mlpilot.core.security import decrypt_text, encrypt_text
 from mlpilot.datasets.connectors import connectors
 from mlpilot.registry.flavors import load_model
 from mlpilot.scoring import engine
@@ -35,10 +39,53 @@ def _connector(source: dict[str, Any]) -> Any:
     return connectors.get(source["kind"])(settings, secrets)
 
 
+def seal(settings: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    """Move the password of a source/output (its `password` field or the one inside its URL) into an encrypted
+    `sealed` field, so the database holds no database passwords in the clear."""
+    spec, hidden = dict(spec), {}
+    if spec.get("password"):
+        hidden["password"] = spec.pop("password")
+    url = spec.get("url")
+    if isinstance(url, str) and "://" in url:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            parsed = None  # the connector reports a malformed URL in its own words
+        if parsed is not None and parsed.password:
+            hidden["url_password"] = parsed.password
+            # URL.set() treats None as "unchanged", so the tuple field is replaced directly.
+            spec["url"] = parsed._replace(password=None).render_as_string(hide_password=False)
+    spec.pop("sealed", None)
+    if hidden:
+        if settings is None:
+            raise InvalidInput("Database passwords can only be stored encrypted; the installation settings are needed.")
+        spec["sealed"] = encrypt_text(settings, json.dumps(hidden))
+    return spec
+
+
+def unseal(settings: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    """Undo `seal`: the spec with its password back, for connecting."""
+    spec = dict(spec)
+    token = spec.pop("sealed", None)
+    if not token:
+        return spec
+    hidden = json.loads(decrypt_text(settings, token, what="scoring run's database password"))
+    if "password" in hidden:
+        spec["password"] = hidden["password"]
+    if "url_password" in hidden:
+        spec["url"] = make_url(spec["url"]).set(password=hidden["url_password"]).render_as_string(
+            hide_password=False)
+    return spec
+
+
 def create_run(session: Session, *, source: dict[str, Any], output: dict[str, Any],
                model_version_id: int | None = None, model_path: str | None = None, keep: list[str] | None = None,
-               chunk_rows: int = 50_000, name: str = "", project_id: int | None = None) -> ScoringRun:
-    """Record a scoring run after checking its source, output and model are well formed."""
+               chunk_rows: int = 50_000, name: str = "", project_id: int | None = None,
+               settings: Any = None) -> ScoringRun:
+    """Record a scoring run after checking its source, output and model are well formed.
+
+    Passwords in the source or output are stored encrypted with the installation's key (`settings`).
+    """
     if (model_version_id is None) == (model_path is None):
         raise InvalidInput("Give exactly one model: a model version id or a model folder path.")
     if chunk_rows < 1:
@@ -56,7 +103,8 @@ def create_run(session: Session, *, source: dict[str, Any], output: dict[str, An
         mv = get_model_version(session, model_version_id=model_version_id)
         project_id = project_id or mv.project_id
     with unit_of_work(session):
-        run = ScoringRun(name=name, source=source, output=output, model_version_id=model_version_id,
+        run = ScoringRun(name=name, source=seal(settings, source), output=seal(settings, output),
+                         model_version_id=model_version_id,
                          model_path=model_path, keep=keep, chunk_rows=chunk_rows, project_id=project_id)
         session.add(run)
         session.flush()
@@ -105,7 +153,8 @@ def execute_run(runtime: Runtime, run_id: int, *,
                 return dict(run.result or {})
             run.state, run.attempts, run.error = "running", run.attempts + 1, None
         path = _model_path(runtime, session, run)
-        source, output_spec, keep, chunk_rows = dict(run.source), dict(run.output), run.keep, run.chunk_rows
+        source, output_spec = unseal(runtime.settings, run.source), unseal(runtime.settings, run.output)
+        keep, chunk_rows = run.keep, run.chunk_rows
         run_key = run.run_key
 
     def progress(chunk: engine.ChunkDone) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 22:31:43.629135
+Create Date: 2026-11-24 00:47:03.040286
 """
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('target', sa.String(length=1000), nullable=False),
-    sa.Column('secret', sa.String(length=200), nullable=False),
+    sa.Column('secret', sa.String(length=1000), nullable=False),
     sa.Column('events', sa.JSON(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
