@@ -343,3 +343,52 @@ def test_database_passwords_are_stored_encrypted_and_still_connect(live_runtime:
         assert read_table(pg, table).height == ROWS
     finally:
         drop_tables(pg, src, table)
+
+
+def _wait_job(client: TestClient, job_id: int) -> dict:
+    import time
+
+    for _ in range(600):
+        job = client.get(f"/api/v1/jobs/{job_id}").json()
+        if job["state"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def test_scoring_through_a_service_follows_its_backend_swaps(client: TestClient, source_frame: pl.DataFrame,
+                                                             tmp_path: Path) -> None:
+    from tests.projects.factories import api_project
+    from tests.serving.factories import deploy, make_model_version
+
+    runtime = client.app.state.runtime
+    project = api_project(client)
+    v1 = make_model_version(runtime, project_id=project["id"], model_dir=make_churn_model(tmp_path / "v1"))
+    v2 = make_model_version(runtime, project_id=project["id"], model_dir=make_churn_model(tmp_path / "v2", rounds=3))
+    deploy(client, project_id=project["id"], name="churn", model_version_id=v1)
+    source_frame.write_csv(tmp_path / "in.csv")
+
+    def score(out: str) -> dict:
+        made = client.post("/api/v1/scoring/runs", json={
+            "service": "churn", "source": {"kind": "file", "path": str(tmp_path / "in.csv")},
+            "output": {"kind": "file", "path": str(tmp_path / out)}, "chunk_rows": 100})
+        assert made.status_code == 201, made.text
+        assert _wait_job(client, made.json()["job_id"])["state"] == "succeeded"
+        return client.get(f"/api/v1/scoring/runs/{made.json()['id']}").json()
+
+    first = score("v1.parquet")
+    assert first["scored_by"] == "model:churn v1" and first["service_name"] == "churn"
+    assert first["model_version_id"] == v1 and first["rows_done"] == ROWS
+    # The service moves to v2: the same run definition now scores with v2, nothing else changes.
+    deploy(client, project_id=project["id"], name="churn", model_version_id=v2)
+    second = score("v2.parquet")
+    assert second["scored_by"] == "model:churn v2" and second["model_version_id"] == v2
+    assert_exactly_once(pl.read_parquet(tmp_path / "v2.parquet"))
+    bad = client.post("/api/v1/scoring/runs", json={
+        "service": "churn", "model_version_id": v1, "source": {"kind": "file", "path": str(tmp_path / "in.csv")},
+        "output": {"kind": "file", "path": str(tmp_path / "x.parquet")}})
+    assert bad.status_code == 422 and "exactly one model" in bad.text
+    missing = client.post("/api/v1/scoring/runs", json={
+        "service": "nope", "source": {"kind": "file", "path": str(tmp_path / "in.csv")},
+        "output": {"kind": "file", "path": str(tmp_path / "x.parquet")}})
+    assert missing.status_code == 404 and "nope" in missing.text

@@ -49,6 +49,9 @@ def _fail(exc: MlpilotError) -> None:
 def run(
     model: Annotated[str | None, typer.Option(help="Model folder (mlpilot-model.json inside).")] = None,
     model_version: Annotated[int | None, typer.Option(help="Registered model version id.")] = None,
+    service_name: Annotated[str | None, typer.Option(
+        "--service", help="Deployed service: its current primary backend scores (nothing to change on a swap).")
+    ] = None,
     source_file: Annotated[str | None, typer.Option(help="Input file, folder or glob (CSV, Parquet…).")] = None,
     source_url: Annotated[str | None, typer.Option(help="Input database URL (SQLAlchemy).")] = None,
     source_table: Annotated[str | None, typer.Option(help="Input table.")] = None,
@@ -72,6 +75,7 @@ def run(
     try:
         with session_scope(runtime.sessions) as session:
             made = service.create_run(session, source=source, output=output, model_version_id=model_version,
+                                      service_name=service_name,
                                       model_path=model, chunk_rows=chunk_rows, settings=runtime.settings,
                                       keep=[k.strip() for k in keep.split(",") if k.strip()] if keep else None)
             run_id = made.id

@@ -23,6 +23,10 @@ class ScoringRun(Base):
     model_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("model_versions.id", ondelete="SET NULL"), nullable=True)
     model_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    # Scoring through a deployed service: its primary backend when the run starts does the scoring (pinned for
+    # resumes, so one run never mixes two models); `scored_by` records which backend that was.
+    service_name: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    scored_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     source: Mapped[dict[str, Any]] = mapped_column(JSON)
     output: Mapped[dict[str, Any]] = mapped_column(JSON)
     keep: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)

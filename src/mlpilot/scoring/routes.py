@@ -28,7 +28,7 @@ def create_run(body: ScoringRunCreate, session: DbSession, runtime: RuntimeDep, 
     """Record a scoring run and start it as a background job (progress: GET /scoring/runs/{id})."""
     run = service.create_run(session, source=body.source, output=body.output, model_version_id=body.model_version_id,
                              model_path=body.model_path, keep=body.keep, chunk_rows=body.chunk_rows, name=body.name,
-                             settings=runtime.settings)
+                             settings=runtime.settings, service_name=body.service)
     return _read(service.submit_run(session, runtime=runtime, run_id=run.id, user_id=user.id))
 
 

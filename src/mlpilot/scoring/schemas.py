@@ -12,6 +12,8 @@ class ScoringRunCreate(BaseModel):
     name: str = ""
     model_version_id: int | None = None
     model_path: str | None = Field(None, description="A model folder on the server (instead of a version id)")
+    service: str | None = Field(None, description="A deployed service: its current primary backend scores the run, "
+                                                  "so a backend swap needs no change here")
     source: dict[str, Any] = Field(description='{"kind": "sql", "url", "table" | "query"} or {"kind": "file", "path"}')
     output: dict[str, Any] = Field(description='{"kind": "sql", "url", "table"} or {"kind": "file", "path"}')
     keep: list[str] | None = Field(None, description="Source columns copied next to the predictions (default all)")
@@ -24,6 +26,8 @@ class ScoringRunRead(BaseModel):
     name: str
     model_version_id: int | None
     model_path: str | None
+    service_name: str | None = None
+    scored_by: str | None = None
     source: dict[str, Any]
     output: dict[str, Any]
     keep: list[str] | None

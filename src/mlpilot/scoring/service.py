@@ -81,13 +81,13 @@ def unseal(settings: Any, spec: dict[str, Any]) -> dict[str, Any]:
 def create_run(session: Session, *, source: dict[str, Any], output: dict[str, Any],
                model_version_id: int | None = None, model_path: str | None = None, keep: list[str] | None = None,
                chunk_rows: int = 50_000, name: str = "", project_id: int | None = None,
-               settings: Any = None) -> ScoringRun:
+               settings: Any = None, service_name: str | None = None) -> ScoringRun:
     """Record a scoring run after checking its source, output and model are well formed.
 
     Passwords in the source or output are stored encrypted with the installation's key (`settings`).
     """
-    if (model_version_id is None) == (model_path is None):
-        raise InvalidInput("Give exactly one model: a model version id or a model folder path.")
+    if sum(x is not None for x in (model_version_id, model_path, service_name)) != 1:
+        raise InvalidInput("Give exactly one model: a model version id, a model folder path or a deployed service.")
     if chunk_rows < 1:
         raise InvalidInput("chunk_rows must be at least 1.")
     _check_source(source)
@@ -97,6 +97,10 @@ def create_run(session: Session, *, source: dict[str, Any], output: dict[str, An
         raise InvalidInput("A file output needs a path ending in .csv or .parquet.")
     if output.get("kind") == "sql" and not (output.get("url") and output.get("table")):
         raise InvalidInput("A sql output needs a url and a table.")
+    if service_name is not None:
+        from mlpilot.serving.service import get_service_by_name
+
+        project_id = project_id or get_service_by_name(session, name=service_name).project_id
     if model_version_id is not None:
         from mlpilot.registry.service import get_model_version
 
@@ -104,7 +108,7 @@ def create_run(session: Session, *, source: dict[str, Any], output: dict[str, An
         project_id = project_id or mv.project_id
     with unit_of_work(session):
         run = ScoringRun(name=name, source=seal(settings, source), output=seal(settings, output),
-                         model_version_id=model_version_id,
+                         model_version_id=model_version_id, service_name=service_name,
                          model_path=model_path, keep=keep, chunk_rows=chunk_rows, project_id=project_id)
         session.add(run)
         session.flush()
@@ -134,6 +138,30 @@ def submit_run(session: Session, *, runtime: Runtime, run_id: int, user_id: int 
     return run
 
 
+def _service_model(runtime: Runtime, session: Session, run: ScoringRun) -> Any:
+    """Load the model a service-targeted run scores with: the backend pinned at its start, else the primary now."""
+    from mlpilot.dataplane.external import ExternalModel
+    from mlpilot.serving import traffic
+    from mlpilot.serving.service import get_service_by_name
+
+    service = get_service_by_name(session, name=run.service_name)
+    spec = traffic.route_spec(session, runtime=runtime, service=service).primary
+    if run.scored_by is not None and run.scored_by != spec.label:
+        if run.model_version_id is not None:  # the pinned model version is still in the registry
+            return load_model(Path(_model_path(runtime, session, run)))
+        raise Conflict(f"Scoring run {run.id} started with backend {run.scored_by!r} of service "
+                       f"{run.service_name!r}, which now answers with {spec.label!r}; resuming would mix two "
+                       "models in one output. Create a new run to score with the new backend.")
+    with unit_of_work(session):
+        run.scored_by = spec.label
+        if spec.kind == "model":
+            backend = traffic.get_backend(session, service=service, backend_id=service.primary_backend_id)
+            run.model_version_id = backend.model_version_id
+    if spec.kind == "external":
+        return ExternalModel(spec.config, traffic.service_contract(session, service=service))
+    return load_model(Path(spec.model_path))
+
+
 def _model_path(runtime: Runtime, session: Session, run: ScoringRun) -> str:
     if run.model_path:
         return run.model_path
@@ -152,7 +180,10 @@ def execute_run(runtime: Runtime, run_id: int, *,
             if run.state == "succeeded":
                 return dict(run.result or {})
             run.state, run.attempts, run.error = "running", run.attempts + 1, None
-        path = _model_path(runtime, session, run)
+        if run.service_name is not None:
+            model = _service_model(runtime, session, run)
+        else:
+            model = load_model(Path(_model_path(runtime, session, run)))
         source, output_spec = unseal(runtime.settings, run.source), unseal(runtime.settings, run.output)
         keep, chunk_rows = run.keep, run.chunk_rows
         run_key = run.run_key
@@ -165,7 +196,6 @@ def execute_run(runtime: Runtime, run_id: int, *,
             on_chunk(chunk)
 
     try:
-        model = load_model(Path(path))
         output = engine.make_output(output_spec, run_key=run_key)
         result = engine.run(_connector(source).read(chunk_rows=chunk_rows), model, output, keep=keep,
                             on_chunk=progress)

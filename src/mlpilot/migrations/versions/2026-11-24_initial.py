@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 00:47:03.040286
+Create Date: 2026-11-24 00:47:48.039980
 """
 from __future__ import annotations
 
@@ -594,6 +594,8 @@ def upgrade() -> None:
     sa.Column('project_id', sa.Integer(), nullable=True),
     sa.Column('model_version_id', sa.Integer(), nullable=True),
     sa.Column('model_path', sa.String(length=1000), nullable=True),
+    sa.Column('service_name', sa.String(length=63), nullable=True),
+    sa.Column('scored_by', sa.String(length=200), nullable=True),
     sa.Column('source', sa.JSON(), nullable=False),
     sa.Column('output', sa.JSON(), nullable=False),
     sa.Column('keep', sa.JSON(), nullable=True),
