@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from mlpilot.accounts.models import Role
 from mlpilot.core.deps import DbSession, RuntimeDep
+from mlpilot.core.errors import InvalidInput, MlpilotError, PermissionDenied
 from mlpilot.core.i18n import get_translations
 from mlpilot.monitoring import service
 from mlpilot.serving import service as serving_service
@@ -99,7 +101,7 @@ def live_drift_cards(plane: Any, *, gettext: Any) -> list[dict[str, Any]]:
 
 @router.get("/monitoring", response_class=HTMLResponse)
 def monitoring_page(request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
-                    window: str = "24h") -> HTMLResponse:
+                    window: str = "24h", alert_error: str | None = None) -> HTMLResponse:
     """One screen for every service: traffic, latency and errors per backend, alerts and cost."""
     from mlpilot.monitoring import alerts
 
@@ -111,9 +113,52 @@ def monitoring_page(request: Request, session: DbSession, runtime: RuntimeDep, u
         "errors": services_chart(data["series"], window=window, key="errors", title=gettext("Errors")),
     }
     length, _ = service.resolve_window(window)
-    return render(request, "monitoring/overview.html", user=user, data=data, charts=charts, window=window,
+    return render(request, "monitoring/overview.html", metrics=alerts.METRICS, alert_error=alert_error,
+                  services=[s.name for s in serving_service.list_user_services(session, user=user)], user=user,
+                  data=data, charts=charts, window=window,
                   windows=list(service.WINDOWS), rules=alerts.list_rules(session),
                   events=alerts.list_events(session, limit=20),
                   costs=alerts.cost_view(session, since=data["until"] - length),
                   quality=service.quality_overview(session, window=window),
                   drift_cards=live_drift_cards(runtime.dataplane, gettext=gettext))
+
+
+@router.post("/monitoring/alert-rules")
+def create_rule_from_form(request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
+                          name: Annotated[str, Form()] = "", service_name: Annotated[str, Form(alias="service")] = "",
+                          metric: Annotated[str, Form()] = "", op: Annotated[str, Form()] = ">",
+                          threshold: Annotated[str, Form()] = "", window_minutes: Annotated[int, Form()] = 5,
+                          cooldown_minutes: Annotated[int, Form()] = 30) -> Response:
+    """Add an alert rule from the monitoring screen (admins); a refused rule comes back with the reason."""
+    from mlpilot.monitoring import alerts
+
+    try:
+        if user.role != Role.admin:
+            raise PermissionDenied("Only administrators manage alert rules.")
+        try:
+            value = float(threshold)
+        except ValueError:
+            raise InvalidInput(f"The threshold must be a number; got {threshold!r}.") from None
+        alerts.create_rule(session, name=name, service=service_name, metric=metric, op=op, threshold=value,
+                           window_minutes=window_minutes, cooldown_minutes=cooldown_minutes)
+    except MlpilotError as exc:
+        response = monitoring_page(request, session, runtime, user, alert_error=exc.detail)
+        response.status_code = exc.status
+        return response
+    return RedirectResponse("/monitoring#alerts", status_code=303)
+
+
+@router.post("/monitoring/alert-rules/{rule_id}/delete")
+def delete_rule_from_page(rule_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
+                          user: PageUser) -> Response:
+    from mlpilot.monitoring import alerts
+
+    try:
+        if user.role != Role.admin:
+            raise PermissionDenied("Only administrators manage alert rules.")
+        alerts.delete_rule(session, rule_id=rule_id)
+    except MlpilotError as exc:
+        response = monitoring_page(request, session, runtime, user, alert_error=exc.detail)
+        response.status_code = exc.status
+        return response
+    return RedirectResponse("/monitoring#alerts", status_code=303)
