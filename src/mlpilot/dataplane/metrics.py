@@ -7,6 +7,8 @@ observations are in-memory and cost about a microsecond on the request path.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -26,6 +28,7 @@ class DataPlaneMetrics:
         self.rows = Counter("mlpilot_inference_rows", "Rows predicted.", labels, registry=self.registry)
         self.latency = Histogram("mlpilot_inference_latency_seconds", "Time to answer an inference request.",
                                  labels, buckets=LATENCY_BUCKETS, registry=self.registry)
+        self._children: dict[tuple[str, str, str, str, int], tuple[Any, Any, Any]] = {}
         self.loaded = Gauge("mlpilot_models_loaded", "Models loaded and serving.", registry=self.registry)
         self.telemetry_dropped = Gauge("mlpilot_telemetry_dropped",
                                        "Inference records dropped because the telemetry buffer was full.",
@@ -34,10 +37,18 @@ class DataPlaneMetrics:
     def observe(self, service: str, model_version: str, status_code: int, rows: int, seconds: float, *,
                 backend: str = "", role: str = "primary") -> None:
         """Count one answered request."""
-        self.requests.labels(service, model_version, backend, role, str(status_code)).inc()
+        key = (service, model_version, backend, role, status_code)
+        children = self._children.get(key)
+        if children is None:
+            # Resolving labelled children costs a few µs (tuple, lock, dict); the request path pays it once.
+            labels = (service, model_version, backend, role)
+            children = self._children[key] = (self.requests.labels(*labels, str(status_code)),
+                                              self.rows.labels(*labels), self.latency.labels(*labels))
+        requests, row_counter, latency = children
+        requests.inc()
         if rows:
-            self.rows.labels(service, model_version, backend, role).inc(rows)
-        self.latency.labels(service, model_version, backend, role).observe(seconds)
+            row_counter.inc(rows)
+        latency.observe(seconds)
 
     def exposition(self) -> bytes:
         """Return the registry in the Prometheus text format."""
