@@ -6,9 +6,11 @@ Plain frozen dataclasses, so the data plane and jobs can carry them without touc
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
+
 
 Task = Literal["binary", "multiclass", "regression"]
 DType = Literal["float64", "int64", "bool", "string"]
@@ -59,6 +61,8 @@ class Signature:
 
 def dtype_of(series: pl.Series) -> DType:
     """Map a Polars dtype to the signature's small type vocabulary."""
+    import polars as pl  # here, not at module level: the lean data plane serving numeric models never loads Polars
+
     dtype = series.dtype
     if dtype == pl.Boolean:
         return "bool"

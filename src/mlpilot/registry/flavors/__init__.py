@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import polars as pl
 
 from mlpilot.core.errors import InvalidInput
 from mlpilot.registry.signature import Signature
+
+if TYPE_CHECKING:
+    import polars as pl
 
 MANIFEST = "mlpilot-model.json"
 FORMAT_VERSION = 1
@@ -84,6 +86,8 @@ def load_model(path: Path) -> LoadedModel:
 
 def write_reference(path: Path, features: pl.DataFrame, prediction: Prediction, *, seed: int = 0) -> None:
     """Save up to REFERENCE_ROWS rows of `features` with the model's answers into the model folder at `path`."""
+    import polars as pl  # here, not at module level: the lean data plane serving numeric models never loads Polars
+
     frame = features
     answers: list[Any] | np.ndarray | None = prediction.labels if prediction.labels is not None else prediction.values
     if answers is None:
