@@ -138,6 +138,19 @@ def test_evaluate_model_on_a_lightgbm_engine_gives_every_part() -> None:
     assert result["shap"] is not None and set(result["shap"]) == set(test.columns) - {"y"}
     assert [g["group"] for g in result["fairness"]["groups"]] == ["g1", "g2", "g3"]
     assert result["fairness"]["column"] == "group" and result["warnings"] == []
+    assert result["fairness"]["positive_class"] == str(engine.classes_[-1])
+
+    # The favourable class can be chosen; every per-group rate is then measured for it (one-vs-rest).
+    first = str(engine.classes_[0])
+    chosen = evaluation.evaluate_model(engine, test, target="y", task="binary", classes=engine.classes_,
+                                       sensitive_column="group", positive_class=first, repeats=1)
+    assert chosen["fairness"]["positive_class"] == first
+    for default_group, chosen_group in zip(result["fairness"]["groups"], chosen["fairness"]["groups"], strict=True):
+        assert chosen_group["selection_rate"] == pytest.approx(1 - default_group["selection_rate"])
+    unknown = evaluation.evaluate_model(engine, test, target="y", task="binary", classes=engine.classes_,
+                                        sensitive_column="group", positive_class="nonesuch", repeats=1)
+    assert unknown["fairness"]["positive_class"] == str(engine.classes_[-1])
+    assert "'nonesuch' is not among the model's classes" in unknown["warnings"][0]
     skipped = evaluation.evaluate_model(engine, test, target="y", task="binary", classes=engine.classes_,
                                         sensitive_column="absent", repeats=1)
     assert skipped["fairness"] is None and "not in the data" in skipped["warnings"][0]

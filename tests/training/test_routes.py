@@ -27,8 +27,10 @@ def start(client: TestClient, pid: int, **body: object):  # noqa: ANN201 - a res
 def test_churn_binary_run_registers_a_loadable_model(client: TestClient) -> None:
     pid = create_project(client)
     version = upload_ok(client, pid, name="churn", filename="churn.tsv", data=churn_sample_tsv(600))["version"]
-    response = start(client, pid, dataset_version_id=version["id"], target="target", task="binary")
+    response = start(client, pid, dataset_version_id=version["id"], target="target", task="binary",
+                     positive_class="0")
     assert response.status_code == 202, response.text
+    assert response.json()["run"]["positive_class"] == "0"
     run_id, job_id = response.json()["run"]["id"], response.json()["job_id"]
     assert response.json()["run"]["status"] == "queued"
     job = wait_job(client, job_id)
@@ -104,6 +106,10 @@ def test_bad_run_requests_are_rejected_and_record_nothing(client: TestClient) ->
         ({"target": "pair", "time_budget_s": 0}, 422, "time_budget_s must be more than 0"),
         ({"target": "pair", "time_budget_s": 7200}, 422, "at most 3600"),
         ({"target": "pair", "engine": "nonesuch"}, 404, "No engine named 'nonesuch'"),
+        ({"target": "pair", "positive_class": "7"}, 422,
+         "positive_class '7' is not a value of target 'pair'; its values are: 0, 1"),
+        ({"target": "x", "task": "regression", "positive_class": "1"}, 422,
+         "positive_class is only for classification"),
         ({"target": "pair", "dataset_version_id": foreign["id"]}, 422, "belongs to another project"),
         ({"target": "pair", "dataset_version_id": 9999}, 404, "Dataset version 9999 does not exist"),
     ]

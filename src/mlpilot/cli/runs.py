@@ -20,6 +20,8 @@ def train(project: str, dataset_version: Annotated[int, typer.Option(help="Datas
                                                           "default: the built-in AutoML engine.")] = None,
           metric: Annotated[str | None, typer.Option(help="Metric to optimise and rank by.")] = None,
           sensitive_column: Annotated[str | None, typer.Option(help="Column to measure fairness over.")] = None,
+          positive_class: Annotated[str | None, typer.Option(help="Class fairness treats as the favourable "
+                                                                  "outcome (default: the last class).")] = None,
           experiment: Annotated[str | None, typer.Option(help="Experiment name.")] = None,
           tag: Annotated[list[str] | None, typer.Option(help="Tag (repeatable).")] = None) -> None:
     """Start a training run and follow it to the end."""
@@ -28,7 +30,8 @@ def train(project: str, dataset_version: Annotated[int, typer.Option(help="Datas
         started = client.post(f"/api/v1/projects/{found['id']}/runs",
                               json={"dataset_version_id": dataset_version, "target": target, "task": task,
                                     "time_budget_s": budget, "engine": engine, "metric": metric,
-                                    "sensitive_column": sensitive_column, "experiment": experiment,
+                                    "sensitive_column": sensitive_column, "positive_class": positive_class,
+                                    "experiment": experiment,
                                     "tags": list(tag or [])})
         run_id = started["run"]["id"]
         follow_job(client, started["job_id"], f"Training run {run_id}")

@@ -164,7 +164,8 @@ def tree_shap(engine: Any, frame: pl.DataFrame) -> dict[str, float] | None:
 
 
 def evaluate_model(engine: Any, test: pl.DataFrame, *, target: str, task: str, classes: list[str] | None,
-                   sensitive_column: str | None = None, importance_rows: int = 1000, repeats: int = 3,
+                   sensitive_column: str | None = None, positive_class: str | None = None,
+                   importance_rows: int = 1000, repeats: int = 3,
                    seed: int = 0) -> dict[str, Any]:
     """Everything the run page and model card show, computed on the held-out `test` rows.
 
@@ -218,7 +219,11 @@ def evaluate_model(engine: Any, test: pl.DataFrame, *, target: str, task: str, c
                 if task == "regression":
                     result["fairness"] = fairness.regression_fairness(y, predicted, groups)
                 else:
-                    positive = len(classes or ()) - 1
+                    labels = [str(c) for c in classes or ()]
+                    positive = labels.index(positive_class) if positive_class in labels else len(labels) - 1
+                    if positive_class is not None and positive_class not in labels:
+                        warnings.append(f"The favourable class {positive_class!r} is not among the model's classes "
+                                        f"({', '.join(labels)}); fairness measured for {labels[positive]!r}.")
                     result["fairness"] = fairness.classification_fairness(y, predicted, groups, positive=positive,
                                                                           classes=list(classes or ()))
                 result["fairness"]["column"] = sensitive_column

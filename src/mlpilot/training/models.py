@@ -51,6 +51,8 @@ class Run(Base):
     # The metric asked for (None = the task's default) and the column fairness is measured over.
     metric: Mapped[str | None] = mapped_column(String(40), nullable=True)
     sensitive_column: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # The class fairness treats as the favourable outcome (None = the last class).
+    positive_class: Mapped[str | None] = mapped_column(String(300), nullable=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Test-split metrics (the ranking basis); validation metrics of the engine itself and per-fold ones.
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -20,6 +20,8 @@ class RunCreate(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict, description="Engine hyper-parameters (optional).")
     metric: str | None = Field(None, description="Metric to optimise and rank by (default: the task's).")
     sensitive_column: str | None = Field(None, description="Column to measure fairness over (optional).")
+    positive_class: str | None = Field(None, max_length=300, description="Classification fairness: the class "
+                                       "treated as the favourable outcome, e.g. 'approved' (default: the last class).")
     experiment: str | None = Field(None, max_length=200, description="Experiment name (created when new).")
     tags: list[str] = Field(default_factory=list)
     notes: str = ""
@@ -36,6 +38,7 @@ class RunRead(ReadModel):
     engine: str
     metric: str | None
     sensitive_column: str | None
+    positive_class: str | None = None
     params: dict[str, Any]
     metrics: dict[str, Any]
     validation_metrics: dict[str, Any]

@@ -241,8 +241,9 @@ def resolve_external_config(session: Session, *, runtime: Runtime, external_engi
 def create_run(session: Session, *, runtime: Runtime, project_id: int, dataset_version_id: int, target: str,
                task: str = "auto", time_budget_s: float = 60.0, engine: str | None = None,
                user_id: int | None = None, params: dict[str, Any] | None = None, metric: str | None = None,
-               sensitive_column: str | None = None, experiment: str | None = None,
-               tags: list[str] | None = None, notes: str = "", external_engine_id: int | None = None) -> Run:
+               sensitive_column: str | None = None, positive_class: str | None = None,
+               experiment: str | None = None, tags: list[str] | None = None, notes: str = "",
+               external_engine_id: int | None = None) -> Run:
     """Check the request against the data, record a queued run and start its training job."""
     projects_service.get_project(session, project_id=project_id)
     engine = engine or default_engine()
@@ -287,6 +288,15 @@ def create_run(session: Session, *, runtime: Runtime, project_id: int, dataset_v
     series = datasets_service.read_dataset_version_frame(session, store=runtime.store, version_id=version.id,
                                                          columns=[target])[target]
     task, _ = resolve_task(series, target=target, task=task)
+    positive_class = (positive_class or "").strip() or None
+    if positive_class is not None:
+        if task == "regression":
+            raise InvalidInput("positive_class is only for classification; a regression run measures fairness as "
+                               "per-group errors.")
+        values = sorted({str(v) for v in series.drop_nulls().to_list()})
+        if positive_class not in values:
+            raise InvalidInput(f"positive_class {positive_class!r} is not a value of target {target!r}; "
+                               f"its values are: {', '.join(values[:50])}.")
     metric = (metric or "").strip() or None
     if metric is not None and metric not in TASK_METRICS[task]:
         raise InvalidInput(f"Metric {metric!r} does not fit task {task!r}; choose one of: "
@@ -295,7 +305,8 @@ def create_run(session: Session, *, runtime: Runtime, project_id: int, dataset_v
     chosen = get_or_create_experiment(session, project_id=project_id, name=experiment, user_id=user_id)
     with unit_of_work(session):
         run = Run(project_id=project_id, experiment_id=chosen.id, dataset_version_id=version.id, target=target,
-                  task=task, engine=engine, metric=metric, sensitive_column=sensitive_column, params=params,
+                  task=task, engine=engine, metric=metric, sensitive_column=sensitive_column,
+                  positive_class=positive_class, params=params,
                   metrics={}, status=RunStatus.queued, time_budget_s=float(time_budget_s), tags=tags,
                   notes=(notes or "")[:20_000], created_by_id=user_id)
         session.add(run)
@@ -458,7 +469,8 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
         classes = list(engine.classes_) if engine.classes_ is not None else None
         repeats = 1 if run.engine == "http" else 3
         result = evaluation.evaluate_model(engine, test, target=run.target, task=run.task, classes=classes,
-                                           sensitive_column=run.sensitive_column, repeats=repeats,
+                                           sensitive_column=run.sensitive_column,
+                                           positive_class=run.positive_class, repeats=repeats,
                                            importance_rows=300 if run.engine == "http" else 1000)
         for warning in result["warnings"]:
             note(f"warning: {warning}")
@@ -655,6 +667,7 @@ def compare_runs(session: Session, *, run_ids: list[int]) -> dict[str, Any]:
         "primary_metric": r.primary_metric, "primary_metric_value": r.primary_metric_value,
         "duration_s": r.duration_s, "time_budget_s": r.time_budget_s, "tags": list(r.tags or []),
         "sensitive_column": r.sensitive_column,
+        "positive_class": r.positive_class,
         "fairness": {k: (r.evaluation.get("fairness") or {}).get(k) for k in
                      ("demographic_parity_difference", "equalized_odds_difference", "mean_prediction_difference")
                      if (r.evaluation.get("fairness") or {}).get(k) is not None},

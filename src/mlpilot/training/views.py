@@ -82,16 +82,19 @@ def start_from_form(project_id: int, request: Request, session: DbSession, runti
                     dataset_version_id: Annotated[int, Form()], target: Annotated[str, Form()],
                     task: Annotated[str, Form()] = "auto", time_budget_s: Annotated[float, Form()] = 60.0,
                     engine: Annotated[str, Form()] = "", metric: Annotated[str, Form()] = "",
-                    sensitive_column: Annotated[str, Form()] = "", experiment: Annotated[str, Form()] = "",
+                    sensitive_column: Annotated[str, Form()] = "", positive_class: Annotated[str, Form()] = "",
+                    experiment: Annotated[str, Form()] = "",
                     external_engine_id: Annotated[str, Form()] = "") -> Response:
     form = {"dataset_version_id": dataset_version_id, "target": target, "task": task, "time_budget_s": time_budget_s,
-            "engine": engine, "metric": metric, "sensitive_column": sensitive_column, "experiment": experiment}
+            "engine": engine, "metric": metric, "sensitive_column": sensitive_column,
+            "positive_class": positive_class, "experiment": experiment}
     try:
         projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
         external = int(external_engine_id) if external_engine_id.strip().isdigit() and engine == "http" else None
         service.create_run(session, runtime=runtime, project_id=project_id, dataset_version_id=dataset_version_id,
                            target=target.strip(), task=task, time_budget_s=time_budget_s, user_id=user.id,
                            engine=engine or None, metric=metric or None, sensitive_column=sensitive_column or None,
+                           positive_class=positive_class or None,
                            experiment=experiment or None, external_engine_id=external)
     except (InvalidInput, NotFound, Conflict) as exc:
         return _section(request, session, user, project_id, error=exc.detail, status_code=exc.status,

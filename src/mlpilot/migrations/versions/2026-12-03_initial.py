@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 00:47:48.039980
+Create Date: 2026-12-03 04:24:52.616408
 """
 from __future__ import annotations
 
@@ -512,6 +512,7 @@ def upgrade() -> None:
     sa.Column('engine', sa.String(length=80), nullable=False),
     sa.Column('metric', sa.String(length=40), nullable=True),
     sa.Column('sensitive_column', sa.String(length=300), nullable=True),
+    sa.Column('positive_class', sa.String(length=300), nullable=True),
     sa.Column('params', sa.JSON(), nullable=False),
     sa.Column('metrics', sa.JSON(), nullable=False),
     sa.Column('validation_metrics', sa.JSON(), nullable=False),
