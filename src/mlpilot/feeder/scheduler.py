@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable
 
 from mlpilot.core.db import session_scope, utcnow
+from mlpilot.core.periodic import PeriodicTask
 from mlpilot.core.runtime import Runtime
 from mlpilot.feeder import service
 
@@ -19,43 +19,19 @@ log = logging.getLogger(__name__)
 EXTRAS_KEY = "feeder_scheduler"
 
 
-class PipelineScheduler:
+class PipelineScheduler(PeriodicTask):
     """Wakes every `interval_s` seconds and starts the runs of pipelines whose time has come."""
 
     def __init__(self, runtime: Runtime, *, interval_s: float,
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
+        super().__init__("feeder-scheduler", self.tick, interval_s=interval_s)
         self.runtime = runtime
-        self.interval_s = interval_s
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def tick(self) -> int:
         """Start every due run once; return how many were started."""
         with session_scope(self.runtime.sessions) as session:
             return len(service.run_due_pipelines(session, runtime=self.runtime, now=self.clock()))
-
-    def start(self) -> None:
-        """Start the loop in a daemon thread (it dies with the process)."""
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._loop, name="mlpilot-feeder-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the loop to end and wait for it briefly."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.tick()
-            except Exception:
-                # A bad tick (database briefly away) must not end scheduling for the life of the server.
-                log.exception("pipeline scheduler tick failed")
 
 
 def start_scheduler(runtime: Runtime) -> PipelineScheduler | None:

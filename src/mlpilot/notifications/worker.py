@@ -1,47 +1,19 @@
 """Background loops of notifications: a daemon thread calling a tick every few seconds (state lives in the DB).
 
-`PeriodicTask` is also what the alert evaluator (monitoring.alerts) runs on.
+`start_task`/`stop_task` also run the alert evaluator (monitoring.alerts).
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 
 from mlpilot.core.db import session_scope
+from mlpilot.core.periodic import PeriodicTask
 from mlpilot.core.runtime import Runtime
 from mlpilot.notifications import service
 
-log = logging.getLogger(__name__)
 EXTRAS_KEY = "notifier"
-
-
-class PeriodicTask:
-    """Calls `tick()` every `interval_s` seconds in a daemon thread; a failing tick is logged, never fatal."""
-
-    def __init__(self, name: str, tick: Callable[[], object], *, interval_s: float) -> None:
-        self.name, self.tick, self.interval_s = name, tick, interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name=f"mlpilot-{self.name}", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.tick()
-            except Exception:
-                log.exception("%s tick failed", self.name)
+__all__ = ["PeriodicTask", "start_notifier", "start_task", "stop_notifier", "stop_task"]
 
 
 def start_task(runtime: Runtime, key: str, make: Callable[[], PeriodicTask]) -> PeriodicTask | None:
