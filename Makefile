@@ -14,6 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
+	bash scripts/system-packages.sh run
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
@@ -25,9 +26,12 @@ install: $(STAMP_RUN)
 install-test: $(STAMP_TEST)
 
 demo: install
+	bash scripts/system-packages.sh run
 	$(BIN)/mlpilot up --demo --host $(HOST) --port $(PORT)
 
+# System packages are checked on every run (cheap when present) so a machine that lost Chromium says so.
 test: install-test
+	bash scripts/system-packages.sh test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
