@@ -37,10 +37,11 @@ test: install-test
 lint: install-test
 	$(BIN)/lint-imports
 
-# Regenerate the message catalogs after changing UI text (Korean lives in scripts/ko_translations.py).
+# After changing UI text: extract the marked strings and merge them into the .po files, which are the source
+# (new strings arrive untranslated, changed ones fuzzy; translate them in locale/ko/LC_MESSAGES/messages.po).
 i18n: install
 	$(BIN)/pybabel extract -F babel.cfg --omit-header -o src/mlpilot/locale/messages.pot src/mlpilot
-	$(BIN)/python scripts/update_catalogs.py
+	$(BIN)/pybabel update -i src/mlpilot/locale/messages.pot -d src/mlpilot/locale -D messages -w 110 --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

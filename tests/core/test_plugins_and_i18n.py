@@ -41,7 +41,8 @@ def test_korean_catalog_translates_ui_text() -> None:
 
 
 def test_catalogs_cover_every_ui_string(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Every string the UI marks for translation has a Korean translation in the shipped catalog."""
+    """The Korean .po is the source: every UI string translated, none fuzzy, stale or given twice."""
+    import re
     import subprocess
     import sys
     from pathlib import Path
@@ -54,7 +55,18 @@ def test_catalogs_cover_every_ui_string(tmp_path) -> None:  # type: ignore[no-un
     subprocess.run([str(pybabel), "-q", "extract", "-F", "babel.cfg", "-o", str(pot), "src/mlpilot"],
                    cwd=root, check=True)
     wanted = {m.id for m in read_po(pot.open("rb")) if m.id}
-    korean = read_po((root / "src/mlpilot/locale/ko/LC_MESSAGES/messages.po").open("rb"), locale="ko")
-    translated = {m.id for m in korean if m.id and m.string}
-    missing = sorted(wanted - translated)
-    assert not missing, f"run 'make i18n' and translate: {missing[:10]}"
+    ko_path = root / "src/mlpilot/locale/ko/LC_MESSAGES/messages.po"
+    korean = read_po(ko_path.open("rb"), locale="ko")
+    entries = [m for m in korean if m.id]
+    missing = sorted(wanted - {m.id for m in entries})
+    assert not missing, f"run 'make i18n', then translate in {ko_path.name}: {missing[:10]}"
+    untranslated = sorted(m.id for m in entries if not m.string)
+    assert not untranslated, f"untranslated Korean entries: {untranslated[:10]}"
+    fuzzy = sorted(m.id for m in entries if m.fuzzy)
+    assert not fuzzy, f"fuzzy Korean entries (check the translation, then drop the '#, fuzzy' line): {fuzzy[:10]}"
+    stale = sorted({m.id for m in entries} - wanted)
+    assert not stale, f"entries no UI text uses any more (run 'make i18n'): {stale[:10]}"
+    # read_po keeps the last of two equal msgids silently, so count them in the text itself.
+    raw_ids = re.findall(r'^msgid "(.+)"$', ko_path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    twice = sorted({i for i in raw_ids if raw_ids.count(i) > 1})
+    assert not twice, f"msgids given twice in {ko_path.name}: {twice[:10]}"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from functools import cache
+from io import BytesIO
 from pathlib import Path
 
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 LOCALES = ("en", "ko")
@@ -14,10 +17,21 @@ LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 
 @cache
 def get_translations(locale: str) -> NullTranslations:
-    """Return the compiled catalog for `locale` (English falls back to the source strings)."""
+    """Return the catalog for `locale`, compiled in memory from its .po file (English falls back to the source)."""
     if locale not in LOCALES:
         locale = LOCALES[0]
-    return Translations.load(str(LOCALE_DIR), [locale], domain="messages")
+    # The .po file is the source translators edit; compiling it here means no binary .mo is kept in git to drift.
+    with catalog_path(locale).open("rb") as handle:
+        catalog = read_po(handle, locale=locale, domain="messages")
+    compiled = BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(fp=compiled, domain="messages")
+
+
+def catalog_path(locale: str) -> Path:
+    """Return the path of a locale's message catalog (the .po file)."""
+    return LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
 
 
 def negotiate_locale(accept_language: str | None, default: str = "en") -> str:
