@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import pytest
 from pypdf import PdfReader
 
+from mlpilot.core.errors import InvalidInput
+from mlpilot.core.pdf import missing_glyphs
 from mlpilot.pmo.slippage import ScheduleItem, summarize_schedule
 from mlpilot.reports.evidence import Evidence, assemble_evidence
 from mlpilot.reports.render import format_number, render_html, render_pdf
@@ -48,7 +51,7 @@ def test_html_contains_the_evidence() -> None:
     html = render_html(evidence(), locale="en")
     for expected in ("Churn Pilot", "ACME Telecom", "Churn prediction", "Data ready", "Late", "10 / 12",
                      "board priority", "customers", "7,043", "TotalCharges", "lightgbm", "roc_auc", "0.8734",
-                     "churn-api", "1,520", "15.1", "Noto Sans CJK KR"):
+                     "churn-api", "1,520", "15.1", "mlpilot Sans"):
         assert expected in html, expected
 
 
@@ -78,10 +81,26 @@ def test_number_format() -> None:
     assert format_number(0.873412) == "0.8734" and format_number(1520) == "1,520" and format_number(None) == "—"
 
 
-def test_korean_pdf_embeds_a_cjk_font_and_keeps_the_text() -> None:
+def test_korean_pdf_embeds_the_shipped_font_and_keeps_the_text() -> None:
+    """The Hangul comes back out of the PDF and is drawn with NanumSquare from the package, not a system font."""
     pdf = render_pdf(render_html(evidence(), locale="ko"))
     reader = PdfReader(io.BytesIO(pdf))
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert "비즈니스의 관심을 끌 만큼 중요한 문제입니까?" in text
     fonts = {str(f.get_object()["/BaseFont"]) for page in reader.pages for f in page["/Resources"]["/Font"].values()}
-    assert any("CJK" in name for name in fonts), fonts
+    assert any(name.endswith("+mlpilot-Sans") for name in fonts), fonts
+    assert not any("CJK" in name for name in fonts), fonts
+
+
+def test_text_the_fonts_cannot_draw_fails_clearly_instead_of_boxes() -> None:
+    item = evidence()
+    html = render_html(item, locale="ko").replace("churn-api", "churn-api \U0001F600 \u0e01")
+    with pytest.raises(InvalidInput) as caught:
+        render_pdf(html)
+    message = str(caught.value)
+    assert "U+1F600" in message and "U+0E01" in message and "GRINNING FACE" in message
+
+
+def test_missing_glyphs_ignores_styles_and_whitespace() -> None:
+    assert missing_glyphs("<style>body{content:'\U0001F600'}</style><p>한글 English 漢字\t\n</p>") == []
+    assert missing_glyphs("<p>ok \u2603</p>") == ["\u2603"]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.i18n import get_translations
+from mlpilot.core.pdf import html_to_pdf
 from mlpilot.core.storage import ArtifactStore
 from mlpilot.datasets import profiling
 from mlpilot.datasets import service as datasets_service
@@ -87,11 +88,8 @@ def render_html(profile: dict[str, Any], *, title: str, locale: str = "en", subt
 
 
 def render_pdf(html: str) -> bytes:
-    """Return the PDF of a report's HTML (Korean text needs a CJK font such as Noto Sans CJK on the system)."""
-    # Imported here: WeasyPrint loads Pango on import and only report downloads need it.
-    from weasyprint import HTML
-
-    return HTML(string=html, base_url=str(TEMPLATE_DIR)).write_pdf()
+    """Return the PDF of a report's HTML, drawn with the fonts shipped in the package."""
+    return html_to_pdf(html, base_url=TEMPLATE_DIR)
 
 
 def build_quality_report(session: Session, *, store: ArtifactStore, version_id: int, fmt: str = "html",

@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from mlpilot.core.i18n import get_translations
+from mlpilot.core.pdf import html_to_pdf
 from mlpilot.reports.evidence import Evidence
 from mlpilot.usecases.screening import QUESTIONS
 
@@ -52,8 +53,5 @@ def render_html(evidence: Evidence, *, locale: str) -> str:
 
 
 def render_pdf(html: str) -> bytes:
-    """Return the PDF of an HTML report (fonts from the system, so Korean text needs Noto Sans CJK)."""
-    # Imported here: WeasyPrint loads Pango on import and only report jobs need it.
-    from weasyprint import HTML
-
-    return HTML(string=html, base_url=str(TEMPLATE_DIR)).write_pdf()
+    """Return the PDF of an HTML report, drawn with the fonts shipped in the package."""
+    return html_to_pdf(html, base_url=TEMPLATE_DIR)
