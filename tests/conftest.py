@@ -147,6 +147,9 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
         "database_url": database_url,
         "bootstrap_token": ADMIN_TOKEN,
         "admin_password": ADMIN_PASSWORD,
+        # The run's temporary folders and loopback servers (test databases, receivers) are what an admin would
+        # allow; the allow-list tests build settings without them to see the refusals.
+        "sources": {"roots": [tmp_path.parent], "hosts": ["127.0.0.1", "localhost", "::1"]},
         **overrides,
     }
     return Settings(**values)

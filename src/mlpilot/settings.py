@@ -95,6 +95,21 @@ class NotificationSettings(BaseModel):
     smtp_password: SecretStr | None = Field(None, description="SMTP login password.")
 
 
+class SourcesSettings(BaseModel):
+    roots: list[Path] = Field(
+        default_factory=list,
+        description="Local folders file connections, scoring sources/outputs and model folders may use, besides "
+        "DATA_DIR/imports (JSON list). mlpilot's own database, store, cache and keys stay refused inside them.")
+    sqlite_files: list[Path] = Field(
+        default_factory=list, description="SQLite database files a SQL connection may open (JSON list); others are "
+        "refused unless they lie in an allowed folder.")
+    hosts: list[str] = Field(
+        default_factory=list, description="Host names outbound calls and SQL connections may reach although they "
+        "resolve to private, loopback or link-local addresses (JSON list).")
+    networks: list[str] = Field(
+        default_factory=list, description="Address ranges (CIDR) allowed the same way, e.g. [\"10.20.0.0/16\"].")
+
+
 class UiSettings(BaseModel):
     default_locale: Literal["en", "ko"] = Field("en", description="UI language when the user has not chosen one.")
     session_days: int = Field(14, ge=1, description="How long a UI login lasts.")
@@ -136,6 +151,7 @@ class Settings(BaseSettings):
     ui: UiSettings = Field(default_factory=UiSettings)
     feeder: FeederSettings = Field(default_factory=FeederSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -162,6 +178,14 @@ class Settings(BaseSettings):
     @property
     def storage_url_resolved(self) -> str:
         return self.storage.url or str((self.data_dir / "store").resolve())
+
+    @property
+    def imports_dir(self) -> Path:
+        return (self.data_dir / "imports").resolve()
+
+    @property
+    def config_file(self) -> Path:
+        return Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE)).resolve()
 
     @property
     def cache_dir_resolved(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -90,7 +91,7 @@ def test_file_to_parquet_and_csv(live_runtime: Runtime, model_dir: Path, source_
     source_frame.write_csv(source)
     for out in ("out.parquet", "out.csv"):
         with session_scope(live_runtime.sessions) as session:
-            run = service.create_run(session, source={"kind": "file", "path": str(source)},
+            run = service.create_run(session, guard=live_runtime.allowlist, source={"kind": "file", "path": str(source)},
                                      output={"kind": "file", "path": str(tmp_path / out)},
                                      model_path=str(model_dir), chunk_rows=CHUNK,
                                      keep=["customer_id", "plan"])
@@ -114,7 +115,7 @@ def test_sql_to_sql_on_every_database(live_runtime: Runtime, model_dir: Path, so
         write_source_table(url, src, source_frame)
         try:
             with session_scope(live_runtime.sessions) as session:
-                run = service.create_run(session, source={"kind": "sql", "url": url,
+                run = service.create_run(session, guard=live_runtime.allowlist, source={"kind": "sql", "url": url,
                                                           "query": f"SELECT * FROM {src} ORDER BY customer_id"},
                                          output={"kind": "sql", "url": url, "table": table},
                                          model_path=str(model_dir), chunk_rows=CHUNK)
@@ -144,7 +145,9 @@ print("finished", flush=True)
 def kill_mid_run(live_runtime: Runtime, run_id: int, tmp_path: Path) -> None:
     """Run the scoring in a worker process and SIGKILL it once three chunks are committed."""
     env = {**os.environ, "MLPILOT_DATABASE_URL": live_runtime.settings.database_url_resolved,
-           "MLPILOT_DATA_DIR": str(live_runtime.settings.data_dir)}
+           "MLPILOT_DATA_DIR": str(live_runtime.settings.data_dir),
+           "MLPILOT_SOURCES__ROOTS": json.dumps([str(root) for root in live_runtime.settings.sources.roots]),
+           "MLPILOT_SOURCES__HOSTS": json.dumps(live_runtime.settings.sources.hosts)}
     script = tmp_path / "crasher.py"
     script.write_text(CRASHER)
     worker = subprocess.Popen([sys.executable, str(script), str(run_id)], stdout=subprocess.PIPE, text=True,
@@ -169,7 +172,7 @@ def test_sigkill_then_resume_writes_every_prediction_exactly_once(
     outputs += [{"kind": "sql", "url": url, "table": table} for url in output_urls(tmp_path)]
     for output in outputs:
         with session_scope(live_runtime.sessions) as session:
-            run = service.create_run(session, source={"kind": "file", "path": str(source)}, output=output,
+            run = service.create_run(session, guard=live_runtime.allowlist, source={"kind": "file", "path": str(source)}, output=output,
                                      model_path=str(model_dir), chunk_rows=CHUNK)
         try:
             kill_mid_run(live_runtime, run.id, tmp_path)
@@ -200,9 +203,9 @@ def test_bad_specs_are_refused_with_clear_messages(live_runtime: Runtime, model_
     with session_scope(live_runtime.sessions) as session:
         for kwargs, message in cases:
             with pytest.raises(InvalidInput, match=message):
-                service.create_run(session, **kwargs)
+                service.create_run(session, guard=live_runtime.allowlist, **kwargs)
     with session_scope(live_runtime.sessions) as session:
-        run = service.create_run(session, source=good_source, output={"kind": "file", "path": str(tmp_path / "o.txt")},
+        run = service.create_run(session, guard=live_runtime.allowlist, source=good_source, output={"kind": "file", "path": str(tmp_path / "o.txt")},
                                  model_path=str(model_dir))
     with pytest.raises(InvalidInput):
         service.execute_run(live_runtime, run.id)
@@ -259,6 +262,7 @@ def test_cli_run_status_and_resume(tmp_path: Path, model_dir: Path, source_frame
     monkeypatch.setenv("MLPILOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("MLPILOT_DATABASE_URL", f"sqlite:///{tmp_path / 'meta.db'}")
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("MLPILOT_SOURCES__ROOTS", json.dumps([str(tmp_path.parent)]))
     get_settings.cache_clear()
     try:
         source_frame.write_csv(tmp_path / "in.csv")
@@ -290,9 +294,9 @@ def test_a_run_whose_job_died_with_the_server_is_marked_resumable(live_runtime: 
     from mlpilot.core.jobs import Job, fail_interrupted_jobs
 
     with session_scope(live_runtime.sessions) as session:
-        run = service.create_run(session, source={"kind": "file", "path": str(tmp_path / "x.csv")},
+        run = service.create_run(session, guard=live_runtime.allowlist, source={"kind": "file", "path": str(tmp_path / "x.csv")},
                                  output={"kind": "file", "path": str(tmp_path / "o.csv")}, model_path=str(model_dir))
-        cli_run = service.create_run(session, source={"kind": "file", "path": str(tmp_path / "x.csv")},
+        cli_run = service.create_run(session, guard=live_runtime.allowlist, source={"kind": "file", "path": str(tmp_path / "x.csv")},
                                      output={"kind": "file", "path": str(tmp_path / "p.csv")},
                                      model_path=str(model_dir))
         with unit_of_work(session):
@@ -332,7 +336,7 @@ def test_database_passwords_are_stored_encrypted_and_still_connect(live_runtime:
     write_source_table(pg, src, source_frame)
     try:
         with session_scope(live_runtime.sessions) as session:
-            run = service.create_run(session, source={"kind": "sql", "url": url, "table": src},
+            run = service.create_run(session, guard=live_runtime.allowlist, source={"kind": "sql", "url": url, "table": src},
                                      output={"kind": "sql", "url": url, "table": table},
                                      model_path=str(model_dir), chunk_rows=CHUNK, settings=settings)
         with live_runtime.engine.connect() as conn:

@@ -77,6 +77,7 @@ def run(
             made = service.create_run(session, source=source, output=output, model_version_id=model_version,
                                       service_name=service_name,
                                       model_path=model, chunk_rows=chunk_rows, settings=runtime.settings,
+                                      guard=runtime.allowlist,
                                       keep=[k.strip() for k in keep.split(",") if k.strip()] if keep else None)
             run_id = made.id
         console.print(f"Scoring run {run_id} created (resume with 'mlpilot scoring resume {run_id}').")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from mlpilot.core.allowlist import AllowList, build_allowlist
 from mlpilot.core.db import engine_from_settings, make_sessionmaker
 from mlpilot.core.storage import ArtifactStore
 from mlpilot.settings import Settings
@@ -31,6 +34,11 @@ class Runtime:
         store = ArtifactStore(settings.storage_url_resolved, settings.cache_dir_resolved)
         return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine), store=store)
 
+    @cached_property
+    def allowlist(self) -> AllowList:
+        """The admin's allow-list for sources, sinks and outbound calls, with the server's own files reserved."""
+        return allowlist_from_settings(self.settings, self.engine)
+
     def start_executor(self) -> None:
         """Attach the configured executor."""
         if self.executor is not None:
@@ -49,3 +57,24 @@ class Runtime:
             self.executor.shutdown(wait=False)
             self.executor = None
         self.engine.dispose()
+
+
+def allowlist_from_settings(settings: Settings, engine: Engine | None = None) -> AllowList:
+    """Return the allow-list the settings describe; the metadata database and store are always reserved."""
+    reserved = [settings.cache_dir_resolved, settings.config_file]
+    if "://" not in settings.storage_url_resolved or settings.storage_url_resolved.startswith("file://"):
+        reserved.append(Path(settings.storage_url_resolved.removeprefix("file://")))
+    if settings.serving.compile_cache_dir is not None:
+        reserved.append(settings.serving.compile_cache_dir)
+    metadata_database = None
+    if engine is not None:
+        url = engine.url
+        if url.get_backend_name() == "sqlite" and url.database:
+            reserved.append(Path(url.database))
+        elif url.database:
+            metadata_database = (url.host or "localhost", url.port, url.database)
+    settings.imports_dir.mkdir(parents=True, exist_ok=True)
+    return build_allowlist(
+        roots=[settings.imports_dir, *settings.sources.roots], reserved=reserved,
+        sqlite_files=settings.sources.sqlite_files, hosts=settings.sources.hosts, networks=settings.sources.networks,
+        home=settings.data_dir, imports=settings.imports_dir, metadata_database=metadata_database)

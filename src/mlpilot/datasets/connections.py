@@ -118,7 +118,8 @@ def create_connection(session: Session, *, runtime: Runtime, project_id: int, na
             if secret in settings:
                 secrets[secret] = settings.pop(secret)
     secrets = {k: v for k, v in secrets.items() if v not in (None, "", {})}
-    cls(settings, secrets)  # validates the settings, naming any that is wrong
+    # Validates the settings, naming any that is wrong, and refuses a source outside the admin's allow-list.
+    cls(settings, secrets).check_allowed(runtime.allowlist)
     with unit_of_work(session):
         if find_connection(session, project_id=project_id, name=name) is not None:
             raise InvalidInput(f"The project already has a connection named {name!r}; choose another name.")
@@ -146,9 +147,8 @@ def open_connector(session: Session, *, runtime: Runtime, connection_id: int) ->
     connection = get_connection(session, connection_id=connection_id)
     secrets = decrypt_secrets(runtime.settings, connection.secrets_encrypted)
     connector = connector_class(connection.kind)(dict(connection.settings), secrets)
-    if hasattr(connector, "blocked_roots"):
-        # The data directory holds the metadata DB, the secret key and every project's data.
-        connector.blocked_roots = [Path(runtime.settings.data_dir).resolve()]
+    # Checked again at open: the allow-list or the file system may have changed since the connection was made.
+    connector.check_allowed(runtime.allowlist)
     return connector
 
 

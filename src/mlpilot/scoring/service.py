@@ -13,12 +13,15 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 import mlpilot.metadata  # noqa: F401  (every table, so foreign keys resolve in a bare CLI/worker process)
+from mlpilot.accounts.models import Role, User
+from mlpilot.core.allowlist import AllowList
 from mlpilot.core.db import session_scope, unit_of_work, utcnow
-from mlpilot.core.errors import Conflict, InvalidInput, NotFound
+from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mlpilot.core.jobs import JobContext, create_job, job_handler
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.security import decrypt_text, encrypt_text
 from mlpilot.datasets.connectors import connectors
+from mlpilot.projects import service as projects_service
 from mlpilot.registry.flavors import load_model
 from mlpilot.scoring import engine
 from mlpilot.scoring.models import ScoringRun
@@ -26,17 +29,34 @@ from mlpilot.scoring.models import ScoringRun
 JOB_KIND = "scoring.run"
 
 
-def _check_source(source: dict[str, Any]) -> None:
+def _check_source(source: dict[str, Any], guard: AllowList) -> None:
     kind = source.get("kind")
     if kind not in ("sql", "file"):
         raise InvalidInput(f"Source kind must be 'sql' (table or query) or 'file'; got {kind!r}.")
-    _connector(source)  # validates the settings with the connector's own messages
+    _connector(source, guard)  # validates the settings with the connector's own messages
 
 
-def _connector(source: dict[str, Any]) -> Any:
+def _connector(source: dict[str, Any], guard: AllowList) -> Any:
     settings = {k: v for k, v in source.items() if k not in ("kind", "password")}
     secrets = {"password": source["password"]} if source.get("password") else {}
-    return connectors.get(source["kind"])(settings, secrets)
+    connector = connectors.get(source["kind"])(settings, secrets)
+    connector.check_allowed(guard)
+    return connector
+
+
+def check_targets(guard: AllowList, *, source: dict[str, Any], output: dict[str, Any],
+                  model_path: str | None) -> None:
+    """Refuse a source, output or model folder outside the admin's allow-list (at creation and at every start)."""
+    _check_source(source, guard)
+    if output.get("kind") == "file" and output.get("path"):
+        guard.local_path(str(output["path"]), field_name="output.path")
+    if output.get("kind") == "sql" and output.get("url"):
+        try:
+            guard.database_url(str(output["url"]), field_name="output.url")
+        except ArgumentError:
+            raise InvalidInput(f"output.url: {output['url']!r} is not a SQLAlchemy database URL.") from None
+    if model_path is not None:
+        guard.local_path(model_path, field_name="model_path")
 
 
 def seal(settings: Any, spec: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +101,7 @@ def unseal(settings: Any, spec: dict[str, Any]) -> dict[str, Any]:
 def create_run(session: Session, *, source: dict[str, Any], output: dict[str, Any],
                model_version_id: int | None = None, model_path: str | None = None, keep: list[str] | None = None,
                chunk_rows: int = 50_000, name: str = "", project_id: int | None = None,
-               settings: Any = None, service_name: str | None = None) -> ScoringRun:
+               settings: Any = None, service_name: str | None = None, guard: AllowList) -> ScoringRun:
     """Record a scoring run after checking its source, output and model are well formed.
 
     Passwords in the source or output are stored encrypted with the installation's key (`settings`).
@@ -90,13 +110,13 @@ def create_run(session: Session, *, source: dict[str, Any], output: dict[str, An
         raise InvalidInput("Give exactly one model: a model version id, a model folder path or a deployed service.")
     if chunk_rows < 1:
         raise InvalidInput("chunk_rows must be at least 1.")
-    _check_source(source)
     if output.get("kind") not in ("sql", "file"):
         raise InvalidInput(f"Output kind must be 'sql' or 'file'; got {output.get('kind')!r}.")
     if output.get("kind") == "file" and not output.get("path"):
         raise InvalidInput("A file output needs a path ending in .csv or .parquet.")
     if output.get("kind") == "sql" and not (output.get("url") and output.get("table")):
         raise InvalidInput("A sql output needs a url and a table.")
+    check_targets(guard, source=source, output=output, model_path=model_path)
     if service_name is not None:
         from mlpilot.serving.service import get_service_by_name
 
@@ -122,8 +142,41 @@ def get_run(session: Session, *, run_id: int) -> ScoringRun:
     return run
 
 
-def list_runs(session: Session, *, limit: int = 100) -> list[ScoringRun]:
-    return list(session.scalars(select(ScoringRun).order_by(ScoringRun.id.desc()).limit(limit)))
+def list_runs(session: Session, *, user: User | None = None, limit: int = 100) -> list[ScoringRun]:
+    """Return the newest runs; with `user`, only those of projects the user belongs to (admins see all)."""
+    stmt = select(ScoringRun).order_by(ScoringRun.id.desc()).limit(limit)
+    if user is not None and user.role != Role.admin:
+        project_ids = [p.id for p in projects_service.list_projects(session, user=user)]
+        stmt = stmt.where(ScoringRun.project_id.in_(project_ids))
+    return list(session.scalars(stmt))
+
+
+def check_run_access(session: Session, *, run_id: int, user: User, write: bool = False) -> ScoringRun:
+    """Return the run if `user` may see it (or start it again, with write=True); runs of no project are admins'."""
+    run = get_run(session, run_id=run_id)
+    if run.project_id is None:
+        if user.role != Role.admin:
+            raise NotFound(f"Scoring run {run_id} does not exist.")
+        return run
+    projects_service.check_project_access(session, project_id=run.project_id, user=user, write=write)
+    return run
+
+
+def check_target_access(session: Session, *, user: User, model_version_id: int | None = None,
+                        service_name: str | None = None, model_path: str | None = None) -> None:
+    """Refuse scoring with a model the user may not use: another project's model or service, or a server folder."""
+    if model_path is not None and user.role != Role.admin:
+        raise PermissionDenied("Only admins may score with a model folder on the server (model_path); use a "
+                               "registered model version or a deployed service.")
+    if model_version_id is not None:
+        from mlpilot.registry.service import get_model_version
+
+        model_version = get_model_version(session, model_version_id=model_version_id)
+        projects_service.check_project_access(session, project_id=model_version.project_id, user=user, write=True)
+    if service_name is not None:
+        from mlpilot.serving.service import check_service_access
+
+        check_service_access(session, name=service_name, user=user, write=True)
 
 
 def submit_run(session: Session, *, runtime: Runtime, run_id: int, user_id: int | None = None) -> ScoringRun:
@@ -180,11 +233,14 @@ def execute_run(runtime: Runtime, run_id: int, *,
             if run.state == "succeeded":
                 return dict(run.result or {})
             run.state, run.attempts, run.error = "running", run.attempts + 1, None
+        source, output_spec = unseal(runtime.settings, run.source), unseal(runtime.settings, run.output)
+        # Again at every start, before anything is opened or unpickled: the allow-list or the file system may
+        # have changed since the run was created.
+        check_targets(runtime.allowlist, source=source, output=output_spec, model_path=run.model_path)
         if run.service_name is not None:
             model = _service_model(runtime, session, run)
         else:
             model = load_model(Path(_model_path(runtime, session, run)))
-        source, output_spec = unseal(runtime.settings, run.source), unseal(runtime.settings, run.output)
         keep, chunk_rows = run.keep, run.chunk_rows
         run_key = run.run_key
 
@@ -197,7 +253,7 @@ def execute_run(runtime: Runtime, run_id: int, *,
 
     try:
         output = engine.make_output(output_spec, run_key=run_key)
-        result = engine.run(_connector(source).read(chunk_rows=chunk_rows), model, output, keep=keep,
+        result = engine.run(_connector(source, runtime.allowlist).read(chunk_rows=chunk_rows), model, output, keep=keep,
                             on_chunk=progress)
     except Exception as exc:
         detail = getattr(exc, "detail", None) or f"{type(exc).__name__}: {exc}"

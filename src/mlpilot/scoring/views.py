@@ -20,7 +20,7 @@ router = APIRouter(include_in_schema=False)
 
 def _page(request: Request, session: Any, user: Any, *, error: str | None = None, form: dict | None = None,
           status_code: int = 200) -> HTMLResponse:
-    runs = service.list_runs(session)
+    runs = service.list_runs(session, user=user)
     services = serving_service.list_user_services(session, user=user)
     response = render(request, "scoring/list.html", user=user, runs=runs, services=services, error=error,
                       form=form or {}, can_start=user.role != Role.viewer,
@@ -36,7 +36,7 @@ def scoring_page(request: Request, session: DbSession, user: PageUser) -> HTMLRe
 
 @router.get("/scoring/_runs", response_class=HTMLResponse)
 def scoring_runs_fragment(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
-    runs = service.list_runs(session)
+    runs = service.list_runs(session, user=user)
     return render(request, "scoring/_runs.html", user=user, runs=runs, can_start=user.role != Role.viewer,
                   active=any(r.state in ("queued", "running") for r in runs))
 
@@ -74,7 +74,7 @@ def start_from_form(request: Request, session: DbSession, runtime: RuntimeDep, u
             raise InvalidInput("Viewers cannot start scoring runs; ask a member of the project.")
         kind, _, value = model.partition(":")
         if kind == "service" and value:
-            serving_service.check_service_access(session, name=value, user=user)
+            serving_service.check_service_access(session, name=value, user=user, write=True)
             target: dict[str, Any] = {"service_name": value}
         elif kind == "path" and value.strip() and user.role == Role.admin:
             # A folder on the server's disk: admins only, like model imports.
@@ -85,7 +85,8 @@ def start_from_form(request: Request, session: DbSession, runtime: RuntimeDep, u
                                                        source_query, side="source"),
                                  output=_spec(output_kind, output_path, output_url, output_table, "",
                                               side="output"),
-                                 chunk_rows=chunk_rows, name=name.strip(), settings=runtime.settings, **target)
+                                 chunk_rows=chunk_rows, name=name.strip(), settings=runtime.settings,
+                                 guard=runtime.allowlist, **target)
         service.submit_run(session, runtime=runtime, run_id=run.id, user_id=user.id)
     except (InvalidInput, NotFound, Conflict) as exc:
         return _page(request, session, user, error=exc.detail, form=form, status_code=exc.status)
@@ -98,6 +99,7 @@ def resume_from_page(run_id: int, request: Request, session: DbSession, runtime:
     try:
         if user.role == Role.viewer:
             raise InvalidInput("Viewers cannot resume scoring runs.")
+        service.check_run_access(session, run_id=run_id, user=user, write=True)
         service.submit_run(session, runtime=runtime, run_id=run_id, user_id=user.id)
     except MlpilotError as exc:
         return _page(request, session, user, error=exc.detail, status_code=exc.status)

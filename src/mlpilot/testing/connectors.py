@@ -10,18 +10,31 @@ from typing import Any
 
 import polars as pl
 
+from mlpilot.core.allowlist import AllowList
 from mlpilot.core.errors import InvalidInput
 from mlpilot.datasets.connectors import Connector, ConnectorError
 
 
-def check_connector(connector_cls: type, settings: dict[str, Any], secrets: dict[str, Any] | None = None) -> None:
-    """Instantiate `connector_cls` on a readable, non-empty source and check the Connector protocol."""
+def check_connector(connector_cls: type, settings: dict[str, Any], secrets: dict[str, Any] | None = None, *,
+                    local_source: bool = True) -> None:
+    """Instantiate `connector_cls` on a readable, non-empty source and check the Connector protocol.
+
+    With `local_source` (a source on this machine or its network), an allow-list that allows nothing must refuse it.
+    """
     assert isinstance(getattr(connector_cls, "kind", None), str) and connector_cls.kind, \
         "the class needs a non-empty `kind` string"
     assert isinstance(getattr(connector_cls, "secret_fields", None), tuple), "`secret_fields` must be a tuple"
     assert issubclass(ConnectorError, InvalidInput), "ConnectorError must stay an InvalidInput"
     connector = connector_cls(dict(settings), dict(secrets or {}))
     assert isinstance(connector, Connector), "the instance must follow the Connector protocol"
+
+    if local_source:
+        try:
+            connector_cls(dict(settings), dict(secrets or {})).check_allowed(AllowList())
+        except InvalidInput:
+            pass
+        else:
+            raise AssertionError("check_allowed() must refuse a local source that the allow-list does not admit")
 
     message = connector.test()
     assert isinstance(message, str) and message.strip(), "test() must return a non-empty summary"

@@ -61,7 +61,7 @@ def test_secrets_are_encrypted_at_rest_with_a_generated_key(live_runtime: Runtim
         connections.decrypt_secrets(runtime.settings, token)
 
 
-def test_bad_connections_are_refused(live_runtime: Runtime) -> None:
+def test_bad_connections_are_refused(live_runtime: Runtime, tmp_path: Path) -> None:
     runtime = live_runtime
     with session_scope(runtime.sessions) as session:
         user = make_user(session)
@@ -73,10 +73,10 @@ def test_bad_connections_are_refused(live_runtime: Runtime) -> None:
             connections.create_connection(session, runtime=runtime, project_id=project.id, name="x", kind="sql",
                                           settings={"url": "sqlite://", "query": "UPDATE t SET a = 1"})
         connections.create_connection(session, runtime=runtime, project_id=project.id, name="x", kind="file",
-                                      settings={"path": "/tmp/x.csv"})
+                                      settings={"path": str(tmp_path / "x.csv")})
         with pytest.raises(InvalidInput, match="already has a connection named 'x'"):
             connections.create_connection(session, runtime=runtime, project_id=project.id, name="x", kind="file",
-                                          settings={"path": "/tmp/y.csv"})
+                                          settings={"path": str(tmp_path / "y.csv")})
         assert [c.name for c in connections.list_connections(session, project_id=project.id)] == ["x"]
 
 
@@ -198,22 +198,21 @@ def test_the_servers_own_files_cannot_be_read(live_runtime: Runtime) -> None:
         user = make_user(session)
         project = make_project(session, user=user)
         for path in (data_dir / "secret.key", data_dir / "leak.csv", data_dir, data_dir / "*.csv"):
-            connection = connections.create_connection(session, runtime=runtime, project_id=project.id,
-                                                       name=str(path), kind="file", settings={"path": str(path)})
-            with pytest.raises(InvalidInput, match="inside mlpilot's own data directory"):
-                connections.preview_connection(session, runtime=runtime, connection_id=connection.id)
+            with pytest.raises(InvalidInput, match="reaches mlpilot's own files"):
+                connections.create_connection(session, runtime=runtime, project_id=project.id,
+                                              name=str(path), kind="file", settings={"path": str(path)})
         parent = connections.create_connection(session, runtime=runtime, project_id=project.id, name="parent",
                                                kind="file", settings={"path": str(data_dir.parent / "*.csv")})
         (data_dir.parent / "ok.csv").write_text("a,b\n3,4\n")
         assert connections.preview_connection(session, runtime=runtime, connection_id=parent.id).height == 1
 
 
-def test_deleting_a_connection_removes_it(live_runtime: Runtime) -> None:
+def test_deleting_a_connection_removes_it(live_runtime: Runtime, tmp_path: Path) -> None:
     runtime = live_runtime
     with session_scope(runtime.sessions) as session:
         user = make_user(session)
         project = make_project(session, user=user)
         connection = connections.create_connection(session, runtime=runtime, project_id=project.id, name="f",
-                                                   kind="file", settings={"path": "/tmp/f.csv"})
+                                                   kind="file", settings={"path": str(tmp_path / "f.csv")})
         connections.delete_connection(session, connection_id=connection.id)
         assert session.get(Connection, connection.id) is None

@@ -66,7 +66,7 @@ def test_sql_connection_secrets_never_leave_the_server(client: TestClient, tmp_p
         assert job["state"] == "succeeded" and job["result"]["rows_out"] == 3
 
 
-def test_bad_requests_are_refused_with_messages(client: TestClient) -> None:
+def test_bad_requests_are_refused_with_messages(client: TestClient, tmp_path: Path) -> None:
     pid = create_project(client)
     url = f"/api/v1/projects/{pid}/connections"
     unknown = client.post(url, json={"name": "x", "kind": "ftp", "settings": {}})
@@ -78,7 +78,7 @@ def test_bad_requests_are_refused_with_messages(client: TestClient) -> None:
     assert typo.status_code == 422 and "Unknown file connector setting(s) file" in typo.json()["detail"]
     assert client.get(f"/api/v1/projects/{pid}/connections").json() == []
     assert client.get("/api/v1/connections/999999").status_code == 404
-    created = client.post(url, json={"name": "gone", "kind": "file", "settings": {"path": "/nonexistent/x.csv"}}).json()
+    created = client.post(url, json={"name": "gone", "kind": "file", "settings": {"path": str(tmp_path / "nonexistent" / "x.csv")}}).json()
     missing = client.post(f"/api/v1/connections/{created['id']}/test").json()
     assert not missing["ok"] and "does not exist" in missing["message"]
     preview = client.get(f"/api/v1/connections/{created['id']}/preview")

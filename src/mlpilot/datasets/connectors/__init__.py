@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import polars as pl
 
+from mlpilot.core.allowlist import AllowList
 from mlpilot.core.plugins import AdapterRegistry
 from mlpilot.datasets.connectors.base import BAD_ROW_POLICIES, BaseConnector, ConnectorError, QuarantinedRow
 
@@ -23,6 +24,10 @@ class Connector(Protocol):
     secret_fields: ClassVar[tuple[str, ...]]
 
     def __init__(self, settings: dict[str, Any], secrets: dict[str, Any]) -> None: ...
+
+    def check_allowed(self, guard: AllowList) -> None:
+        """Refuse a source outside the admin's allow-list (raise InvalidInput); keep the list for every later open."""
+        ...
 
     def test(self) -> str:
         """Check the source can be reached and read; return a one-line summary or raise ConnectorError."""

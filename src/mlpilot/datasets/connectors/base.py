@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
+from mlpilot.core.allowlist import AllowList
 from mlpilot.core.errors import InvalidInput
 
 BAD_ROW_POLICIES = ("fail", "quarantine")
@@ -58,6 +59,12 @@ class BaseConnector:
             raise ConnectorError(f"on_bad_rows must be 'fail' or 'quarantine'; got {self.on_bad_rows!r}.")
         self.watermark_column: str | None = (self.settings.get("watermark_column") or None)
         self.quarantined: list[QuarantinedRow] = []
+        # The server's allow-list (set by the connections service); every open re-checks against it.
+        self.guard: AllowList | None = None
+
+    def check_allowed(self, guard: AllowList) -> None:
+        """Refuse a source outside the admin's allow-list and remember the list for later opens."""
+        self.guard = guard
 
     @classmethod
     def split_secrets(cls, settings: dict[str, Any], secrets: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

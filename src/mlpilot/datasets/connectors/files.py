@@ -13,7 +13,6 @@ import gzip
 import io
 import itertools
 import json
-import re
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from typing import Any, ClassVar
 import fsspec
 import polars as pl
 
+from mlpilot.core.allowlist import AllowList
 from mlpilot.datasets.connectors.base import BaseConnector, ConnectorError, QuarantinedRow
 from mlpilot.datasets.connectors.encoding import (
     KOREAN,
@@ -116,8 +116,11 @@ class FileConnector(BaseConnector):
         if not isinstance(options, dict):
             raise ConnectorError("storage_options must be a JSON object of fsspec options.")
         self.storage_options: dict[str, Any] = options
-        # Local folders the server keeps for itself (set by the connections service), never read.
-        self.blocked_roots: list[Path] = []
+
+    def check_allowed(self, guard: AllowList) -> None:
+        """Refuse a path outside the allowed roots, inside the server's own files, chained or of another protocol."""
+        super().check_allowed(guard)
+        guard.location(self.path, field_name="path")
 
     # Protocol ---------------------------------------------------------------------------------------------
 
@@ -182,6 +185,8 @@ class FileConnector(BaseConnector):
     # Files ------------------------------------------------------------------------------------------------
 
     def _fs(self) -> tuple[Any, str]:
+        if self.guard is not None:  # again at every open: the file system may have changed since creation
+            self.guard.location(self.path, field_name="path")
         try:
             return fsspec.core.url_to_fs(self.path, **self.storage_options)
         except (ImportError, ValueError, TypeError) as exc:
@@ -192,9 +197,6 @@ class FileConnector(BaseConnector):
         fs, root = self._fs()
         protocol = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
         local = protocol in ("file", "local")
-        if local and self.blocked_roots and self._blocked(re.split(r"[*?\[]", root, maxsplit=1)[0] or "/"):
-            raise ConnectorError(f"{self.path!r} lies inside mlpilot's own data directory; a connection cannot "
-                                 "read the server's database, keys or stored datasets.")
         try:
             if any(ch in root for ch in GLOB_CHARS):
                 found = [p for p in fs.glob(root) if not fs.isdir(p)]
@@ -212,19 +214,14 @@ class FileConnector(BaseConnector):
         if not found:
             raise ConnectorError(f"The source is empty: {where}.")
         found = sorted(found)
-        if local and self.blocked_roots:
-            found = [p for p in found if not self._blocked(p)]
-            if not found:
-                raise ConnectorError(f"{self.path!r} lies inside mlpilot's own data directory; a connection cannot "
-                                     "read the server's database, keys or stored datasets.")
+        if local and self.guard is not None:
+            # A folder or glob can reach a symlink that leads out of the allowed roots, or the server's own files.
+            for path in found:
+                self.guard.local_path(path, field_name="path")
         if protocol not in ("file", "local") and "://" in self.path:
             found = [p if "://" in p else f"{protocol}://{p.lstrip('/') if protocol != 'memory' else p}"
                      for p in found]
         return found
-
-    def _blocked(self, path: str) -> bool:
-        resolved = Path(path).resolve()
-        return any(resolved == root or root in resolved.parents for root in self.blocked_roots)
 
     # Streaming ------------------------------------------------------------------------------------------------
 

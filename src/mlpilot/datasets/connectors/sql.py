@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from mlpilot.core.allowlist import AllowList
 from mlpilot.datasets.connectors.base import BaseConnector, ConnectorError, parse_watermark
 
 CONNECT_TIMEOUT_S = 10
@@ -156,7 +157,14 @@ class SqlConnector(BaseConnector):
     def _public_url(self) -> str:
         return self.url.render_as_string(hide_password=True)
 
+    def check_allowed(self, guard: AllowList) -> None:
+        """Refuse the metadata database, SQLite files an admin did not allow, private hosts and unsafe options."""
+        super().check_allowed(guard)
+        guard.database_url(self.url, field_name="url")
+
     def _engine(self) -> Engine:
+        if self.guard is not None:  # again at every open: a host name may resolve elsewhere by now
+            self.guard.database_url(self.url, field_name="url")
         backend = self.url.get_backend_name()
         connect_args: dict[str, Any] = {}
         if backend in ("postgresql", "mysql", "mariadb"):
