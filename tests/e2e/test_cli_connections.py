@@ -14,7 +14,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_connection_commands(demo_server: DemoServer, tmp_path: Path) -> None:
-    export = tmp_path / "customers.csv"
+    # Users drop files into the server's imports folder, the one place the default allow-list admits.
+    export = demo_server.data_dir / "imports" / "customers.csv"
     export.write_bytes(korean_csv("cp949"))
     token = demo_server.token
     created = run_cli(demo_server, "projects", "create", "Connections pilot", token=token)

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from mlpilot.core import jobs
+from mlpilot.core.allowlist import build_allowlist
 from mlpilot.core.db import session_scope, unit_of_work
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.runtime import Runtime
@@ -25,6 +26,9 @@ from mlpilot.notifications import senders, service
 from mlpilot.notifications.models import Delivery
 from mlpilot.notifications.worker import Notifier
 from tests.conftest import DatabaseFactory, make_settings
+
+# What an admin allows when the receivers run on this machine: loopback hosts.
+GUARD = build_allowlist(roots=[], reserved=[], hosts=["127.0.0.1", "localhost", "::1"])
 
 
 class Receiver:
@@ -112,9 +116,9 @@ def deliver(runtime: Runtime) -> int:
 
 def test_webhook_is_signed_and_delivered_once(nruntime: Runtime, receiver: Receiver) -> None:
     with session_scope(nruntime.sessions) as session:
-        service.create_subscription(session, name="ops", channel="webhook", target=receiver.url,
+        service.create_subscription(session, guard=GUARD, name="ops", channel="webhook", target=receiver.url,
                                     events=["alert.fired"], secret="s3cret", settings=nruntime.settings)
-        service.create_subscription(session, name="deploys", channel="webhook", target=receiver.url,
+        service.create_subscription(session, guard=GUARD, name="deploys", channel="webhook", target=receiver.url,
                                     events=["deployment.changed"], secret="")
     publish(nruntime, "alert.fired", {"rule": "p95 latency", "value": 812.5})
     assert deliver(nruntime) == 1
@@ -131,7 +135,8 @@ def test_webhook_is_signed_and_delivered_once(nruntime: Runtime, receiver: Recei
 
 def test_an_event_of_a_rolled_back_transaction_is_never_sent(nruntime: Runtime, receiver: Receiver) -> None:
     with session_scope(nruntime.sessions) as session:
-        service.create_subscription(session, name="all", channel="webhook", target=receiver.url, events=["*"])
+        service.create_subscription(session, guard=GUARD,
+                                    name="all", channel="webhook", target=receiver.url, events=["*"])
     with session_scope(nruntime.sessions) as session, pytest.raises(RuntimeError):
         with unit_of_work(session):
             service.publish(session, "job.finished", {"job": 1})
@@ -144,8 +149,10 @@ def test_failing_endpoint_is_retried_then_marked_failed(nruntime: Runtime) -> No
     down = Receiver(fail_first=100)
     try:
         with session_scope(nruntime.sessions) as session:
-            service.create_subscription(session, name="flaky", channel="webhook", target=flaky.url, events=["*"])
-            service.create_subscription(session, name="down", channel="webhook", target=down.url, events=["*"])
+            service.create_subscription(session, guard=GUARD,
+                                        name="flaky", channel="webhook", target=flaky.url, events=["*"])
+            service.create_subscription(session, guard=GUARD,
+                                        name="down", channel="webhook", target=down.url, events=["*"])
         publish(nruntime, "job.finished", {"job": 7, "state": "succeeded"})
         for _ in range(3):
             deliver(nruntime)
@@ -172,7 +179,7 @@ def test_unreachable_webhook_records_the_error_and_backs_off(tmp_path: Path, dia
     upgrade_database(runtime.engine)
     try:
         with session_scope(runtime.sessions) as session:
-            service.create_subscription(session, name="gone", channel="webhook",
+            service.create_subscription(session, guard=GUARD, name="gone", channel="webhook",
                                         target=f"http://127.0.0.1:{free_port()}/x", events=["*"])
         publish(runtime, "deployment.changed", {"service": "churn"})
         assert deliver(runtime) == 0
@@ -185,7 +192,7 @@ def test_unreachable_webhook_records_the_error_and_backs_off(tmp_path: Path, dia
 
 def test_email_goes_out_over_smtp_and_survives_the_server_being_down(nruntime: Runtime, smtp_port: int) -> None:
     with session_scope(nruntime.sessions) as session:
-        service.create_subscription(session, name="oncall", channel="email", target="oncall@example.com",
+        service.create_subscription(session, guard=GUARD, name="oncall", channel="email", target="oncall@example.com",
                                     events=["alert.fired"])
     publish(nruntime, "alert.fired", {"title": "error rate above 5%", "service": "churn"})
     # No SMTP server yet: the attempt fails, is recorded and stays pending.
@@ -208,7 +215,8 @@ def test_email_goes_out_over_smtp_and_survives_the_server_being_down(nruntime: R
 
 def test_background_notifier_delivers(nruntime: Runtime, receiver: Receiver) -> None:
     with session_scope(nruntime.sessions) as session:
-        service.create_subscription(session, name="all", channel="webhook", target=receiver.url, events=["*"])
+        service.create_subscription(session, guard=GUARD,
+                                    name="all", channel="webhook", target=receiver.url, events=["*"])
     publish(nruntime, "scoring.finished", {"run": 1})
     notifier = Notifier(nruntime, interval_s=0.05)
     notifier.start()
@@ -252,7 +260,7 @@ def _notify_fail(ctx: jobs.JobContext, params: dict[str, Any]) -> None:
 def test_every_finished_job_is_published_as_a_signed_webhook(nruntime: Runtime, receiver: Receiver) -> None:
     nruntime.start_executor()
     with session_scope(nruntime.sessions) as session:
-        service.create_subscription(session, name="jobs", channel="webhook", target=receiver.url,
+        service.create_subscription(session, guard=GUARD, name="jobs", channel="webhook", target=receiver.url,
                                     events=["job.finished"], secret="jobs-secret", settings=nruntime.settings)
     ids = []
     for kind, params in (("test.notify.ok", {"rows": 42}), ("test.notify.fail", {})):
@@ -292,11 +300,12 @@ def test_webhook_secrets_are_stored_only_encrypted(nruntime: Runtime, receiver: 
     from sqlalchemy import text
 
     with session_scope(nruntime.sessions) as session:
-        sub = service.create_subscription(session, name="ops", channel="webhook", target=receiver.url,
+        sub = service.create_subscription(session, guard=GUARD, name="ops", channel="webhook", target=receiver.url,
                                           events=["*"], secret="very-secret-signing-key", settings=nruntime.settings)
         sub_id = sub.id
         with pytest.raises(InvalidInput, match="stored encrypted"):
-            service.create_subscription(session, name="x", channel="webhook", target=receiver.url, events=["*"],
+            service.create_subscription(session, guard=GUARD,
+                                        name="x", channel="webhook", target=receiver.url, events=["*"],
                                         secret="k")
     with nruntime.engine.connect() as conn:
         raw = conn.execute(text("SELECT secret FROM notification_subscriptions WHERE id = :i"), {"i": sub_id}).scalar()

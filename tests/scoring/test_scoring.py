@@ -91,7 +91,8 @@ def test_file_to_parquet_and_csv(live_runtime: Runtime, model_dir: Path, source_
     source_frame.write_csv(source)
     for out in ("out.parquet", "out.csv"):
         with session_scope(live_runtime.sessions) as session:
-            run = service.create_run(session, guard=live_runtime.allowlist, source={"kind": "file", "path": str(source)},
+            run = service.create_run(session, guard=live_runtime.allowlist,
+                                     source={"kind": "file", "path": str(source)},
                                      output={"kind": "file", "path": str(tmp_path / out)},
                                      model_path=str(model_dir), chunk_rows=CHUNK,
                                      keep=["customer_id", "plan"])
@@ -172,7 +173,8 @@ def test_sigkill_then_resume_writes_every_prediction_exactly_once(
     outputs += [{"kind": "sql", "url": url, "table": table} for url in output_urls(tmp_path)]
     for output in outputs:
         with session_scope(live_runtime.sessions) as session:
-            run = service.create_run(session, guard=live_runtime.allowlist, source={"kind": "file", "path": str(source)}, output=output,
+            run = service.create_run(session, guard=live_runtime.allowlist,
+                                     source={"kind": "file", "path": str(source)}, output=output,
                                      model_path=str(model_dir), chunk_rows=CHUNK)
         try:
             kill_mid_run(live_runtime, run.id, tmp_path)
@@ -205,7 +207,8 @@ def test_bad_specs_are_refused_with_clear_messages(live_runtime: Runtime, model_
             with pytest.raises(InvalidInput, match=message):
                 service.create_run(session, guard=live_runtime.allowlist, **kwargs)
     with session_scope(live_runtime.sessions) as session:
-        run = service.create_run(session, guard=live_runtime.allowlist, source=good_source, output={"kind": "file", "path": str(tmp_path / "o.txt")},
+        run = service.create_run(session, guard=live_runtime.allowlist,
+                                 source=good_source, output={"kind": "file", "path": str(tmp_path / "o.txt")},
                                  model_path=str(model_dir))
     with pytest.raises(InvalidInput):
         service.execute_run(live_runtime, run.id)
@@ -294,9 +297,11 @@ def test_a_run_whose_job_died_with_the_server_is_marked_resumable(live_runtime: 
     from mlpilot.core.jobs import Job, fail_interrupted_jobs
 
     with session_scope(live_runtime.sessions) as session:
-        run = service.create_run(session, guard=live_runtime.allowlist, source={"kind": "file", "path": str(tmp_path / "x.csv")},
+        run = service.create_run(session, guard=live_runtime.allowlist,
+                                 source={"kind": "file", "path": str(tmp_path / "x.csv")},
                                  output={"kind": "file", "path": str(tmp_path / "o.csv")}, model_path=str(model_dir))
-        cli_run = service.create_run(session, guard=live_runtime.allowlist, source={"kind": "file", "path": str(tmp_path / "x.csv")},
+        cli_run = service.create_run(session, guard=live_runtime.allowlist,
+                                     source={"kind": "file", "path": str(tmp_path / "x.csv")},
                                      output={"kind": "file", "path": str(tmp_path / "p.csv")},
                                      model_path=str(model_dir))
         with unit_of_work(session):
@@ -336,7 +341,8 @@ def test_database_passwords_are_stored_encrypted_and_still_connect(live_runtime:
     write_source_table(pg, src, source_frame)
     try:
         with session_scope(live_runtime.sessions) as session:
-            run = service.create_run(session, guard=live_runtime.allowlist, source={"kind": "sql", "url": url, "table": src},
+            run = service.create_run(session, guard=live_runtime.allowlist,
+                                     source={"kind": "sql", "url": url, "table": src},
                                      output={"kind": "sql", "url": url, "table": table},
                                      model_path=str(model_dir), chunk_rows=CHUNK, settings=settings)
         with live_runtime.engine.connect() as conn:

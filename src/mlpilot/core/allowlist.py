@@ -142,7 +142,12 @@ class AllowList:
             same_host = self._addresses(host) & self._addresses(meta_host) if meta_host else set()
             if same_host and (parsed.port or None) in (meta_port, None) and parsed.database == meta_db:
                 raise InvalidInput(f"{field_name}: that is mlpilot's own metadata database; it cannot be a source.")
-        self.host(host, field_name=field_name)
+        # Company databases live on private networks, so private hosts stay allowed for SQL; what no database
+        # lives on is the link-local range (cloud instance metadata).
+        for address in self._addresses(host, parsed.port):
+            if address.is_link_local and not any(address in network for network in self.networks):
+                raise InvalidInput(f"{field_name}: {host!r} resolves to the link-local address {address}; "
+                                   "no database is reached there.")
 
     # Outbound network ---------------------------------------------------------------------------------------
 
@@ -171,20 +176,16 @@ class AllowList:
 
     def _addresses(self, host: str, port: int | None = None) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
         try:
-            return {ipaddress.ip_address(host)}
+            literals = [ipaddress.ip_address(host)]
         except ValueError:
-            pass
-        try:
-            infos = self.resolver(host, port or 0, proto=socket.IPPROTO_TCP)  # type: ignore[operator]
-        except (OSError, UnicodeError):
-            return set()
-        found = set()
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0].split("%")[0])
-            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-                address = address.ipv4_mapped
-            found.add(address)
-        return found
+            try:
+                infos = self.resolver(host, port or 0, proto=socket.IPPROTO_TCP)  # type: ignore[operator]
+            except (OSError, UnicodeError):
+                return set()
+            literals = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        # An IPv4 address written as IPv6 (::ffff:127.0.0.1) reaches the IPv4 host: judge that one.
+        return {address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped
+                else address for address in literals}
 
 
 def build_allowlist(*, roots: Iterable[Path], reserved: Iterable[Path], sqlite_files: Iterable[Path] = (),

@@ -32,6 +32,8 @@ class Runtime:
         """Build the runtime the settings describe; the executor is attached by start()."""
         engine = engine or engine_from_settings(settings)
         store = ArtifactStore(settings.storage_url_resolved, settings.cache_dir_resolved)
+        # Where users drop files for connections and scoring: the one folder the default allow-list admits.
+        settings.imports_dir.mkdir(parents=True, exist_ok=True)
         return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine), store=store)
 
     @cached_property
@@ -73,7 +75,6 @@ def allowlist_from_settings(settings: Settings, engine: Engine | None = None) ->
             reserved.append(Path(url.database))
         elif url.database:
             metadata_database = (url.host or "localhost", url.port, url.database)
-    settings.imports_dir.mkdir(parents=True, exist_ok=True)
     return build_allowlist(
         roots=[settings.imports_dir, *settings.sources.roots], reserved=reserved,
         sqlite_files=settings.sources.sqlite_files, hosts=settings.sources.hosts, networks=settings.sources.networks,

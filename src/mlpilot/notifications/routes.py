@@ -22,7 +22,8 @@ def create_subscription(body: SubscriptionCreate, session: DbSession, runtime: R
                         user: AdminUser) -> SubscriptionRead:
     """Subscribe a webhook (signed with `secret`, stored encrypted) or an e-mail address to events."""
     sub = service.create_subscription(session, name=body.name, channel=body.channel, target=body.target,
-                                      events=body.events, secret=body.secret, settings=runtime.settings)
+                                      events=body.events, secret=body.secret, settings=runtime.settings,
+                                      guard=runtime.allowlist)
     return SubscriptionRead.model_validate(sub)
 
 

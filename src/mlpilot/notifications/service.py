@@ -17,8 +17,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mlpilot.core import jobs
+from mlpilot.core.allowlist import AllowList
 from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, NotFound
+from mlpilot.core.runtime import allowlist_from_settings
 from mlpilot.core.security import decrypt_text, encrypt_text
 from mlpilot.notifications import senders
 from mlpilot.notifications.models import Delivery, OutboxEvent, Subscription
@@ -43,7 +45,7 @@ def _check_target(channel: str, target: str) -> str:
 
 
 def create_subscription(session: Session, *, name: str, channel: str, target: str, events: list[str],
-                        secret: str = "", settings: Any = None) -> Subscription:
+                        guard: AllowList, secret: str = "", settings: Any = None) -> Subscription:
     """Subscribe a webhook URL or e-mail address to `events` (["*"] = all).
 
     The webhook's signing secret is stored only encrypted (the installation's secret key, as connection
@@ -52,6 +54,8 @@ def create_subscription(session: Session, *, name: str, channel: str, target: st
     if secret and settings is None:
         raise InvalidInput("A webhook secret can only be stored encrypted; the installation settings are needed.")
     target = _check_target(channel, target)
+    if channel == "webhook":
+        guard.outbound_url(target, field_name="target")
     events = [e.strip() for e in events if e.strip()] or ["*"]
     if not name.strip():
         raise InvalidInput("A subscription needs a name.")
@@ -124,6 +128,8 @@ def _email_text(event: OutboxEvent) -> tuple[str, str]:
 
 def _send(settings: Any, delivery: Delivery, event: OutboxEvent, secret: str) -> senders.SendResult:
     if delivery.channel == "webhook":
+        # Again at every send: the name may resolve elsewhere now, or the admin may have narrowed the allow-list.
+        allowlist_from_settings(settings).outbound_url(delivery.target, field_name="webhook")
         body = senders.envelope(delivery_id=delivery.id, event_id=event.id, event=event.event,
                                 created_at=event.created_at.isoformat(), payload=event.payload or {})
         return senders.send_webhook(delivery.target, body=body, event=event.event, delivery_id=delivery.id,

@@ -46,7 +46,8 @@ def create_from_form(request: Request, session: DbSession, runtime: RuntimeDep, 
     form = {"name": name, "channel": channel, "target": target, "events": events or []}
     try:
         service.create_subscription(session, name=name, channel=channel, target=target, events=events or ["*"],
-                                    secret=secret, settings=runtime.settings)
+                                    secret=secret, settings=runtime.settings,
+                                      guard=runtime.allowlist)
     except MlpilotError as exc:
         return _page(request, session, user, error=exc.detail, form=form, status_code=exc.status)
     return RedirectResponse("/notifications", status_code=303)

@@ -232,6 +232,7 @@ def attach_backend(session: Session, *, runtime: Runtime, service: Service, user
             return
         assert external is not None
         config = routing.check_external_config(external)
+        runtime.allowlist.outbound_url(config["url"], field_name="external.url")
         label = f"external:{config['name']}"
         if any(b.label == label for b in list_backends(session, service_id=svc.id)):
             raise Conflict(f"Service {svc.name!r} already has a backend named {config['name']!r}.")

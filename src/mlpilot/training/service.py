@@ -177,6 +177,7 @@ def create_external_engine(session: Session, *, runtime: Runtime, project_id: in
     if not all(isinstance(v, str) for v in secret_headers.values()):
         raise InvalidInput("'secret_headers' must be an object of strings (e.g. {\"Authorization\": \"Bearer …\"}).")
     checked = check_external_config(config)
+    runtime.allowlist.outbound_url(checked["url"], field_name="url")
     overlap = sorted(set(checked["headers"]) & set(secret_headers))
     if overlap:
         raise InvalidInput(f"Header {overlap[0]!r} is given both as a plain and a secret header; give it once.")

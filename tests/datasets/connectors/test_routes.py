@@ -78,7 +78,8 @@ def test_bad_requests_are_refused_with_messages(client: TestClient, tmp_path: Pa
     assert typo.status_code == 422 and "Unknown file connector setting(s) file" in typo.json()["detail"]
     assert client.get(f"/api/v1/projects/{pid}/connections").json() == []
     assert client.get("/api/v1/connections/999999").status_code == 404
-    created = client.post(url, json={"name": "gone", "kind": "file", "settings": {"path": str(tmp_path / "nonexistent" / "x.csv")}}).json()
+    created = client.post(url, json={"name": "gone", "kind": "file",
+                                     "settings": {"path": str(tmp_path / "nonexistent" / "x.csv")}}).json()
     missing = client.post(f"/api/v1/connections/{created['id']}/test").json()
     assert not missing["ok"] and "does not exist" in missing["message"]
     preview = client.get(f"/api/v1/connections/{created['id']}/preview")
