@@ -48,3 +48,16 @@ def test_unknown_page_renders_an_html_error_page(client: TestClient) -> None:
     assert response.headers["content-type"].startswith("text/html")
     assert "Project 99999 does not exist." in response.text
     assert "Traceback" not in response.text
+
+
+def test_ids_and_numbers_beyond_64_bits_are_refused_not_server_errors(client: TestClient) -> None:
+    """Every id reaching the database is range-checked once, for path, query and body alike, on every dialect."""
+    huge = 2**70
+    pid = client.post("/api/v1/projects", json={"name": "bounds"}).json()["id"]
+    for path in (f"/api/v1/projects/{huge}", f"/api/v1/connections/{huge}", f"/api/v1/jobs/{huge}",
+                 f"/api/v1/projects/{-huge}", f"/api/v1/projects/{pid}/runs?tag={huge}"):
+        answer = client.get(path)
+        assert answer.status_code in (200, 404, 422), (path, answer.status_code, answer.text)
+    body = client.post("/api/v1/scoring/runs", json={"model_version_id": huge, "source": {"kind": "file", "path": "/x"},
+                                                     "output": {"kind": "file", "path": "/y.csv"}})
+    assert body.status_code == 422 and "out of range" in body.json()["detail"], body.text

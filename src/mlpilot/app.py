@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -215,6 +216,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"Nothing at {request.url.path}."
         return _error_response(request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", detail)
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> Response:
+        # A value the database cannot store (a number beyond its column, text longer than it): the user's input.
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+        return _error_response(request, 422, "Invalid input", f"A value does not fit the field it is stored in "
+                               f"({reason}); check the numbers and text lengths you sent.")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from mlpilot.core.errors import Conflict
+from mlpilot.core.errors import Conflict, InvalidInput
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -70,6 +70,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5, sqlite_busy
     else:
         kwargs.update(pool_size=pool_size, pool_pre_ping=True)
     engine = create_engine(url, **kwargs)
+    event.listen(engine, "before_cursor_execute", _refuse_out_of_range_integers)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -90,6 +91,28 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 5, sqlite_busy
                 connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+INT64_MAX = 2**63 - 1
+
+
+def _out_of_range(value: Any) -> bool:
+    return type(value) is int and not -INT64_MAX - 1 <= value <= INT64_MAX
+
+
+def _refuse_out_of_range_integers(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any,
+                                  executemany: bool) -> None:
+    """Refuse integers no database column holds, whichever path, query or body field they came from.
+
+    SQLite raises OverflowError and PostgreSQL a type error for them — both 500s — so one check at the driver
+    boundary turns every such id or count into a clear 422 instead of bounding each field by hand.
+    """
+    rows = parameters if executemany else [parameters]
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row
+        if values and any(_out_of_range(value) for value in values):
+            raise InvalidInput(f"A number in the request is out of range: ids and counts must lie between "
+                               f"{-INT64_MAX - 1} and {INT64_MAX}.")
 
 
 def engine_from_settings(settings: Any) -> Engine:
