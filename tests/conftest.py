@@ -27,7 +27,7 @@ from mlpilot.core.storage import ArtifactStore
 from mlpilot.migrations import upgrade_database
 from mlpilot.settings import Settings, get_settings
 
-ADMIN_TOKEN = "test-admin-token-0123456789"
+ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghij"
 ADMIN_PASSWORD = "admin-password-123"
 POSTGRES_URL = os.environ.get("MLPILOT_TEST_POSTGRES_URL")
 DIALECTS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mlpilot import __version__
 from mlpilot.accounts import service as accounts_service
+from mlpilot.accounts.deps import INITIAL_PASSWORD_FILE
 from mlpilot.accounts.token_sync import TokenSync
 from mlpilot.core import jobs
 from mlpilot.core.db import session_scope
@@ -35,6 +36,7 @@ from mlpilot.notifications import worker as notifier
 from mlpilot.serving import service as serving_service
 from mlpilot.settings import Settings, get_settings
 from mlpilot.web.pages import STATIC_DIR, LoginRequired, render
+from mlpilot.web.security import BrowserSecurity
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -56,13 +58,15 @@ def prepare_runtime(runtime: Runtime) -> accounts_service.BootstrapResult:
         from mlpilot.scoring.service import fail_interrupted_runs
 
         fail_interrupted_runs(session)
+        token = settings.bootstrap_token.get_secret_value() if settings.bootstrap_token else None
+        accounts_service.check_bootstrap_token(token)
         result = accounts_service.bootstrap_admin(
             session,
             password=settings.admin_password.get_secret_value() if settings.admin_password else None,
-            token=settings.bootstrap_token.get_secret_value() if settings.bootstrap_token else None,
+            token=token,
         )
     if result.admin_password:
-        password_file = settings.data_dir / "initial-admin-password.txt"
+        password_file = settings.data_dir / INITIAL_PASSWORD_FILE
         password_file.parent.mkdir(parents=True, exist_ok=True)
         password_file.write_text(result.admin_password + "\n")
         password_file.chmod(0o600)
@@ -152,6 +156,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if views is not None:
             app.include_router(views.router)
     app.include_router(api)
+    # Added before the data plane's middleware so the inference fast path stays outermost and untouched.
+    app.add_middleware(BrowserSecurity, public_url=runtime.settings.public_url)
     install_dataplane(app, lambda: runtime.dataplane)
     return app
 

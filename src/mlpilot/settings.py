@@ -112,7 +112,15 @@ class SourcesSettings(BaseModel):
 
 class UiSettings(BaseModel):
     default_locale: Literal["en", "ko"] = Field("en", description="UI language when the user has not chosen one.")
-    session_days: int = Field(14, ge=1, description="How long a UI login lasts.")
+    session_days: int = Field(14, ge=1, le=365, description="How long a UI login lasts.")
+    secure_cookies: bool | None = Field(
+        None, description="Send the login cookie only over HTTPS; empty means on when PUBLIC_URL starts with https.")
+    login_max_failures: int = Field(
+        5, ge=1, le=1000, description="Failed sign-ins allowed per user and per client address within the window "
+        "before further attempts are refused.")
+    login_window_minutes: int = Field(
+        15, ge=1, le=1440, description="Window over which failed sign-ins are counted; a refused user or address "
+        "may try again once its oldest failure leaves the window.")
 
 
 class Settings(BaseSettings):

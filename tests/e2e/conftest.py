@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-DEMO_TOKEN = "e2e-bootstrap-token-abcdef123456"
+DEMO_TOKEN = "e2e-bootstrap-token-abcdef1234567890"
 DEMO_PASSWORD = "demo-admin-password"
 READY_TIMEOUT_S = 300
 

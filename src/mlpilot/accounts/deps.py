@@ -11,8 +11,22 @@ from mlpilot.accounts import service
 from mlpilot.accounts.models import Role, User
 from mlpilot.core.deps import DbSession
 from mlpilot.core.errors import Unauthenticated
+from mlpilot.settings import Settings
 
 SESSION_COOKIE = "mlpilot_session"
+INITIAL_PASSWORD_FILE = "initial-admin-password.txt"
+
+
+def secure_cookies(settings: Settings) -> bool:
+    """Whether the login cookie is sent over HTTPS only (the setting, else whether the public URL is https)."""
+    if settings.ui.secure_cookies is not None:
+        return settings.ui.secure_cookies
+    return bool(settings.public_url and settings.public_url.lower().startswith("https://"))
+
+
+def forget_initial_password(settings: Settings) -> None:
+    """Remove the generated first admin password from disk once it is no longer needed."""
+    (settings.data_dir / INITIAL_PASSWORD_FILE).unlink(missing_ok=True)
 
 
 def token_from_request(request: Request) -> str | None:

@@ -53,3 +53,14 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class LoginFailure(Base):
+    """A failed sign-in, kept for the throttling window; in the database so every server process sees it."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(200), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    failed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path, Request
 
 from mlpilot.accounts import service
-from mlpilot.accounts.deps import AdminUser, CurrentUser
+from mlpilot.accounts.deps import AdminUser, CurrentUser, forget_initial_password, token_from_request
 from mlpilot.accounts.schemas import TokenCreate, TokenCreated, TokenRead, UserCreate, UserRead, UserUpdate
-from mlpilot.core.deps import DbSession
+from mlpilot.core.db import INT64_MAX
+from mlpilot.core.deps import DbSession, RuntimeDep
+from mlpilot.core.errors import InvalidInput
 
 router = APIRouter(tags=["accounts"])
 
@@ -32,10 +35,24 @@ def create_user(body: UserCreate, session: DbSession, _: AdminUser) -> UserRead:
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
-def update_user(user_id: int, body: UserUpdate, session: DbSession, user: CurrentUser) -> UserRead:
+def update_user(user_id: Annotated[int, Path(ge=1, le=INT64_MAX)], body: UserUpdate, request: Request,
+                session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> UserRead:
+    """Change a profile; one's own password needs the current one, and other sessions are signed out."""
     if user.id != user_id or body.role is not None or body.active is not None:
         service.require_role(user, service.Role.admin)
-    updated = service.update_user(session, user_id=user_id, **body.model_dump(exclude_unset=True))
+    changes = body.model_dump(exclude_unset=True, exclude={"current_password", "password"})
+    if body.password is not None:
+        if user.id == user_id:
+            if body.current_password is None:
+                raise InvalidInput("current_password: give your current password to change it.")
+            service.change_password(session, user_id=user_id, current_password=body.current_password,
+                                    new_password=body.password, keep_secret=token_from_request(request))
+        else:  # an admin resetting someone's password signs them out everywhere
+            service.update_user(session, user_id=user_id, password=body.password)
+            service.revoke_sessions(session, user_id=user_id)
+        if service.get_user(session, user_id=user_id).username == service.ADMIN_USERNAME:
+            forget_initial_password(runtime.settings)
+    updated = service.update_user(session, user_id=user_id, **changes)
     return UserRead.model_validate(updated)
 
 

@@ -25,6 +25,7 @@ class UserUpdate(BaseModel):
     locale: str | None = Field(None, pattern=r"^(en|ko)$")
     active: bool | None = None
     password: str | None = Field(None, min_length=8, max_length=200)
+    current_password: str | None = Field(None, max_length=200, description="Needed to change one's own password")
 
 
 class UserRead(ReadModel):

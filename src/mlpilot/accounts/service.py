@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mlpilot.accounts import throttling
 from mlpilot.accounts.models import ROLE_RANK, ApiToken, Role, User
 from mlpilot.core import security
 from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 
 ADMIN_USERNAME = "admin"
+BOOTSTRAP_TOKEN_NAME = "bootstrap"
+MIN_BOOTSTRAP_TOKEN = 32
 SESSION_TOKEN_KIND = "session"
 
 
@@ -77,13 +80,43 @@ def update_user(session: Session, *, user_id: int, full_name: str | None = None,
 
 
 def authenticate_password(session: Session, *, username: str, password: str) -> User:
-    """Return the user whose credentials these are, or raise Unauthenticated."""
-    user = find_user_by_username(session, username=username)
-    if user is None or not user.active or not user.password_hash or not security.verify_password(
-        user.password_hash, password
-    ):
+    """Return the user whose credentials these are, or raise Unauthenticated.
+
+    An unknown or password-less user still costs one hash check, so the answer time does not tell which user
+    names exist.
+    """
+    user = find_user_by_username(session, username=username[:200])
+    stored = user.password_hash if user is not None and user.password_hash else security.dummy_password_hash()
+    matches = security.verify_password(stored, password)
+    if user is None or not user.active or not user.password_hash or not matches:
         raise Unauthenticated("Wrong username or password.")
     return user
+
+
+def change_password(session: Session, *, user_id: int, current_password: str, new_password: str,
+                    keep_secret: str | None = None) -> User:
+    """Change one's own password after checking the current one; other UI sessions are signed out."""
+    user = get_user(session, user_id=user_id)
+    if not user.password_hash or not security.verify_password(user.password_hash, current_password or ""):
+        raise PermissionDenied("The current password is wrong; the password was not changed.")
+    with unit_of_work(session):
+        user.password_hash = security.hash_password(new_password)
+        revoke_sessions(session, user_id=user_id, keep_secret=keep_secret)
+    return user
+
+
+def revoke_sessions(session: Session, *, user_id: int, keep_secret: str | None = None) -> int:
+    """Sign a user out of every UI session except the one holding `keep_secret`; return how many."""
+    keep = security.hash_token(keep_secret) if keep_secret else None
+    count = 0
+    with unit_of_work(session):
+        for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user_id,
+                                                            ApiToken.kind == SESSION_TOKEN_KIND,
+                                                            ApiToken.revoked.is_(False))):
+            if token.token_hash != keep:
+                token.revoked = True
+                count += 1
+    return count
 
 
 def create_token(session: Session, *, user_id: int, name: str, kind: str = "api",
@@ -139,10 +172,22 @@ def authenticate_token(session: Session, *, secret: str) -> User:
     return user
 
 
-def login(session: Session, *, username: str, password: str, days: int) -> tuple[User, str]:
-    """Check credentials and open a UI session; return the user and the session secret."""
-    with unit_of_work(session):
+def login(session: Session, *, username: str, password: str, days: int, address: str = "unknown",
+          max_failures: int = 5, window: dt.timedelta = dt.timedelta(minutes=15)) -> tuple[User, str]:
+    """Check credentials and open a UI session; return the user and the session secret.
+
+    Failed attempts are counted per user name and per address; past `max_failures` in `window` every attempt
+    is refused (429) without checking the password, so guessing is limited even for unknown names.
+    """
+    throttling.check_login_allowed(session, username=username, address=address, max_failures=max_failures,
+                                   window=window)
+    try:
         user = authenticate_password(session, username=username, password=password)
+    except Unauthenticated:
+        throttling.record_login_failure(session, username=username, address=address, window=window)
+        raise
+    with unit_of_work(session):
+        throttling.clear_login_failures(session, username=username, address=address)
         _, secret = create_token(session, user_id=user.id, name="web login", kind=SESSION_TOKEN_KIND,
                                  expires_in=dt.timedelta(days=days))
     return user, secret
@@ -174,12 +219,26 @@ def bootstrap_admin(session: Session, *, password: str | None, token: str | None
                                 full_name="Administrator")
             created = True
         installed = False
+        wanted = security.hash_token(token) if token else None
+        # The bootstrap token lives exactly as long as the setting: a changed or removed value revokes the old one.
+        for old in session.scalars(select(ApiToken).where(ApiToken.name == BOOTSTRAP_TOKEN_NAME,
+                                                          ApiToken.revoked.is_(False))):
+            if old.token_hash != wanted:
+                old.revoked = True
         if token:
-            exists = session.scalar(select(ApiToken).where(ApiToken.token_hash == security.hash_token(token)))
+            exists = session.scalar(select(ApiToken).where(ApiToken.token_hash == wanted))
             if exists is None:
-                create_token(session, user_id=admin.id, name="bootstrap", secret=token)
+                create_token(session, user_id=admin.id, name=BOOTSTRAP_TOKEN_NAME, secret=token)
                 installed = True
     return BootstrapResult(created, chosen_password, installed)
+
+
+def check_bootstrap_token(token: str | None) -> None:
+    """Refuse a bootstrap token too weak to be an admin's credential."""
+    if token is not None and (len(token) < MIN_BOOTSTRAP_TOKEN or len(set(token)) < 8):
+        raise InvalidInput(f"MLPILOT_BOOTSTRAP_TOKEN must have at least {MIN_BOOTSTRAP_TOKEN} characters and at "
+                           "least 8 different ones (it becomes the admin's API token); generate one with "
+                           "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`.")
 
 
 def active_token_hashes(session: Session) -> dict[str, dt.datetime | None]:

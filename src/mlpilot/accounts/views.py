@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mlpilot.accounts import service
-from mlpilot.accounts.deps import SESSION_COOKIE, token_from_request
+from mlpilot.accounts.deps import SESSION_COOKIE, forget_initial_password, secure_cookies, token_from_request
 from mlpilot.core.deps import DbSession, RuntimeDep
-from mlpilot.core.errors import Unauthenticated
+from mlpilot.core.errors import TooManyRequests, Unauthenticated
 from mlpilot.core.i18n import LOCALES, get_translations
 from mlpilot.web.pages import LANG_COOKIE, render, request_locale
 
@@ -36,17 +37,26 @@ def login_page(request: Request, next: str = "/projects") -> HTMLResponse:
 
 @router.post("/login")
 def login_submit(request: Request, session: DbSession, runtime: RuntimeDep,
-                 username: Annotated[str, Form()], password: Annotated[str, Form()],
-                 next: Annotated[str, Form()] = "/projects") -> Response:
-    days = runtime.settings.ui.session_days
+                 username: Annotated[str, Form(max_length=200)], password: Annotated[str, Form(max_length=1000)],
+                 next: Annotated[str, Form(max_length=2000)] = "/projects") -> Response:
+    ui = runtime.settings.ui
     try:
-        _, secret = service.login(session, username=username, password=password, days=days)
-    except Unauthenticated:
+        user, secret = service.login(session, username=username, password=password, days=ui.session_days,
+                                     address=request.client.host if request.client else "unknown",
+                                     max_failures=ui.login_max_failures,
+                                     window=dt.timedelta(minutes=ui.login_window_minutes))
+    except (Unauthenticated, TooManyRequests) as exc:
         _ = get_translations(request_locale(request)).gettext
+        message = _("Wrong username or password.") if isinstance(exc, Unauthenticated) else _(
+            "Too many failed sign-ins; wait a few minutes and try again.")
         return render(request, "accounts/login.html", next=_safe_next(next), username=username,
-                      error=_("Wrong username or password."), status_code=401)
+                      error=message, status_code=exc.status)
+    if user.username == service.ADMIN_USERNAME:
+        # The generated first password has done its job once the admin signed in: do not leave it on disk.
+        forget_initial_password(runtime.settings)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, secret, max_age=days * 86400, httponly=True, samesite="lax")
+    response.set_cookie(SESSION_COOKIE, secret, max_age=ui.session_days * 86400, httponly=True, samesite="lax",
+                        secure=secure_cookies(runtime.settings))
     return response
 
 
@@ -64,5 +74,5 @@ def logout(request: Request, session: DbSession) -> Response:
 def switch_language(lang: Annotated[str, Form()], next: Annotated[str, Form()] = "/projects") -> Response:
     response = RedirectResponse(_safe_next(next), status_code=303)
     if lang in LOCALES:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")  # a preference, not a secret
     return response

@@ -55,6 +55,11 @@ class PermissionDenied(MlpilotError):
     title = "Permission denied"
 
 
+class TooManyRequests(MlpilotError):
+    status = 429
+    title = "Too many requests"
+
+
 class PayloadTooLarge(MlpilotError):
     status = 413
     title = "Payload too large"

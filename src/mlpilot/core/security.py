@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 import secrets
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,12 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def dummy_password_hash() -> str:
+    """Return a hash of a random password, checked for unknown users so failures take the same time."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def new_token() -> str:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 04:24:52.616408
+Create Date: 2026-12-03 17:30:19.155064
 """
 from __future__ import annotations
 
@@ -67,6 +67,18 @@ def upgrade() -> None:
     with op.batch_alter_table('inference_logs', schema=None) as batch_op:
         batch_op.create_index('ix_inference_logs_service_ts', ['service', 'ts'], unique=False)
         batch_op.create_index(batch_op.f('ix_inference_logs_ts'), ['ts'], unique=False)
+
+    op.create_table('login_failures',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=200), nullable=False),
+    sa.Column('address', sa.String(length=64), nullable=False),
+    sa.Column('failed_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failures'))
+    )
+    with op.batch_alter_table('login_failures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_failures_address'), ['address'], unique=False)
+        batch_op.create_index(batch_op.f('ix_login_failures_failed_at'), ['failed_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_login_failures_username'), ['username'], unique=False)
 
     op.create_table('notification_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -814,6 +826,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_notification_events_event'))
 
     op.drop_table('notification_events')
+    with op.batch_alter_table('login_failures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_failures_username'))
+        batch_op.drop_index(batch_op.f('ix_login_failures_failed_at'))
+        batch_op.drop_index(batch_op.f('ix_login_failures_address'))
+
+    op.drop_table('login_failures')
     with op.batch_alter_table('inference_logs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inference_logs_ts'))
         batch_op.drop_index('ix_inference_logs_service_ts')

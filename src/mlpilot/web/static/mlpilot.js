@@ -14,3 +14,12 @@
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
   document.addEventListener("htmx:afterSwap", function (e) { draw(e.target); });
 })();
+
+// <select data-autosubmit> submits its form on change (kept out of inline handlers, which the CSP forbids);
+// data-autosubmit="request" uses requestSubmit() so HTMX-enhanced forms go through HTMX.
+document.addEventListener("change", function (e) {
+  var field = e.target;
+  if (!field.hasAttribute || !field.hasAttribute("data-autosubmit") || !field.form) return;
+  if (field.getAttribute("data-autosubmit") === "request") field.form.requestSubmit();
+  else field.form.submit();
+});
