@@ -35,6 +35,7 @@ from mlpilot.monitoring import service as monitoring_service
 from mlpilot.notifications import worker as notifier
 from mlpilot.serving import service as serving_service
 from mlpilot.settings import Settings, get_settings
+from mlpilot.web import access
 from mlpilot.web.pages import STATIC_DIR, LoginRequired, render
 from mlpilot.web.security import BrowserSecurity
 
@@ -82,7 +83,8 @@ def start_runtime(runtime: Runtime) -> None:
         sink = monitoring_service.start_inference_sink(runtime)
         runtime.dataplane = DataPlane(runtime.settings.serving, sink=sink)
         runtime.dataplane.gate = TokenGate()
-        token_sync = TokenSync(runtime.sessions, runtime.dataplane.gate)
+        token_sync = TokenSync(runtime.sessions, runtime.dataplane.gate,
+                               scopes=serving_service.token_service_scopes)
         token_sync.start()
         runtime.extras["token_sync"] = token_sync
     with session_scope(runtime.sessions) as session:
@@ -137,7 +139,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     api = APIRouter(prefix="/api/v1")
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, dependencies=[access.Public])
     def api_docs() -> HTMLResponse:
         # Served from our own static files: a self-hosted platform must not need a CDN to show its API.
         return get_swagger_ui_html(openapi_url="/openapi.json", title="mlpilot API",
@@ -145,7 +147,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                                    swagger_css_url="/static/vendor/swagger-ui-5.35.0.css",
                                    swagger_favicon_url="/static/favicon.svg")
 
-    @api.get("/health", tags=["health"])
+    @api.get("/health", tags=["health"], dependencies=[access.Public])
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
 

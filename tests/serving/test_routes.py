@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -11,7 +12,7 @@ from mlpilot.core.db import session_scope
 from mlpilot.core.runtime import Runtime
 from mlpilot.monitoring import service as monitoring_service
 from mlpilot.serving import service as serving_service
-from tests.dataplane.factories import make_churn_model, make_regression_model
+from tests.dataplane.factories import fast_server, make_churn_model, make_regression_model
 from tests.projects.factories import api_project
 from tests.serving.factories import churn_inputs, deploy, make_model_version, role_headers
 
@@ -206,3 +207,29 @@ def _artifact_key(runtime: Runtime, model_version_id: int) -> str:
 
     with session_scope(runtime.sessions) as session:
         return registry_service.get_model_version(session, model_version_id=model_version_id).artifact_key
+
+
+def test_v2_answers_a_token_only_for_services_of_its_projects(client: TestClient, runtime: Runtime, project: dict,
+                                                              model_dirs: dict[str, Path]) -> None:
+    """A member of another project cannot infer with, or read the metadata of, this project's service: the answer
+    is the one an unknown model gets. The fast server in front of the app checks the same way."""
+    v1 = make_model_version(runtime, project_id=project["id"], model_dir=model_dirs["v1"])
+    deploy(client, project_id=project["id"], name="scoped", model_version_id=v1)
+    member = role_headers(client, project["id"], "member")
+    other = api_project(client, name="elsewhere")
+    outsider = role_headers(client, other["id"], "viewer")
+    runtime.extras["token_sync"].sync_once()
+    body = {"inputs": churn_inputs(1)}
+    assert client.post("/v2/models/scoped/infer", json=body, headers=member).status_code == 200
+    for method, path in (("POST", "/v2/models/scoped/infer"), ("GET", "/v2/models/scoped"),
+                         ("GET", "/v2/models/scoped/ready")):
+        refused = client.request(method, path, json=body, headers=outsider)
+        unknown = client.request(method, path.replace("scoped", "no-such-model"), json=body, headers=outsider)
+        assert refused.status_code == 404 and refused.json() == {"error": "model 'scoped' not found"}, refused.text
+        assert unknown.status_code == 404
+    plane = runtime.dataplane
+    with fast_server(plane) as host:
+        url = f"http://{host}"
+        assert httpx.post(f"{url}/v2/models/scoped/infer", json=body, headers=member).status_code == 200
+        fast = httpx.post(f"{url}/v2/models/scoped/infer", json=body, headers=outsider)
+        assert fast.status_code == 404 and fast.json() == {"error": "model 'scoped' not found"}

@@ -47,6 +47,7 @@ def get_current_user(request: Request, session: DbSession) -> User:
     return user
 
 
+get_current_user.__access_rule__ = "signed-in"  # type: ignore[attr-defined]  (read by the route-walking test)
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
@@ -57,6 +58,7 @@ def RequireRole(role: Role) -> Callable[..., User]:  # noqa: N802 - reads as a t
         service.require_role(user, role)
         return user
 
+    check.__access_rule__ = f"role:{role.value}"  # type: ignore[attr-defined]  (read by the route-walking test)
     return check
 
 

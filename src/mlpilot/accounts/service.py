@@ -241,6 +241,14 @@ def check_bootstrap_token(token: str | None) -> None:
                            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`.")
 
 
+def active_token_owners(session: Session) -> dict[str, tuple[int, str]]:
+    """Return hash → (user id, role) of every token that is not revoked, unexpired and whose user is active."""
+    now = utcnow()
+    stmt = (select(ApiToken.token_hash, ApiToken.expires_at, User.id, User.role)
+            .join(User, User.id == ApiToken.user_id).where(ApiToken.revoked.is_(False), User.active.is_(True)))
+    return {h: (uid, role) for h, exp, uid, role in session.execute(stmt) if exp is None or exp > now}
+
+
 def active_token_hashes(session: Session) -> dict[str, dt.datetime | None]:
     """Return hash → expiry of every token that is not revoked and whose user is active."""
     now = utcnow()

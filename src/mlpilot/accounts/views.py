@@ -13,6 +13,7 @@ from mlpilot.accounts.deps import SESSION_COOKIE, forget_initial_password, secur
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import TooManyRequests, Unauthenticated
 from mlpilot.core.i18n import LOCALES, get_translations
+from mlpilot.web import access
 from mlpilot.web.pages import LANG_COOKIE, render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -25,17 +26,17 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-@router.get("/", response_class=RedirectResponse)
+@router.get("/", response_class=RedirectResponse, dependencies=[access.Public])
 def home() -> RedirectResponse:
     return RedirectResponse("/projects", status_code=303)
 
 
-@router.get("/login", response_class=HTMLResponse)
+@router.get("/login", response_class=HTMLResponse, dependencies=[access.Public])
 def login_page(request: Request, next: str = "/projects") -> HTMLResponse:
     return render(request, "accounts/login.html", next=_safe_next(next))
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[access.Public])
 def login_submit(request: Request, session: DbSession, runtime: RuntimeDep,
                  username: Annotated[str, Form(max_length=200)], password: Annotated[str, Form(max_length=1000)],
                  next: Annotated[str, Form(max_length=2000)] = "/projects") -> Response:
@@ -60,7 +61,7 @@ def login_submit(request: Request, session: DbSession, runtime: RuntimeDep,
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=[access.Public])
 def logout(request: Request, session: DbSession) -> Response:
     secret = token_from_request(request)
     if secret:
@@ -70,7 +71,7 @@ def logout(request: Request, session: DbSession) -> Response:
     return response
 
 
-@router.post("/lang")
+@router.post("/lang", dependencies=[access.Public])
 def switch_language(lang: Annotated[str, Form()], next: Annotated[str, Form()] = "/projects") -> Response:
     response = RedirectResponse(_safe_next(next), status_code=303)
     if lang in LOCALES:

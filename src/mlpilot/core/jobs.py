@@ -226,11 +226,14 @@ def get_job(session: Session, *, job_id: int) -> Job:
     return job
 
 
-def list_jobs(session: Session, *, project_id: int | None = None, limit: int = 50) -> list[Job]:
-    """Return the newest jobs, optionally for one project."""
+def list_jobs(session: Session, *, project_id: int | None = None, project_ids: list[int] | None = None,
+              limit: int = 50) -> list[Job]:
+    """Return the newest jobs, optionally of one project or of several."""
     stmt = select(Job).order_by(Job.id.desc()).limit(limit)
     if project_id is not None:
         stmt = stmt.where(Job.project_id == project_id)
+    if project_ids is not None:
+        stmt = stmt.where(Job.project_id.in_(project_ids))
     return list(session.scalars(stmt))
 
 

@@ -34,7 +34,7 @@ import httptools
 import orjson
 
 from mlpilot.dataplane import binary
-from mlpilot.dataplane.auth import UNAUTHENTICATED
+from mlpilot.dataplane.auth import UNAUTHENTICATED, refusal_status
 from mlpilot.dataplane.server import INLINE_BODY_BYTES, INTERNAL_ERROR, DataPlane
 
 log = logging.getLogger(__name__)
@@ -217,10 +217,11 @@ class HttpConnection(asyncio.Protocol):
         gate = plane.gate
         if gate is not None:
             authorization = next((v for k, v in request.headers if k == b"authorization"), None)
-            reason = gate.check(authorization.decode("latin-1") if authorization is not None else None)
+            reason = gate.check(authorization.decode("latin-1") if authorization is not None else None, name)
             if reason is not None:
-                self._send(request, 401, orjson.dumps({"error": reason or UNAUTHENTICATED}),
-                           extra=b"www-authenticate: Bearer\r\n")
+                status = refusal_status(reason)
+                self._send(request, status, orjson.dumps({"error": reason or UNAUTHENTICATED}),
+                           extra=b"www-authenticate: Bearer\r\n" if status == 401 else b"")
                 return
         if request.too_large:
             detail = f"The request body is larger than {self.limit} bytes; send fewer rows per request."

@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mlpilot import __version__
 from mlpilot.core.errors import InvalidInput, MlpilotError, NotFound, PayloadTooLarge, Unavailable
 from mlpilot.dataplane import binary, fastpredict
-from mlpilot.dataplane.auth import TokenGate
+from mlpilot.dataplane.auth import TokenGate, refusal_status
 from mlpilot.dataplane.batching import MicroBatcher
 from mlpilot.dataplane.metrics import CONTENT_TYPE, DataPlaneMetrics
 from mlpilot.dataplane.protocol import (
@@ -519,7 +519,7 @@ class InferenceFastPath:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        refusal = authorization_error(self.get_dataplane(), request.headers.get("authorization"))
+        refusal = authorization_error(self.get_dataplane(), request.headers.get("authorization"), match.group(1))
         if refusal is not None:
             await refusal(scope, receive, send)
             return
@@ -531,15 +531,25 @@ class InferenceFastPath:
         await response(scope, receive, send)
 
 
-def authorization_error(plane: DataPlane | None, authorization: str | None) -> JSONResponse | None:
-    """Return a 401 response when the data plane has a token gate and the request does not pass it."""
+def open_to_all() -> None:
+    """Access rule of probes and the metrics exporter: no token (load balancers and scrapers carry none)."""
+
+
+open_to_all.__access_rule__ = "public"  # type: ignore[attr-defined]  (read by the route-walking access test)
+
+
+def authorization_error(plane: DataPlane | None, authorization: str | None,
+                        model: str | None = None) -> JSONResponse | None:
+    """Return the refusal (401, or 404 for a model the token may not use) when the request does not pass the gate."""
     if plane is None or plane.gate is None:
         return None
-    reason = plane.gate.check(authorization)
+    reason = plane.gate.check(authorization, model)
     if reason is None:
         return None
-    response = _error(401, reason)
-    response.headers["WWW-Authenticate"] = "Bearer"
+    status = refusal_status(reason)
+    response = _error(status, reason)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
     return response
 
 
@@ -552,9 +562,13 @@ def build_router(get_dataplane: Callable[[], DataPlane | None]) -> APIRouter:
     health = APIRouter(prefix="/v2", tags=["inference (Open Inference Protocol V2)"])
 
     def require_token(request: Request) -> None:
-        refusal = authorization_error(get_dataplane(), request.headers.get("authorization"))
+        refusal = authorization_error(get_dataplane(), request.headers.get("authorization"),
+                                      request.path_params.get("name"))
         if refusal is not None:
             raise _Refused(refusal)
+
+    # Read by the route-walking access test: a token valid for the named model (see dataplane.auth).
+    require_token.__access_rule__ = "service-token:read:name"  # type: ignore[attr-defined]
 
     router = APIRouter(dependencies=[Depends(require_token)])
 
@@ -568,11 +582,11 @@ def build_router(get_dataplane: Callable[[], DataPlane | None]) -> APIRouter:
     def server_metadata() -> dict[str, Any]:
         return {"name": SERVER_NAME, "version": __version__, "extensions": []}
 
-    @health.get("/health/live")
+    @health.get("/health/live", dependencies=[Depends(open_to_all)])
     def live() -> dict[str, Any]:
         return {"live": True}
 
-    @health.get("/health/ready")
+    @health.get("/health/ready", dependencies=[Depends(open_to_all)])
     def ready() -> JSONResponse:
         plane = get_dataplane()
         ok, reason = plane.readiness() if plane is not None else (False, "The data plane is not running.")
@@ -641,7 +655,7 @@ def install_dataplane(app: FastAPI, get_dataplane: Callable[[], DataPlane | None
 
     app.include_router(build_router(get_dataplane))
 
-    @app.get("/metrics", include_in_schema=False)
+    @app.get("/metrics", include_in_schema=False, dependencies=[Depends(open_to_all)])
     def prometheus_metrics() -> Response:
         # Open like other exporters: scrapers rarely carry tokens, and the series hold no payload data.
         plane = get_dataplane()

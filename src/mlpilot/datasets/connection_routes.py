@@ -23,6 +23,7 @@ from mlpilot.datasets.connectors import ConnectorError
 from mlpilot.datasets.profiling import json_safe
 from mlpilot.projects import service as projects_service
 from mlpilot.projects.deps import ProjectAccess, ProjectWriteAccess
+from mlpilot.web import access
 
 router = APIRouter(tags=["connections"])
 
@@ -63,19 +64,20 @@ def list_connections(project: ProjectAccess, session: DbSession) -> list[Connect
     return [connection_read(c) for c in service.list_connections(session, project_id=project.id)]
 
 
-@router.get("/connections/{connection_id}", response_model=ConnectionRead)
+@router.get("/connections/{connection_id}", response_model=ConnectionRead, dependencies=[access.Connection.read])
 def get_connection(connection_id: int, session: DbSession, user: CurrentUser) -> ConnectionRead:
     return connection_read(_accessible(session, user, connection_id))
 
 
-@router.delete("/connections/{connection_id}", status_code=204)
+@router.delete("/connections/{connection_id}", status_code=204, dependencies=[access.Connection.write])
 def delete_connection(connection_id: int, session: DbSession, user: CurrentUser) -> Response:
     _accessible(session, user, connection_id, write=True)
     service.delete_connection(session, connection_id=connection_id)
     return Response(status_code=204)
 
 
-@router.post("/connections/{connection_id}/test", response_model=ConnectionTestRead)
+@router.post("/connections/{connection_id}/test", response_model=ConnectionTestRead,
+        dependencies=[access.Connection.read])
 def test_connection(connection_id: int, session: DbSession, runtime: RuntimeDep,
                     user: CurrentUser) -> ConnectionTestRead:
     _accessible(session, user, connection_id)
@@ -87,7 +89,8 @@ def test_connection(connection_id: int, session: DbSession, runtime: RuntimeDep,
     return ConnectionTestRead(ok=True, message=message)
 
 
-@router.get("/connections/{connection_id}/preview", response_model=ConnectionPreviewRead)
+@router.get("/connections/{connection_id}/preview", response_model=ConnectionPreviewRead,
+        dependencies=[access.Connection.read])
 def preview_connection(connection_id: int, session: DbSession, runtime: RuntimeDep, user: CurrentUser,
                        limit: int = 20) -> ConnectionPreviewRead:
     _accessible(session, user, connection_id)
@@ -96,7 +99,8 @@ def preview_connection(connection_id: int, session: DbSession, runtime: RuntimeD
                                  dtypes=[str(t) for t in frame.dtypes], rows=frame_rows(frame))
 
 
-@router.post("/connections/{connection_id}/ingest", response_model=IngestStarted, status_code=202)
+@router.post("/connections/{connection_id}/ingest", response_model=IngestStarted, status_code=202,
+        dependencies=[access.Connection.write])
 def ingest_connection(connection_id: int, body: IngestRequest, session: DbSession, runtime: RuntimeDep,
                       user: CurrentUser) -> IngestStarted:
     _accessible(session, user, connection_id, write=True)

@@ -17,6 +17,7 @@ from mlpilot.datasets import connections as service
 from mlpilot.datasets.connection_models import Connection
 from mlpilot.datasets.profiling import json_safe
 from mlpilot.projects import service as projects_service
+from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -49,19 +50,20 @@ def _list_page(request: Request, session: DbSession, user: User, project_id: int
                   status_code=status_code)
 
 
-@router.get("/projects/{project_id}/_section/connections", response_class=HTMLResponse)
+@router.get("/projects/{project_id}/_section/connections", response_class=HTMLResponse,
+        dependencies=[access.Project.read])
 def connections_section(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     project = projects_service.check_project_access(session, project_id=project_id, user=user)
     return render(request, "connections/_section.html", user=user, p=project,
                   rows=service.list_connections(session, project_id=project_id))
 
 
-@router.get("/projects/{project_id}/connections", response_class=HTMLResponse)
+@router.get("/projects/{project_id}/connections", response_class=HTMLResponse, dependencies=[access.Project.read])
 def connections_page(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     return _list_page(request, session, user, project_id)
 
 
-@router.post("/projects/{project_id}/connections")
+@router.post("/projects/{project_id}/connections", dependencies=[access.Project.write])
 async def create_from_form(project_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
                            user: PageUser) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items()}
@@ -89,7 +91,7 @@ async def create_from_form(project_id: int, request: Request, session: DbSession
     return RedirectResponse(f"/connections/{connection.id}", status_code=303)
 
 
-@router.get("/connections/{connection_id}", response_class=HTMLResponse)
+@router.get("/connections/{connection_id}", response_class=HTMLResponse, dependencies=[access.Connection.read])
 def connection_page(connection_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     connection, project = _readable(session, user, connection_id)
     return render(request, "connections/detail.html", user=user, c=connection, p=project,
@@ -97,7 +99,7 @@ def connection_page(connection_id: int, request: Request, session: DbSession, us
                   recent=_ingest_jobs(session, connection))
 
 
-@router.post("/connections/{connection_id}/_test", response_class=HTMLResponse)
+@router.post("/connections/{connection_id}/_test", response_class=HTMLResponse, dependencies=[access.Connection.read])
 def test_fragment(connection_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
                   user: PageUser) -> HTMLResponse:
     _readable(session, user, connection_id)
@@ -108,7 +110,7 @@ def test_fragment(connection_id: int, request: Request, session: DbSession, runt
     return render(request, "connections/_test.html", user=user, ok=ok, message=message)
 
 
-@router.get("/connections/{connection_id}/_preview", response_class=HTMLResponse)
+@router.get("/connections/{connection_id}/_preview", response_class=HTMLResponse, dependencies=[access.Connection.read])
 def preview_fragment(connection_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
                      user: PageUser) -> HTMLResponse:
     _readable(session, user, connection_id)
@@ -122,7 +124,8 @@ def preview_fragment(connection_id: int, request: Request, session: DbSession, r
                   dtypes=[str(t) for t in frame.dtypes], rows=rows)
 
 
-@router.post("/connections/{connection_id}/_ingest", response_class=HTMLResponse)
+@router.post("/connections/{connection_id}/_ingest", response_class=HTMLResponse,
+        dependencies=[access.Connection.write])
 def ingest_fragment(connection_id: int, request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
                     dataset_name: Annotated[str, Form()] = "") -> HTMLResponse:
     connection, _ = _readable(session, user, connection_id)
@@ -136,7 +139,8 @@ def ingest_fragment(connection_id: int, request: Request, session: DbSession, ru
     return _job_fragment(request, session, user, connection, job.id)
 
 
-@router.get("/connections/{connection_id}/_job/{job_id}", response_class=HTMLResponse)
+@router.get("/connections/{connection_id}/_job/{job_id}", response_class=HTMLResponse,
+        dependencies=[access.Connection.read, access.Job.read])
 def job_fragment(connection_id: int, job_id: int, request: Request, session: DbSession,
                  user: PageUser) -> HTMLResponse:
     connection, _ = _readable(session, user, connection_id)

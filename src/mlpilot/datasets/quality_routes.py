@@ -10,12 +10,14 @@ from mlpilot.core.i18n import LOCALES, negotiate_locale
 from mlpilot.datasets import quality_report
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
+from mlpilot.web import access
 
 router = APIRouter(tags=["datasets"])
 
 
 @router.get("/dataset-versions/{version_id}/quality-report", response_class=Response,
-            responses={200: {"content": {"text/html": {}, "application/pdf": {}}}})
+            responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
+            dependencies=[access.DatasetVersion.read])
 def download_quality_report(version_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
                             user: CurrentUser, format: str = Query("html", pattern=r"^(html|pdf)$"),
                             target: str | None = None,

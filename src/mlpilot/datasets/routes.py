@@ -23,6 +23,7 @@ from mlpilot.datasets.schemas import (
 )
 from mlpilot.projects import service as projects_service
 from mlpilot.projects.deps import ProjectAccess, ProjectWriteAccess
+from mlpilot.web import access
 
 router = APIRouter(tags=["datasets"])
 router.include_router(connection_routes.router)
@@ -59,7 +60,7 @@ def list_datasets(project: ProjectAccess, session: DbSession) -> list[DatasetRea
     return [_dataset_read(d) for d in service.list_datasets(session, project_id=project.id)]
 
 
-@router.get("/datasets/{dataset_id}", response_model=DatasetDetail)
+@router.get("/datasets/{dataset_id}", response_model=DatasetDetail, dependencies=[access.Dataset.read])
 def get_dataset(dataset_id: int, session: DbSession, user: CurrentUser) -> DatasetDetail:
     dataset = service.get_dataset(session, dataset_id=dataset_id)
     projects_service.check_project_access(session, project_id=dataset.project_id, user=user)
@@ -67,18 +68,21 @@ def get_dataset(dataset_id: int, session: DbSession, user: CurrentUser) -> Datas
                          versions=[DatasetVersionRead.model_validate(v) for v in dataset.versions])
 
 
-@router.get("/dataset-versions/{version_id}", response_model=DatasetVersionRead)
+@router.get("/dataset-versions/{version_id}", response_model=DatasetVersionRead,
+        dependencies=[access.DatasetVersion.read])
 def get_dataset_version(version_id: int, session: DbSession, user: CurrentUser) -> DatasetVersionRead:
     return DatasetVersionRead.model_validate(_readable_version(session, user, version_id))
 
 
-@router.get("/dataset-versions/{version_id}/profile", response_model=ProfileRead)
+@router.get("/dataset-versions/{version_id}/profile", response_model=ProfileRead,
+        dependencies=[access.DatasetVersion.read])
 def get_dataset_profile(version_id: int, session: DbSession, user: CurrentUser) -> ProfileRead:
     _readable_version(session, user, version_id)
     return ProfileRead.model_validate(service.get_dataset_profile(session, version_id=version_id))
 
 
-@router.get("/dataset-versions/{version_id}/preview", response_model=PreviewRead)
+@router.get("/dataset-versions/{version_id}/preview", response_model=PreviewRead,
+        dependencies=[access.DatasetVersion.read])
 def preview_dataset_version(version_id: int, session: DbSession, runtime: RuntimeDep, user: CurrentUser,
                             limit: int = 20) -> PreviewRead:
     _readable_version(session, user, version_id)
@@ -86,13 +90,15 @@ def preview_dataset_version(version_id: int, session: DbSession, runtime: Runtim
     return PreviewRead(version_id=version_id, columns=columns, rows=rows)
 
 
-@router.get("/dataset-versions/{version_id}/lineage", response_model=LineageRead)
+@router.get("/dataset-versions/{version_id}/lineage", response_model=LineageRead,
+        dependencies=[access.DatasetVersion.read])
 def get_dataset_version_lineage(version_id: int, session: DbSession, user: CurrentUser) -> LineageRead:
     _readable_version(session, user, version_id)
     return LineageRead.model_validate(service.get_dataset_version_lineage(session, version_id=version_id))
 
 
-@router.get("/dataset-versions/{version_id}/diff/{other_id}", response_model=DiffRead)
+@router.get("/dataset-versions/{version_id}/diff/{other_id}", response_model=DiffRead,
+        dependencies=[access.DatasetVersion.read, access.OtherDatasetVersion.read])
 def diff_dataset_versions(version_id: int, other_id: int, session: DbSession, runtime: RuntimeDep,
                           user: CurrentUser) -> DiffRead:
     _readable_version(session, user, version_id)

@@ -15,6 +15,7 @@ from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.datasets import connection_views, service
 from mlpilot.datasets.models import DatasetVersion
 from mlpilot.projects import service as projects_service
+from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -46,12 +47,12 @@ def _section(request: Request, session: DbSession, user: User, project_id: int, 
                   status_code=status_code)
 
 
-@router.get("/projects/{project_id}/_section/datasets", response_class=HTMLResponse)
+@router.get("/projects/{project_id}/_section/datasets", response_class=HTMLResponse, dependencies=[access.Project.read])
 def datasets_section(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     return _section(request, session, user, project_id)
 
 
-@router.post("/projects/{project_id}/datasets/upload")
+@router.post("/projects/{project_id}/datasets/upload", dependencies=[access.Project.write])
 def upload_from_form(project_id: int, request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
                      name: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
                      file: Annotated[UploadFile | None, File()] = None) -> Response:
@@ -83,7 +84,7 @@ def _readable(session: DbSession, user: User, version_id: int) -> DatasetVersion
     return version
 
 
-@router.get("/dataset-versions/{version_id}", response_class=HTMLResponse)
+@router.get("/dataset-versions/{version_id}", response_class=HTMLResponse, dependencies=[access.DatasetVersion.read])
 def version_page(version_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
                  user: PageUser) -> HTMLResponse:
     context = _version_context(session, user, version_id)
@@ -99,7 +100,8 @@ def version_page(version_id: int, request: Request, session: DbSession, runtime:
                   preview_rows=rows, lineage=lineage, previous=previous, **context)
 
 
-@router.get("/dataset-versions/{version_id}/_diff/{other_id}", response_class=HTMLResponse)
+@router.get("/dataset-versions/{version_id}/_diff/{other_id}", response_class=HTMLResponse,
+        dependencies=[access.DatasetVersion.read, access.OtherDatasetVersion.read])
 def diff_fragment(version_id: int, other_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
                   user: PageUser) -> HTMLResponse:
     a, b = _readable(session, user, version_id), _readable(session, user, other_id)
@@ -107,7 +109,8 @@ def diff_fragment(version_id: int, other_id: int, request: Request, session: DbS
     return render(request, "datasets/_diff.html", user=user, a=a, b=b, diff=result)
 
 
-@router.get("/dataset-versions/{version_id}/_profile", response_class=HTMLResponse)
+@router.get("/dataset-versions/{version_id}/_profile", response_class=HTMLResponse,
+        dependencies=[access.DatasetVersion.read])
 def profile_fragment(version_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     return render(request, "datasets/_profile.html", user=user, **_version_context(session, user, version_id))
 

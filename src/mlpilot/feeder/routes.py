@@ -20,6 +20,7 @@ from mlpilot.feeder.schemas import (
 )
 from mlpilot.projects import service as projects_service
 from mlpilot.projects.deps import ProjectAccess, ProjectWriteAccess
+from mlpilot.web import access
 
 router = APIRouter(tags=["feeder"])
 
@@ -53,26 +54,27 @@ def list_pipelines(project: ProjectAccess, session: DbSession) -> list[PipelineR
     return [_read(session, p) for p in service.list_pipelines(session, project_id=project.id)]
 
 
-@router.get("/pipelines/{pipeline_id}", response_model=PipelineDetail)
+@router.get("/pipelines/{pipeline_id}", response_model=PipelineDetail, dependencies=[access.Pipeline.read])
 def get_pipeline(pipeline_id: int, session: DbSession, user: CurrentUser) -> PipelineDetail:
     return _detail(session, _pipeline(session, user, pipeline_id))
 
 
-@router.patch("/pipelines/{pipeline_id}", response_model=PipelineDetail)
+@router.patch("/pipelines/{pipeline_id}", response_model=PipelineDetail, dependencies=[access.Pipeline.write])
 def update_pipeline(pipeline_id: int, body: PipelineUpdate, session: DbSession, user: CurrentUser) -> PipelineDetail:
     _pipeline(session, user, pipeline_id, write=True)
     pipeline = service.update_pipeline(session, pipeline_id=pipeline_id, **body.model_dump(exclude_unset=True))
     return _detail(session, pipeline)
 
 
-@router.post("/pipelines/{pipeline_id}/run", response_model=RunStarted, status_code=202)
+@router.post("/pipelines/{pipeline_id}/run", response_model=RunStarted, status_code=202,
+        dependencies=[access.Pipeline.write])
 def run_pipeline(pipeline_id: int, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> RunStarted:
     _pipeline(session, user, pipeline_id, write=True)
     run = service.start_pipeline_run(session, runtime=runtime, pipeline_id=pipeline_id, user_id=user.id)
     return RunStarted(run=PipelineRunRead.model_validate(run), job_id=run.job_id)
 
 
-@router.get("/pipeline-runs/{run_id}", response_model=PipelineRunDetail)
+@router.get("/pipeline-runs/{run_id}", response_model=PipelineRunDetail, dependencies=[access.PipelineRun.read])
 def get_pipeline_run(run_id: int, session: DbSession, user: CurrentUser) -> PipelineRunDetail:
     run = service.get_pipeline_run(session, run_id=run_id)
     _pipeline(session, user, run.pipeline_id)

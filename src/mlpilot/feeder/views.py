@@ -16,6 +16,7 @@ from mlpilot.feeder import service
 from mlpilot.feeder.models import ACTIVE
 from mlpilot.projects import service as projects_service
 from mlpilot.recipes import service as recipes_service
+from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -52,7 +53,8 @@ def _section(request: Request, session: DbSession, user: User, project_id: int, 
                   can_write=_can_write(user), status_code=status_code, **_choices(session, project_id))
 
 
-@router.get("/projects/{project_id}/_section/pipelines", response_class=HTMLResponse)
+@router.get("/projects/{project_id}/_section/pipelines", response_class=HTMLResponse,
+        dependencies=[access.Project.read])
 def pipelines_section(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     return _section(request, session, user, project_id)
 
@@ -67,7 +69,7 @@ def _int_or_none(value: str, field: str) -> int | None:
         raise InvalidInput(f"Field {field!r} must be a whole number; got {value!r}.") from None
 
 
-@router.post("/projects/{project_id}/pipelines/create")
+@router.post("/projects/{project_id}/pipelines/create", dependencies=[access.Project.write])
 def create_from_form(project_id: int, request: Request, session: DbSession, user: PageUser,
                      name: Annotated[str, Form()] = "", connection_id: Annotated[str, Form()] = "",
                      recipe_version_id: Annotated[str, Form()] = "", dataset_name: Annotated[str, Form()] = "",
@@ -98,7 +100,7 @@ def create_from_form(project_id: int, request: Request, session: DbSession, user
     return RedirectResponse(f"/projects/{project_id}#section-pipelines", status_code=303)
 
 
-@router.post("/pipelines/{pipeline_id}/run-now")
+@router.post("/pipelines/{pipeline_id}/run-now", dependencies=[access.Pipeline.write])
 def run_from_form(pipeline_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
                   user: PageUser) -> Response:
     pipeline = service.get_pipeline(session, pipeline_id=pipeline_id)
@@ -111,7 +113,7 @@ def run_from_form(pipeline_id: int, request: Request, session: DbSession, runtim
     return RedirectResponse(f"/projects/{pipeline.project_id}#section-pipelines", status_code=303)
 
 
-@router.post("/pipelines/{pipeline_id}/toggle")
+@router.post("/pipelines/{pipeline_id}/toggle", dependencies=[access.Pipeline.write])
 def toggle_from_form(pipeline_id: int, session: DbSession, user: PageUser) -> Response:
     pipeline = service.get_pipeline(session, pipeline_id=pipeline_id)
     projects_service.check_project_access(session, project_id=pipeline.project_id, user=user, write=True)
@@ -119,7 +121,7 @@ def toggle_from_form(pipeline_id: int, session: DbSession, user: PageUser) -> Re
     return RedirectResponse(f"/projects/{pipeline.project_id}#section-pipelines", status_code=303)
 
 
-@router.get("/pipeline-runs/{run_id}/_log", response_class=HTMLResponse)
+@router.get("/pipeline-runs/{run_id}/_log", response_class=HTMLResponse, dependencies=[access.PipelineRun.read])
 def run_log_fragment(run_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     run = service.get_pipeline_run(session, run_id=run_id)
     pipeline = service.get_pipeline(session, pipeline_id=run.pipeline_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -53,8 +54,23 @@ def create_rule(session: Session, *, name: str, service: str, metric: str, thres
     return rule
 
 
-def list_rules(session: Session) -> list[AlertRule]:
-    return list(session.scalars(select(AlertRule).order_by(AlertRule.id)))
+def list_rules(session: Session, *, services: Collection[str] | None = None) -> list[AlertRule]:
+    """Return the alert rules, only those on `services` when given (a non-admin's visible services)."""
+    stmt = select(AlertRule).order_by(AlertRule.id)
+    if services is not None:
+        stmt = stmt.where(AlertRule.service.in_(list(services)))
+    return list(session.scalars(stmt))
+
+
+def rule_project_id(session: Session, *, rule_id: int) -> int | None:
+    """Return the project of the service a rule watches (None when that service is gone: admins only)."""
+    from mlpilot.serving.service import find_service_by_name
+
+    rule = session.get(AlertRule, rule_id)
+    if rule is None:
+        raise NotFound(f"Alert rule {rule_id} does not exist.")
+    service = find_service_by_name(session, name=rule.service)
+    return service.project_id if service is not None else None
 
 
 def delete_rule(session: Session, *, rule_id: int) -> None:
@@ -65,8 +81,12 @@ def delete_rule(session: Session, *, rule_id: int) -> None:
         session.delete(rule)
 
 
-def list_events(session: Session, *, limit: int = 100) -> list[AlertEvent]:
-    return list(session.scalars(select(AlertEvent).order_by(AlertEvent.id.desc()).limit(limit)))
+def list_events(session: Session, *, limit: int = 100, services: Collection[str] | None = None) -> list[AlertEvent]:
+    """Return the newest alert events, only those of `services` when given."""
+    stmt = select(AlertEvent).order_by(AlertEvent.id.desc()).limit(limit)
+    if services is not None:
+        stmt = stmt.where(AlertEvent.service.in_(list(services)))
+    return list(session.scalars(stmt))
 
 
 def _drift_value(plane: Any, rule: AlertRule) -> tuple[float | None, dict[str, Any]]:
@@ -147,7 +167,8 @@ def set_unit_cost(session: Session, *, service: str, unit_cost: float, currency:
     return row
 
 
-def cost_view(session: Session, *, since: dt.datetime) -> list[dict[str, Any]]:
+def cost_view(session: Session, *, since: dt.datetime,
+              services: Collection[str] | None = None) -> list[dict[str, Any]]:
     """Per service since `since`: requests, rows, compute seconds (summed request latency) and cost, priciest first.
 
     Shadow calls are counted too: they cost compute even though no client saw them.
@@ -155,6 +176,8 @@ def cost_view(session: Session, *, since: dt.datetime) -> list[dict[str, Any]]:
     stmt = (select(InferenceLog.service, func.count(), func.coalesce(func.sum(InferenceLog.rows), 0),
                    func.coalesce(func.sum(InferenceLog.latency_ms), 0.0))
             .where(InferenceLog.ts >= since).group_by(InferenceLog.service))
+    if services is not None:
+        stmt = stmt.where(InferenceLog.service.in_(list(services)))
     prices = {c.service: c for c in session.scalars(select(ServiceCost))}
     rows = []
     for name, requests, n_rows, latency_ms in session.execute(stmt):

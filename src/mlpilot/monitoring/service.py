@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,7 @@ def summarize_services(session: Session, *, service_names: list[str],
     return {name: asdict(per_service.get(name, empty)) for name in service_names}
 
 
-def overview(session: Session, *, window: str = "24h") -> dict[str, Any]:
+def overview(session: Session, *, window: str = "24h", services: Collection[str] | None = None) -> dict[str, Any]:
     """All services at once: totals per service, backend and role, and requests per service over time.
 
     Shadow rows are listed as their own backend lines (role "shadow") and left out of the per-service series.
@@ -114,6 +115,8 @@ def overview(session: Session, *, window: str = "24h") -> dict[str, Any]:
     stmt = (select(InferenceLog.service, InferenceLog.backend, InferenceLog.role, InferenceLog.model_version,
                    InferenceLog.ts, InferenceLog.latency_ms, InferenceLog.status_code, InferenceLog.rows)
             .where(InferenceLog.ts >= since, InferenceLog.ts <= until))
+    if services is not None:  # a non-admin sees only the services of their projects
+        stmt = stmt.where(InferenceLog.service.in_(list(services)))
     raw = list(session.execute(stmt))
     keyed = [("\x1f".join((s, b or v or "", r or "primary")), ts, lat, code, n)
              for s, b, r, v, ts, lat, code, n in raw]
@@ -187,11 +190,15 @@ def service_quality(session: Session, *, service_name: str, window: str = "24h")
     return {"service": service_name, "window": window, "bucket_seconds": bucket_seconds, **result}
 
 
-def quality_overview(session: Session, *, window: str = "24h") -> list[dict[str, Any]]:
-    """Live quality totals of every service that got feedback on predictions made in the window."""
+def quality_overview(session: Session, *, window: str = "24h",
+                     services: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """Live quality totals of every service (of `services`, when given) with feedback in the window."""
     length, bucket_seconds = resolve_window(window)
     now = utcnow()
-    names = session.scalars(select(Feedback.service).where(Feedback.ts >= now - length).distinct())
+    stmt = select(Feedback.service).where(Feedback.ts >= now - length).distinct()
+    if services is not None:
+        stmt = stmt.where(Feedback.service.in_(list(services)))
+    names = session.scalars(stmt)
     return [{"service": name, **quality_since(session, service_name=name, since=now - length,
                                               bucket_seconds=bucket_seconds, until=now)}
             for name in sorted(names)]

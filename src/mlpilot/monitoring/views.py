@@ -13,6 +13,7 @@ from mlpilot.core.errors import InvalidInput, MlpilotError, PermissionDenied
 from mlpilot.core.i18n import get_translations
 from mlpilot.monitoring import service
 from mlpilot.serving import service as serving_service
+from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -48,7 +49,7 @@ def traffic_chart(series: list[dict[str, Any]], *, window: str, gettext: Any) ->
     }
 
 
-@router.get("/services/{name}/_metrics", response_class=HTMLResponse)
+@router.get("/services/{name}/_metrics", response_class=HTMLResponse, dependencies=[access.Service.read])
 def metrics_fragment(name: str, request: Request, session: DbSession, user: PageUser,
                      window: str = "1h") -> HTMLResponse:
     serving_service.check_service_access(session, name=name, user=user)
@@ -75,12 +76,14 @@ def services_chart(series: dict[str, list[dict[str, Any]]], *, window: str, key:
                         "scales": {"y": {"beginAtZero": True, "title": {"display": True, "text": title}}}}}
 
 
-def live_drift_cards(plane: Any, *, gettext: Any) -> list[dict[str, Any]]:
+def live_drift_cards(plane: Any, *, gettext: Any, services: set[str] | None = None) -> list[dict[str, Any]]:
     """Per service with sampled traffic: its latest drift verdict, the most drifted features and a share chart."""
     if plane is None:
         return []
     cards = []
     for name in plane.traffic.services():
+        if services is not None and name not in services:
+            continue
         drift = service.service_drift(plane, service_name=name)
         latest = drift["latest"]
         top: list[dict[str, Any]] = []
@@ -105,7 +108,9 @@ def monitoring_page(request: Request, session: DbSession, runtime: RuntimeDep, u
     """One screen for every service: traffic, latency and errors per backend, alerts and cost."""
     from mlpilot.monitoring import alerts
 
-    data = service.overview(session, window=window)
+    visible = None if user.role == "admin" else {s.name for s in serving_service.list_user_services(session,
+                                                                                                     user=user)}
+    data = service.overview(session, window=window, services=visible)
     gettext = get_translations(request_locale(request, user)).gettext
     charts = {
         "requests": services_chart(data["series"], window=window, key="requests", title=gettext("Requests")),
@@ -116,11 +121,11 @@ def monitoring_page(request: Request, session: DbSession, runtime: RuntimeDep, u
     return render(request, "monitoring/overview.html", metrics=alerts.METRICS, alert_error=alert_error,
                   services=[s.name for s in serving_service.list_user_services(session, user=user)], user=user,
                   data=data, charts=charts, window=window,
-                  windows=list(service.WINDOWS), rules=alerts.list_rules(session),
-                  events=alerts.list_events(session, limit=20),
-                  costs=alerts.cost_view(session, since=data["until"] - length),
-                  quality=service.quality_overview(session, window=window),
-                  drift_cards=live_drift_cards(runtime.dataplane, gettext=gettext))
+                  windows=list(service.WINDOWS), rules=alerts.list_rules(session, services=visible),
+                  events=alerts.list_events(session, limit=20, services=visible),
+                  costs=alerts.cost_view(session, since=data["until"] - length, services=visible),
+                  quality=service.quality_overview(session, window=window, services=visible),
+                  drift_cards=live_drift_cards(runtime.dataplane, gettext=gettext, services=visible))
 
 
 @router.post("/monitoring/alert-rules")
@@ -148,7 +153,7 @@ def create_rule_from_form(request: Request, session: DbSession, runtime: Runtime
     return RedirectResponse("/monitoring#alerts", status_code=303)
 
 
-@router.post("/monitoring/alert-rules/{rule_id}/delete")
+@router.post("/monitoring/alert-rules/{rule_id}/delete", dependencies=[access.AlertRule.write])
 def delete_rule_from_page(rule_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
                           user: PageUser) -> Response:
     from mlpilot.monitoring import alerts

@@ -11,6 +11,7 @@ from mlpilot.accounts.models import Role
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import MlpilotError, PermissionDenied
 from mlpilot.notifications import service
+from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -37,7 +38,7 @@ def notifications_page(request: Request, session: DbSession, user: PageUser) -> 
     return _page(request, session, user)
 
 
-@router.post("/notifications/subscriptions")
+@router.post("/notifications/subscriptions", dependencies=[access.AdminOnly])
 def create_from_form(request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
                      name: Annotated[str, Form()] = "", channel: Annotated[str, Form()] = "webhook",
                      target: Annotated[str, Form()] = "", events: Annotated[list[str] | None, Form()] = None,
@@ -53,7 +54,7 @@ def create_from_form(request: Request, session: DbSession, runtime: RuntimeDep, 
     return RedirectResponse("/notifications", status_code=303)
 
 
-@router.post("/notifications/subscriptions/{subscription_id}/delete")
+@router.post("/notifications/subscriptions/{subscription_id}/delete", dependencies=[access.AdminOnly])
 def delete_from_page(subscription_id: int, request: Request, session: DbSession, user: PageUser) -> Response:
     _require_admin(user)
     try:
@@ -63,7 +64,7 @@ def delete_from_page(subscription_id: int, request: Request, session: DbSession,
     return RedirectResponse("/notifications", status_code=303)
 
 
-@router.post("/notifications/deliveries/{delivery_id}/retry")
+@router.post("/notifications/deliveries/{delivery_id}/retry", dependencies=[access.AdminOnly])
 def retry_from_page(delivery_id: int, request: Request, session: DbSession, user: PageUser) -> Response:
     _require_admin(user)
     try:

@@ -18,6 +18,7 @@ from mlpilot.pmo.models import TaskStatus
 from mlpilot.pmo.slippage import DONE, DONE_LATE, LATE
 from mlpilot.projects import service as projects_service
 from mlpilot.projects.models import STAGES
+from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -74,7 +75,7 @@ def _fragment(request: Request, session: DbSession, user: User, project_id: int,
                   can_write=ROLE_RANK[Role(user.role)] >= ROLE_RANK[Role.member], error=error)
 
 
-@router.get("/projects/{project_id}/_section/plan", response_class=HTMLResponse)
+@router.get("/projects/{project_id}/_section/plan", response_class=HTMLResponse, dependencies=[access.Project.read])
 def plan_section(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     return _fragment(request, session, user, project_id)
 
@@ -128,23 +129,27 @@ def _act_sync(request: Request, session: DbSession, user: User, project_id: int,
     return _fragment(request, session, user, project_id)
 
 
-@router.post("/projects/{project_id}/_section/plan/milestones", response_class=HTMLResponse)
+@router.post("/projects/{project_id}/_section/plan/milestones", response_class=HTMLResponse,
+        dependencies=[access.Project.write])
 async def add_milestone(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     return await _act(request, session, user, project_id, "milestone")
 
 
-@router.post("/projects/{project_id}/_section/plan/tasks", response_class=HTMLResponse)
+@router.post("/projects/{project_id}/_section/plan/tasks", response_class=HTMLResponse,
+        dependencies=[access.Project.write])
 async def add_task(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     return await _act(request, session, user, project_id, "task")
 
 
-@router.post("/projects/{project_id}/_section/plan/milestones/{milestone_id}/done", response_class=HTMLResponse)
+@router.post("/projects/{project_id}/_section/plan/milestones/{milestone_id}/done", response_class=HTMLResponse,
+        dependencies=[access.Project.write])
 async def milestone_done(project_id: int, milestone_id: int, request: Request, session: DbSession,
                          user: PageUser) -> HTMLResponse:
     return await _act(request, session, user, project_id, "milestone_done", milestone_id)
 
 
-@router.post("/projects/{project_id}/_section/plan/tasks/{task_id}/status", response_class=HTMLResponse)
+@router.post("/projects/{project_id}/_section/plan/tasks/{task_id}/status", response_class=HTMLResponse,
+        dependencies=[access.Project.write])
 async def task_status(project_id: int, task_id: int, request: Request, session: DbSession,
                       user: PageUser) -> HTMLResponse:
     return await _act(request, session, user, project_id, "task_status", task_id)

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Path
 
 from mlpilot.accounts.deps import CurrentUser
+from mlpilot.core.db import INT64_MAX
 from mlpilot.core.deps import DbSession
 from mlpilot.projects import service
 from mlpilot.projects.models import Project
 
+ProjectId = Annotated[int, Path(ge=1, le=INT64_MAX)]
 
-def read_access(project_id: int, session: DbSession, user: CurrentUser) -> Project:
+
+def read_access(project_id: ProjectId, session: DbSession, user: CurrentUser) -> Project:
     """Return the project if the user may read it."""
     return service.check_project_access(session, project_id=project_id, user=user)
 
 
-def write_access(project_id: int, session: DbSession, user: CurrentUser) -> Project:
+def write_access(project_id: ProjectId, session: DbSession, user: CurrentUser) -> Project:
     """Return the project if the user may change it."""
     return service.check_project_access(session, project_id=project_id, user=user, write=True)
+
+
+# The rules the route-walking test reads (see mlpilot.web.access).
+read_access.__access_rule__ = "project:read:project_id"  # type: ignore[attr-defined]
+write_access.__access_rule__ = "project:write:project_id"  # type: ignore[attr-defined]
 
 
 ProjectAccess = Annotated[Project, Depends(read_access)]

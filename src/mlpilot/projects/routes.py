@@ -18,6 +18,7 @@ from mlpilot.projects.schemas import (
     StageChange,
     StageEventRead,
 )
+from mlpilot.web import access
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -49,26 +50,27 @@ def get_project(project: ProjectAccess, session: DbSession) -> ProjectDetail:
     return _detail(session, project.id)
 
 
-@router.patch("/{project_id}", response_model=ProjectDetail)
+@router.patch("/{project_id}", response_model=ProjectDetail, dependencies=[access.Project.write])
 def update_project(project_id: int, body: ProjectUpdate, session: DbSession, user: CurrentUser) -> ProjectDetail:
     service.update_project(session, project_id=project_id, user=user, **body.model_dump(exclude_unset=True))
     return _detail(session, project_id)
 
 
-@router.post("/{project_id}/stage", response_model=ProjectDetail)
+@router.post("/{project_id}/stage", response_model=ProjectDetail, dependencies=[access.Project.write])
 def change_stage(project_id: int, body: StageChange, session: DbSession, user: CurrentUser) -> ProjectDetail:
     service.set_stage(session, project_id=project_id, user=user, stage=body.stage, note=body.note)
     return _detail(session, project_id)
 
 
-@router.post("/{project_id}/members", response_model=ProjectDetail, status_code=201)
+@router.post("/{project_id}/members", response_model=ProjectDetail, status_code=201,
+        dependencies=[access.Project.write])
 def add_member(project_id: int, body: MemberAdd, session: DbSession, user: CurrentUser) -> ProjectDetail:
     service.add_member(session, project_id=project_id, user=user, username=body.username,
                        responsibility=body.responsibility)
     return _detail(session, project_id)
 
 
-@router.delete("/{project_id}/members/{user_id}", response_model=ProjectDetail)
+@router.delete("/{project_id}/members/{user_id}", response_model=ProjectDetail, dependencies=[access.Project.write])
 def remove_member(project_id: int, user_id: int, session: DbSession, user: CurrentUser) -> ProjectDetail:
     service.remove_member(session, project_id=project_id, user=user, user_id=user_id)
     return _detail(session, project_id)

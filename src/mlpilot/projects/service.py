@@ -42,6 +42,11 @@ def check_project_access(session: Session, *, project_id: int, user: User, write
     return project
 
 
+def list_project_ids_of_user(session: Session, *, user_id: int) -> list[int]:
+    """Return the ids of the projects `user_id` is a member of."""
+    return list(session.scalars(select(ProjectMember.project_id).where(ProjectMember.user_id == user_id)))
+
+
 def list_projects(session: Session, *, user: User) -> list[Project]:
     """Return the projects `user` can see, newest first."""
     stmt = select(Project).order_by(Project.id.desc())

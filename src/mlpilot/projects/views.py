@@ -15,6 +15,7 @@ from mlpilot.core.i18n import get_translations
 from mlpilot.projects import service
 from mlpilot.projects.models import STAGES
 from mlpilot.usecases import service as usecases_service
+from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -58,7 +59,7 @@ def create_project(request: Request, session: DbSession, user: PageUser, name: A
     return RedirectResponse(f"/projects/{project.id}", status_code=303)
 
 
-@router.get("/projects/{project_id}", response_class=HTMLResponse)
+@router.get("/projects/{project_id}", response_class=HTMLResponse, dependencies=[access.Project.read])
 def project_page(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     project = service.check_project_access(session, project_id=project_id, user=user)
     usecase = usecases_service.find_usecase(key=project.usecase_key)
@@ -68,7 +69,7 @@ def project_page(project_id: int, request: Request, session: DbSession, user: Pa
                   sections=SECTIONS, can_write=can_write(user), error=request.query_params.get("error"))
 
 
-@router.post("/projects/{project_id}/stage")
+@router.post("/projects/{project_id}/stage", dependencies=[access.Project.write])
 def change_stage(project_id: int, session: DbSession, user: PageUser, stage: Annotated[str, Form()],
                  note: Annotated[str, Form()] = "") -> Response:
     if stage not in STAGES:
@@ -77,7 +78,7 @@ def change_stage(project_id: int, session: DbSession, user: PageUser, stage: Ann
     return RedirectResponse(f"/projects/{project_id}", status_code=303)
 
 
-@router.post("/projects/{project_id}/members")
+@router.post("/projects/{project_id}/members", dependencies=[access.Project.write])
 def add_member(project_id: int, session: DbSession, user: PageUser, username: Annotated[str, Form()],
                responsibility: Annotated[str, Form()] = "") -> Response:
     service.check_project_access(session, project_id=project_id, user=user, write=True)

@@ -24,6 +24,7 @@ from mlpilot.recipes.schemas import (
     RecipeVersionCreate,
     RecipeVersionRead,
 )
+from mlpilot.web import access
 
 router = APIRouter(tags=["recipes"])
 
@@ -64,12 +65,13 @@ def list_recipes(project: ProjectAccess, session: DbSession) -> list[RecipeRead]
     return [_recipe_read(r) for r in service.list_recipes(session, project_id=project.id)]
 
 
-@router.get("/recipes/{recipe_id}", response_model=RecipeDetail)
+@router.get("/recipes/{recipe_id}", response_model=RecipeDetail, dependencies=[access.Recipe.read])
 def get_recipe(recipe_id: int, session: DbSession, user: CurrentUser) -> RecipeDetail:
     return _detail(_accessible(session, user, recipe_id))
 
 
-@router.post("/recipes/{recipe_id}/versions", response_model=RecipeVersionRead, status_code=201)
+@router.post("/recipes/{recipe_id}/versions", response_model=RecipeVersionRead, status_code=201,
+        dependencies=[access.Recipe.write])
 def add_recipe_version(recipe_id: int, body: RecipeVersionCreate, session: DbSession,
                        user: CurrentUser) -> RecipeVersionRead:
     _accessible(session, user, recipe_id, write=True)
@@ -78,7 +80,7 @@ def add_recipe_version(recipe_id: int, body: RecipeVersionCreate, session: DbSes
     return RecipeVersionRead.model_validate(version)
 
 
-@router.post("/recipes/{recipe_id}/preview", response_model=PreviewRead)
+@router.post("/recipes/{recipe_id}/preview", response_model=PreviewRead, dependencies=[access.Recipe.read])
 def preview_recipe(recipe_id: int, body: PreviewRequest, session: DbSession, runtime: RuntimeDep,
                    user: CurrentUser) -> PreviewRead:
     recipe = _accessible(session, user, recipe_id)
@@ -93,7 +95,8 @@ def preview_recipe(recipe_id: int, body: PreviewRequest, session: DbSession, run
     return PreviewRead(**result)
 
 
-@router.post("/recipes/{recipe_id}/apply", response_model=ApplyResult, status_code=202)
+@router.post("/recipes/{recipe_id}/apply", response_model=ApplyResult, status_code=202,
+        dependencies=[access.Recipe.write])
 def apply_recipe(recipe_id: int, body: ApplyRequest, session: DbSession, runtime: RuntimeDep,
                  user: CurrentUser) -> ApplyResult:
     _accessible(session, user, recipe_id, write=True)

@@ -19,6 +19,7 @@ from mlpilot.projects import service as projects_service
 from mlpilot.recipes import service
 from mlpilot.recipes.models import Recipe
 from mlpilot.recipes.steps import OPS, describe_step
+from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -56,12 +57,12 @@ def _section(request: Request, session: DbSession, user: User, project_id: int, 
                   form=form or {"name": "", "steps": json.dumps(EXAMPLE_STEPS, indent=2)})
 
 
-@router.get("/projects/{project_id}/_section/recipes", response_class=HTMLResponse)
+@router.get("/projects/{project_id}/_section/recipes", response_class=HTMLResponse, dependencies=[access.Project.read])
 def recipes_section(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     return _section(request, session, user, project_id)
 
 
-@router.post("/projects/{project_id}/recipes/new")
+@router.post("/projects/{project_id}/recipes/new", dependencies=[access.Project.write])
 def create_from_form(project_id: int, request: Request, session: DbSession, user: PageUser,
                      name: Annotated[str, Form()] = "", steps: Annotated[str, Form()] = "",
                      description: Annotated[str, Form()] = "") -> Response:
@@ -85,7 +86,7 @@ def _page_context(session: DbSession, user: User, recipe: Recipe, version_number
             "ops": OPS, "can_write": _can_write(user), "preview_rows": PREVIEW_ROWS}
 
 
-@router.get("/recipes/{recipe_id}", response_class=HTMLResponse)
+@router.get("/recipes/{recipe_id}", response_class=HTMLResponse, dependencies=[access.Recipe.read])
 def recipe_page(recipe_id: int, request: Request, session: DbSession, user: PageUser,
                 version: int | None = None, job: int | None = None) -> HTMLResponse:
     recipe = service.get_recipe(session, recipe_id=recipe_id)
@@ -93,7 +94,7 @@ def recipe_page(recipe_id: int, request: Request, session: DbSession, user: Page
     return render(request, "recipes/detail.html", user=user, job_id=job, error=None, **context)
 
 
-@router.post("/recipes/{recipe_id}/versions/new")
+@router.post("/recipes/{recipe_id}/versions/new", dependencies=[access.Recipe.write])
 def save_version_from_form(recipe_id: int, request: Request, session: DbSession, user: PageUser,
                            steps: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "") -> Response:
     recipe = service.get_recipe(session, recipe_id=recipe_id)
@@ -109,7 +110,7 @@ def save_version_from_form(recipe_id: int, request: Request, session: DbSession,
     return RedirectResponse(f"/recipes/{recipe_id}?version={version.version}", status_code=303)
 
 
-@router.post("/recipes/{recipe_id}/_preview", response_class=HTMLResponse)
+@router.post("/recipes/{recipe_id}/_preview", response_class=HTMLResponse, dependencies=[access.Recipe.read])
 def preview_fragment(recipe_id: int, request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
                      dataset_version_id: Annotated[int, Form()], version: Annotated[int, Form()]) -> HTMLResponse:
     recipe = service.get_recipe(session, recipe_id=recipe_id)
@@ -127,7 +128,7 @@ def preview_fragment(recipe_id: int, request: Request, session: DbSession, runti
                   shown=SHOWN_ROWS)
 
 
-@router.post("/recipes/{recipe_id}/apply-form")
+@router.post("/recipes/{recipe_id}/apply-form", dependencies=[access.Recipe.write])
 def apply_from_form(recipe_id: int, request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
                     dataset_version_id: Annotated[int, Form()], version: Annotated[int, Form()],
                     output_name: Annotated[str, Form()] = "") -> Response:
@@ -145,7 +146,8 @@ def apply_from_form(recipe_id: int, request: Request, session: DbSession, runtim
     return RedirectResponse(f"/recipes/{recipe_id}?version={version}&job={job.id}", status_code=303)
 
 
-@router.get("/recipes/{recipe_id}/_job/{job_id}", response_class=HTMLResponse)
+@router.get("/recipes/{recipe_id}/_job/{job_id}", response_class=HTMLResponse,
+        dependencies=[access.Recipe.read, access.Job.read])
 def job_fragment(recipe_id: int, job_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     recipe = service.get_recipe(session, recipe_id=recipe_id)
     projects_service.check_project_access(session, project_id=recipe.project_id, user=user)

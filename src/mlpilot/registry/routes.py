@@ -26,6 +26,7 @@ from mlpilot.registry.schemas import (
     StageTransitionRead,
 )
 from mlpilot.training import service as training_service
+from mlpilot.web import access
 
 router = APIRouter(tags=["registry"])
 
@@ -50,14 +51,16 @@ def list_model_versions(project: ProjectAccess, session: DbSession) -> list[Mode
     return [_read(m) for m in service.list_model_versions(session, project_id=project.id)]
 
 
-@router.get("/model-versions/{model_version_id}", response_model=ModelVersionDetail)
+@router.get("/model-versions/{model_version_id}", response_model=ModelVersionDetail,
+        dependencies=[access.ModelVersion.read])
 def get_model_version(model_version_id: int, session: DbSession, user: CurrentUser) -> ModelVersionRead:
     model_version = service.get_model_version(session, model_version_id=model_version_id)
     projects_service.check_project_access(session, project_id=model_version.project_id, user=user)
     return _detail(session, model_version)
 
 
-@router.post("/runs/{run_id}/register", response_model=ModelVersionDetail, status_code=201)
+@router.post("/runs/{run_id}/register", response_model=ModelVersionDetail, status_code=201,
+        dependencies=[access.Run.write])
 def register_run(run_id: int, session: DbSession, user: CurrentUser,
                  body: RegisterRequest | None = None) -> ModelVersionRead:
     run = training_service.get_run(session, run_id=run_id)
@@ -66,7 +69,8 @@ def register_run(run_id: int, session: DbSession, user: CurrentUser,
     return _read(model_version, ModelVersionDetail)
 
 
-@router.post("/model-versions/{model_version_id}/stage", response_model=ModelVersionDetail)
+@router.post("/model-versions/{model_version_id}/stage", response_model=ModelVersionDetail,
+        dependencies=[access.ModelVersion.write])
 def set_stage(model_version_id: int, body: StageChange, session: DbSession, user: CurrentUser) -> ModelVersionRead:
     """Move a model version to staging, production or archived (audited; production archives the previous one)."""
     model_version = service.set_model_stage(session, model_version_id=model_version_id, stage=body.stage, user=user,
@@ -74,7 +78,8 @@ def set_stage(model_version_id: int, body: StageChange, session: DbSession, user
     return _detail(session, model_version)
 
 
-@router.post("/projects/{project_id}/model-versions/import", response_model=ModelVersionDetail, status_code=201)
+@router.post("/projects/{project_id}/model-versions/import", response_model=ModelVersionDetail, status_code=201,
+        dependencies=[access.Project.write])
 async def import_model_version(
     project_id: int, session: DbSession, runtime: RuntimeDep, user: CurrentUser,
     file: Annotated[UploadFile, File(description="ONNX, LightGBM (.txt), XGBoost (.json/.ubj) or a "
@@ -109,7 +114,8 @@ async def import_model_version(
     return _detail(session, model_version)
 
 
-@router.post("/model-versions/{model_version_id}/export/onnx", response_model=ExportResult, status_code=201)
+@router.post("/model-versions/{model_version_id}/export/onnx", response_model=ExportResult, status_code=201,
+        dependencies=[access.ModelVersion.write])
 def export_onnx(model_version_id: int, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> ExportResult:
     """Convert to ONNX with a parity check; the ONNX model becomes the name's next version."""
     exported, parity = service.export_model_version_onnx(session, runtime=runtime, model_version_id=model_version_id,
@@ -117,7 +123,7 @@ def export_onnx(model_version_id: int, session: DbSession, runtime: RuntimeDep, 
     return ExportResult(model_version=_detail(session, exported), parity=parity)
 
 
-@router.get("/model-versions/{model_version_id}/files/{filename}")
+@router.get("/model-versions/{model_version_id}/files/{filename}", dependencies=[access.ModelVersion.read])
 def download_file(model_version_id: int, filename: str, session: DbSession, runtime: RuntimeDep,
                   user: CurrentUser) -> FileResponse:
     """Download one file of a model version (e.g. model.onnx)."""

@@ -19,6 +19,7 @@ from mlpilot.core.errors import InvalidInput, MlpilotError
 from mlpilot.projects import service as projects_service
 from mlpilot.registry import service
 from mlpilot.registry.models import ModelVersion
+from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -41,12 +42,13 @@ def _section(request: Request, session: DbSession, user: User, project_id: int, 
                   is_admin=user.role == Role.admin, error=error, message=message, form=form or {})
 
 
-@router.get("/projects/{project_id}/_section/models", response_class=HTMLResponse)
+@router.get("/projects/{project_id}/_section/models", response_class=HTMLResponse, dependencies=[access.Project.read])
 def models_section(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     return _section(request, session, user, project_id)
 
 
-@router.post("/projects/{project_id}/_section/models/{model_version_id}/stage", response_class=HTMLResponse)
+@router.post("/projects/{project_id}/_section/models/{model_version_id}/stage", response_class=HTMLResponse,
+        dependencies=[access.Project.write, access.ModelVersion.write])
 async def stage_form(project_id: int, model_version_id: int, request: Request, session: DbSession,
                      user: PageUser) -> HTMLResponse:
     form = {k: str(v) for k, v in (await request.form()).items()}
@@ -63,7 +65,8 @@ async def stage_form(project_id: int, model_version_id: int, request: Request, s
     return await run_in_threadpool(act)
 
 
-@router.post("/projects/{project_id}/_section/models/{model_version_id}/export", response_class=HTMLResponse)
+@router.post("/projects/{project_id}/_section/models/{model_version_id}/export", response_class=HTMLResponse,
+        dependencies=[access.Project.write, access.ModelVersion.write])
 async def export_form(project_id: int, model_version_id: int, request: Request, session: DbSession,
                       runtime: RuntimeDep, user: PageUser) -> HTMLResponse:
     def act() -> HTMLResponse:
@@ -79,7 +82,8 @@ async def export_form(project_id: int, model_version_id: int, request: Request, 
     return await run_in_threadpool(act)
 
 
-@router.post("/projects/{project_id}/_section/models/import", response_class=HTMLResponse)
+@router.post("/projects/{project_id}/_section/models/import", response_class=HTMLResponse,
+        dependencies=[access.Project.write])
 async def import_form(project_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
                       user: PageUser) -> HTMLResponse:
     data = await request.form()
@@ -112,7 +116,7 @@ async def import_form(project_id: int, request: Request, session: DbSession, run
         return await run_in_threadpool(act)
 
 
-@router.get("/model-versions/{model_version_id}", response_class=HTMLResponse)
+@router.get("/model-versions/{model_version_id}", response_class=HTMLResponse, dependencies=[access.ModelVersion.read])
 def model_page(model_version_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     mv: ModelVersion = service.get_model_version(session, model_version_id=model_version_id)
     project = projects_service.check_project_access(session, project_id=mv.project_id, user=user)

@@ -13,6 +13,7 @@ from mlpilot.core.errors import InvalidInput, PermissionDenied
 from mlpilot.core.jobs import FINISHED
 from mlpilot.projects import service as projects_service
 from mlpilot.reports import service
+from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -30,12 +31,13 @@ def _fragment(request: Request, session: DbSession, user: User, project_id: int,
                   can_write=ROLE_RANK[Role(user.role)] >= ROLE_RANK[Role.member])
 
 
-@router.get("/projects/{project_id}/_section/reports", response_class=HTMLResponse)
+@router.get("/projects/{project_id}/_section/reports", response_class=HTMLResponse, dependencies=[access.Project.read])
 def reports_section(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     return _fragment(request, session, user, project_id)
 
 
-@router.post("/projects/{project_id}/_section/reports", response_class=HTMLResponse)
+@router.post("/projects/{project_id}/_section/reports", response_class=HTMLResponse,
+        dependencies=[access.Project.write])
 def render_report(project_id: int, request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
                   locale: Annotated[str, Form()] = "en") -> HTMLResponse:
     try:

@@ -8,6 +8,7 @@ from mlpilot.accounts.deps import MemberUser
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.scoring import service
 from mlpilot.scoring.schemas import ScoringRunCreate, ScoringRunRead
+from mlpilot.web import access
 
 router = APIRouter(prefix="/scoring", tags=["scoring"])
 
@@ -39,12 +40,12 @@ def list_runs(session: DbSession, user: MemberUser) -> list[ScoringRunRead]:
     return [_read(r) for r in service.list_runs(session, user=user)]
 
 
-@router.get("/runs/{run_id}", response_model=ScoringRunRead)
+@router.get("/runs/{run_id}", response_model=ScoringRunRead, dependencies=[access.ScoringRun.read])
 def get_run(run_id: int, session: DbSession, user: MemberUser) -> ScoringRunRead:
     return _read(service.check_run_access(session, run_id=run_id, user=user))
 
 
-@router.post("/runs/{run_id}/resume", response_model=ScoringRunRead)
+@router.post("/runs/{run_id}/resume", response_model=ScoringRunRead, dependencies=[access.ScoringRun.write])
 def resume_run(run_id: int, session: DbSession, runtime: RuntimeDep, user: MemberUser) -> ScoringRunRead:
     """Start the run again; chunks already written are skipped, so no prediction is written twice."""
     service.check_run_access(session, run_id=run_id, user=user, write=True)

@@ -13,6 +13,7 @@ from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import Conflict, InvalidInput, MlpilotError, NotFound
 from mlpilot.scoring import service
 from mlpilot.serving import service as serving_service
+from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -93,7 +94,7 @@ def start_from_form(request: Request, session: DbSession, runtime: RuntimeDep, u
     return RedirectResponse("/scoring", status_code=303)
 
 
-@router.post("/scoring/{run_id}/resume")
+@router.post("/scoring/{run_id}/resume", dependencies=[access.ScoringRun.write])
 def resume_from_page(run_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
                      user: PageUser) -> Response:
     try:

@@ -32,6 +32,7 @@ from mlpilot.serving.schemas import (
     ServiceStop,
     TrafficUpdate,
 )
+from mlpilot.web import access
 
 router = APIRouter(tags=["serving"])
 
@@ -92,7 +93,8 @@ def service_detail(session: DbSession, runtime: RuntimeDep, svc: Service, url: s
     )
 
 
-@router.post("/projects/{project_id}/services", response_model=ServiceDetail, status_code=201)
+@router.post("/projects/{project_id}/services", response_model=ServiceDetail, status_code=201,
+        dependencies=[access.Project.write])
 def deploy(project_id: int, body: ServiceCreate, request: Request, session: DbSession, runtime: RuntimeDep,
            user: CurrentUser) -> ServiceDetail:
     svc = service.deploy_model_version(session, runtime=runtime, project_id=project_id, user=user, name=body.name,
@@ -108,14 +110,14 @@ def list_services(session: DbSession, user: CurrentUser, project_id: int | None 
     return [ServiceRead.model_validate(s) for s in services]
 
 
-@router.get("/services/{name}", response_model=ServiceDetail)
+@router.get("/services/{name}", response_model=ServiceDetail, dependencies=[access.Service.read])
 def get_service(name: str, request: Request, session: DbSession, runtime: RuntimeDep,
                 user: CurrentUser) -> ServiceDetail:
     svc = service.check_service_access(session, name=name, user=user)
     return service_detail(session, runtime, svc, base_url(request, runtime))
 
 
-@router.post("/services/{name}/stop", response_model=ServiceDetail)
+@router.post("/services/{name}/stop", response_model=ServiceDetail, dependencies=[access.Service.write])
 def stop(name: str, request: Request, session: DbSession, runtime: RuntimeDep, user: CurrentUser,
          body: ServiceStop | None = None) -> ServiceDetail:
     svc = service.stop_service(session, runtime=runtime, name=name, user=user, reason=body.reason if body else "")
@@ -124,7 +126,8 @@ def stop(name: str, request: Request, session: DbSession, runtime: RuntimeDep, u
 
 @router.post("/services/{name}/predict", response_model=PredictResponse,
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                 "schema": PredictRequest.model_json_schema()}}}})
+                 "schema": PredictRequest.model_json_schema()}}}},
+             dependencies=[access.Service.read])
 async def predict(name: str, request: Request, session: DbSession, runtime: RuntimeDep,
                   user: CurrentUser) -> PredictResponse:
     """Predict for JSON records; validated like the OIP endpoint and recorded in monitoring."""
@@ -136,13 +139,14 @@ async def predict(name: str, request: Request, session: DbSession, runtime: Runt
     return PredictResponse(**result)
 
 
-@router.get("/services/{name}/backends", response_model=list[BackendRead])
+@router.get("/services/{name}/backends", response_model=list[BackendRead], dependencies=[access.Service.read])
 def list_backends(name: str, session: DbSession, user: CurrentUser) -> list[BackendRead]:
     """List the service's backends (model versions and external engines) with their roles."""
     return backend_reads(session, service.check_service_access(session, name=name, user=user))
 
 
-@router.post("/services/{name}/backends", response_model=BackendRead, status_code=201)
+@router.post("/services/{name}/backends", response_model=BackendRead, status_code=201,
+        dependencies=[access.Service.write])
 def attach_backend(name: str, body: BackendCreate, session: DbSession, runtime: RuntimeDep,
                    user: CurrentUser) -> BackendRead:
     """Attach a model version or an external engine; its signature must fit the service contract."""
@@ -154,7 +158,7 @@ def attach_backend(name: str, body: BackendCreate, session: DbSession, runtime: 
     return BackendRead.model_validate(backend).model_copy(update={"role": traffic.backend_role(svc, backend)})
 
 
-@router.put("/services/{name}/traffic", response_model=ServiceDetail)
+@router.put("/services/{name}/traffic", response_model=ServiceDetail, dependencies=[access.Service.write])
 def set_traffic(name: str, body: TrafficUpdate, request: Request, session: DbSession, runtime: RuntimeDep,
                 user: CurrentUser) -> ServiceDetail:
     """Set the traffic policy: single, canary (weighted) or shadow (mirrored, answers compared)."""
@@ -164,7 +168,7 @@ def set_traffic(name: str, body: TrafficUpdate, request: Request, session: DbSes
     return service_detail(session, runtime, svc, base_url(request, runtime))
 
 
-@router.post("/services/{name}/promote", response_model=ServiceDetail)
+@router.post("/services/{name}/promote", response_model=ServiceDetail, dependencies=[access.Service.write])
 def promote(name: str, request: Request, session: DbSession, runtime: RuntimeDep, user: CurrentUser,
             body: PromoteRequest | None = None) -> ServiceDetail:
     """Make the candidate (or a named backend) the primary, with no failed request during the swap."""
@@ -174,7 +178,7 @@ def promote(name: str, request: Request, session: DbSession, runtime: RuntimeDep
     return service_detail(session, runtime, svc, base_url(request, runtime))
 
 
-@router.post("/services/{name}/rollback", response_model=ServiceDetail)
+@router.post("/services/{name}/rollback", response_model=ServiceDetail, dependencies=[access.Service.write])
 def rollback(name: str, request: Request, session: DbSession, runtime: RuntimeDep, user: CurrentUser,
              body: ReasonRequest | None = None) -> ServiceDetail:
     """Put the previous primary back (one step)."""
@@ -183,13 +187,13 @@ def rollback(name: str, request: Request, session: DbSession, runtime: RuntimeDe
     return service_detail(session, runtime, svc, base_url(request, runtime))
 
 
-@router.get("/services/{name}/audit", response_model=list[DeploymentRead])
+@router.get("/services/{name}/audit", response_model=list[DeploymentRead], dependencies=[access.Service.read])
 def audit(name: str, session: DbSession, user: CurrentUser) -> list[DeploymentRead]:
     """Every change of the service: who, why, when, routing before and after."""
     return audit_reads(session, service.check_service_access(session, name=name, user=user))
 
 
-@router.get("/services/{name}/live", response_model=LiveRouting)
+@router.get("/services/{name}/live", response_model=LiveRouting, dependencies=[access.Service.read])
 def live(name: str, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> LiveRouting:
     """What the data plane routes now, and the shadow comparison (agreement rate, mean abs diff)."""
     service.check_service_access(session, name=name, user=user)

@@ -92,6 +92,26 @@ def list_user_services(session: Session, *, user: User) -> list[Service]:
     return list_services(session, project_ids=project_ids)
 
 
+def token_service_scopes(session: Session) -> dict[str, frozenset[str] | None]:
+    """Return, per valid token hash, the services its user may call (None: every service, for admins)."""
+    from mlpilot.accounts import service as accounts_service
+
+    names_by_project: dict[int, set[str]] = {}
+    for svc in list_services(session):
+        names_by_project.setdefault(svc.project_id, set()).add(svc.name)
+    cache: dict[int, frozenset[str]] = {}
+    scopes: dict[str, frozenset[str] | None] = {}
+    for digest, (user_id, role) in accounts_service.active_token_owners(session).items():
+        if role == "admin":
+            scopes[digest] = None
+            continue
+        if user_id not in cache:
+            projects = projects_service.list_project_ids_of_user(session, user_id=user_id)
+            cache[user_id] = frozenset(n for pid in projects for n in names_by_project.get(pid, ()))
+        scopes[digest] = cache[user_id]
+    return scopes
+
+
 def list_deployments(session: Session, *, service_id: int) -> list[Deployment]:
     """Return a service's deployment history, newest first."""
     stmt = select(Deployment).where(Deployment.service_id == service_id).order_by(Deployment.id.desc())

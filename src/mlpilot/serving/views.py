@@ -19,6 +19,7 @@ from mlpilot.registry import service as registry_service
 from mlpilot.registry.signature import Signature
 from mlpilot.serving import service, traffic
 from mlpilot.serving.routes import base_url, endpoints
+from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -90,7 +91,7 @@ def _service_page(request: Request, session: DbSession, runtime: RuntimeDep, use
                   status_code=422 if error else 200)
 
 
-@router.get("/services/{name}", response_class=HTMLResponse)
+@router.get("/services/{name}", response_class=HTMLResponse, dependencies=[access.Service.read])
 def service_page(name: str, request: Request, session: DbSession, runtime: RuntimeDep,
                  user: PageUser, window: str = "1h") -> HTMLResponse:
     return _service_page(request, session, runtime, user, name, window=window)
@@ -114,7 +115,7 @@ def _external_form(form: dict[str, str]) -> dict[str, Any]:
             "timeout_s": _number(form.get("timeout_s")) or 5.0}
 
 
-@router.post("/services/{name}/_traffic", response_class=HTMLResponse)
+@router.post("/services/{name}/_traffic", response_class=HTMLResponse, dependencies=[access.Service.write])
 async def traffic_form(name: str, request: Request, session: DbSession, runtime: RuntimeDep,
                        user: PageUser) -> Response:
     """Attach a backend or change traffic from the service page; errors are shown on the page."""
@@ -153,7 +154,7 @@ async def traffic_form(name: str, request: Request, session: DbSession, runtime:
     return await run_in_threadpool(act)
 
 
-@router.post("/services/{name}/stop")
+@router.post("/services/{name}/stop", dependencies=[access.Service.write])
 def stop_service_form(name: str, request: Request, session: DbSession, runtime: RuntimeDep,
                       user: PageUser) -> Response:
     service.stop_service(session, runtime=runtime, name=name, user=user, reason="stopped from the service page")
@@ -171,12 +172,13 @@ def _section(request: Request, session: DbSession, user: User, project_id: int, 
                   message=message)
 
 
-@router.get("/projects/{project_id}/_section/services", response_class=HTMLResponse)
+@router.get("/projects/{project_id}/_section/services", response_class=HTMLResponse, dependencies=[access.Project.read])
 def services_section(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     return _section(request, session, user, project_id)
 
 
-@router.post("/projects/{project_id}/_section/services", response_class=HTMLResponse)
+@router.post("/projects/{project_id}/_section/services", response_class=HTMLResponse,
+        dependencies=[access.Project.write])
 async def deploy_from_section(project_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
                               user: PageUser) -> HTMLResponse:
     form = {k: str(v) for k, v in (await request.form()).items()}

@@ -27,6 +27,7 @@ from mlpilot.training.schemas import (
     RunStarted,
     RunUpdate,
 )
+from mlpilot.web import access
 
 router = APIRouter(tags=["training"])
 
@@ -73,14 +74,14 @@ def _ids(ids: str) -> list[int]:
         raise InvalidInput(f"ids must be comma-separated run ids such as 3,5; got {ids!r}.") from None
 
 
-@router.get("/runs/{run_id}", response_model=RunDetail)
+@router.get("/runs/{run_id}", response_model=RunDetail, dependencies=[access.Run.read])
 def get_run(run_id: int, session: DbSession, user: CurrentUser) -> RunDetail:
     run = service.get_run(session, run_id=run_id)
     projects_service.check_project_access(session, project_id=run.project_id, user=user)
     return RunDetail.model_validate(run)
 
 
-@router.patch("/runs/{run_id}", response_model=RunDetail)
+@router.patch("/runs/{run_id}", response_model=RunDetail, dependencies=[access.Run.write])
 def update_run(run_id: int, body: RunUpdate, session: DbSession, user: CurrentUser) -> RunDetail:
     run = service.get_run(session, run_id=run_id)
     projects_service.check_project_access(session, project_id=run.project_id, user=user, write=True)
@@ -89,7 +90,7 @@ def update_run(run_id: int, body: RunUpdate, session: DbSession, user: CurrentUs
     return RunDetail.model_validate(run)
 
 
-@router.get("/runs/{run_id}/model-card", response_model=None)
+@router.get("/runs/{run_id}/model-card", response_model=None, dependencies=[access.Run.read])
 def get_model_card(run_id: int, session: DbSession, user: CurrentUser, locale: Literal["en", "ko"] = "en",
                    format: Literal["html", "pdf"] = "html") -> Response:
     run = service.get_run(session, run_id=run_id)

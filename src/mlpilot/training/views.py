@@ -19,6 +19,7 @@ from mlpilot.training import metrics as run_metrics
 from mlpilot.training import model_card, service
 from mlpilot.training.models import Run
 from mlpilot.training.tasks import TASK_CHOICES
+from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render, request_locale
 
 router = APIRouter(include_in_schema=False)
@@ -72,12 +73,12 @@ def _section(request: Request, session: DbSession, user: User, project_id: int, 
                   higher_is_better=run_metrics.higher_is_better, status_code=status_code)
 
 
-@router.get("/projects/{project_id}/_section/runs", response_class=HTMLResponse)
+@router.get("/projects/{project_id}/_section/runs", response_class=HTMLResponse, dependencies=[access.Project.read])
 def runs_section(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     return _section(request, session, user, project_id)
 
 
-@router.post("/projects/{project_id}/runs/start")
+@router.post("/projects/{project_id}/runs/start", dependencies=[access.Project.write])
 def start_from_form(project_id: int, request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
                     dataset_version_id: Annotated[int, Form()], target: Annotated[str, Form()],
                     task: Annotated[str, Form()] = "auto", time_budget_s: Annotated[float, Form()] = 60.0,
@@ -102,7 +103,7 @@ def start_from_form(project_id: int, request: Request, session: DbSession, runti
     return RedirectResponse(f"/projects/{project_id}#section-runs", status_code=303)
 
 
-@router.post("/projects/{project_id}/external-engines/create")
+@router.post("/projects/{project_id}/external-engines/create", dependencies=[access.Project.write])
 def create_external_engine_from_form(
         project_id: int, request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
         name: Annotated[str, Form()], url: Annotated[str, Form()],
@@ -181,7 +182,7 @@ def compare_page(request: Request, session: DbSession, user: PageUser, ids: Anno
     return render(request, "training/compare.html", user=user, c=comparison, p=project, error=None)
 
 
-@router.get("/runs/{run_id}", response_class=HTMLResponse)
+@router.get("/runs/{run_id}", response_class=HTMLResponse, dependencies=[access.Run.read])
 def run_page(run_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     from mlpilot.registry import service as registry_service
 
@@ -201,7 +202,7 @@ def run_page(run_id: int, request: Request, session: DbSession, user: PageUser) 
                   higher_is_better=run_metrics.higher_is_better, active=run.status in service.ACTIVE)
 
 
-@router.post("/runs/{run_id}/edit")
+@router.post("/runs/{run_id}/edit", dependencies=[access.Run.write])
 def edit_run(run_id: int, session: DbSession, user: PageUser, tags: Annotated[str, Form()] = "",
              notes: Annotated[str, Form()] = "") -> Response:
     run = service.get_run(session, run_id=run_id)
@@ -210,7 +211,7 @@ def edit_run(run_id: int, session: DbSession, user: PageUser, tags: Annotated[st
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 
-@router.get("/runs/{run_id}/model-card")
+@router.get("/runs/{run_id}/model-card", dependencies=[access.Run.read])
 def model_card_page(run_id: int, request: Request, session: DbSession, user: PageUser,
                     locale: str | None = None, format: str = "html") -> Response:
     run = service.get_run(session, run_id=run_id)

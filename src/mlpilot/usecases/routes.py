@@ -11,6 +11,7 @@ from mlpilot.projects.deps import ProjectAccess
 from mlpilot.usecases import service
 from mlpilot.usecases.schemas import QuestionRead, ScreeningCreate, ScreeningRead, UseCaseRead
 from mlpilot.usecases.screening import QUESTIONS
+from mlpilot.web import access
 
 router = APIRouter(tags=["usecases"])
 
@@ -36,7 +37,8 @@ def get_usecase(key: str, user: CurrentUser) -> UseCaseRead:
     return UseCaseRead.model_validate(service.get_usecase(key=key))
 
 
-@router.post("/projects/{project_id}/screenings", response_model=ScreeningRead, status_code=201)
+@router.post("/projects/{project_id}/screenings", response_model=ScreeningRead, status_code=201,
+        dependencies=[access.Project.write])
 def record_screening(project_id: int, body: ScreeningCreate, session: DbSession, user: CurrentUser) -> ScreeningRead:
     screening = service.record_screening(session, project_id=project_id, user=user, answers=body.plain_answers())
     return ScreeningRead.model_validate(screening)

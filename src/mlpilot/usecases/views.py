@@ -12,6 +12,7 @@ from mlpilot.core.errors import InvalidInput, PermissionDenied
 from mlpilot.projects import service as projects_service
 from mlpilot.usecases import catalog, service
 from mlpilot.usecases.screening import ANSWER_SCORES, BLOCKING_QUESTIONS, GO_THRESHOLD, MAX_SCORE, QUESTIONS
+from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render
 
 router = APIRouter(include_in_schema=False)
@@ -40,12 +41,14 @@ def _screening_fragment(request: Request, session: DbSession, user: User, projec
                   max_score=MAX_SCORE, blocking=BLOCKING_QUESTIONS, can_write=can_write, error=error)
 
 
-@router.get("/projects/{project_id}/_section/screening", response_class=HTMLResponse)
+@router.get("/projects/{project_id}/_section/screening", response_class=HTMLResponse,
+        dependencies=[access.Project.read])
 def screening_section(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     return _screening_fragment(request, session, user, project_id)
 
 
-@router.post("/projects/{project_id}/_section/screening", response_class=HTMLResponse)
+@router.post("/projects/{project_id}/_section/screening", response_class=HTMLResponse,
+        dependencies=[access.Project.write])
 async def screening_submit(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     form = await request.form()
     # An unticked question is left out, so the service reports it as "not answered".

@@ -69,6 +69,7 @@ def _next(request: Request) -> str:
     return quote(target, safe="/?=&")
 
 
+get_page_user.__access_rule__ = "signed-in"  # type: ignore[attr-defined]  (read by the route-walking test)
 PageUser = Annotated[User, Depends(get_page_user)]
 
 
