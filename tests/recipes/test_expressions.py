@@ -75,3 +75,7 @@ def test_limits_keep_hostile_input_cheap() -> None:
         parse("(" * 100 + "a" + ")" * 100)
     with pytest.raises(ExpressionError, match="nests deeper"):
         parse("not " * 100 + "a")
+    # A chain of ~1,000 operators fits the length limit but would overflow the compiler's recursion.
+    with pytest.raises(ExpressionError, match="operations deep"):
+        parse("+".join(["a"] * 999))
+    assert parse("+".join(["a"] * 150)) is not None

@@ -35,6 +35,9 @@ def test_bad_steps_are_rejected_and_nothing_is_stored(client: TestClient) -> Non
     recipe = create_recipe(client, pid, [])
     bad = client.post(f"/api/v1/recipes/{recipe['id']}/versions", json={"steps": [{"op": "cast", "column": "a"}]})
     assert bad.status_code == 422 and "Step 1 (cast): 'to' must be one of" in bad.json()["detail"]
+    chain = client.post(f"/api/v1/recipes/{recipe['id']}/versions",
+                        json={"steps": [{"op": "filter", "expr": "+".join(["a"] * 999) + " > 0"}]})
+    assert chain.status_code == 422 and "Step 1 (filter)" in chain.json()["detail"], chain.text
     assert client.get(f"/api/v1/recipes/{recipe['id']}").json()["latest_version"] == 1
 
 

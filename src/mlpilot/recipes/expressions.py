@@ -27,6 +27,8 @@ from mlpilot.core.errors import InvalidInput
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
+# Compiling and evaluating walk the tree recursively; a left-deep chain `a+a+…` is as deep as it is long.
+MAX_TREE_DEPTH = 200
 KEYWORDS = {"and", "or", "not", "true", "false", "null"}
 TWO_CHAR_OPS = ("==", "!=", "<=", ">=")
 ONE_CHAR_OPS = "+-*/%<>(),"
@@ -296,7 +298,27 @@ def parse(source: str) -> Node:
     """Parse an expression to its AST, or raise ExpressionError naming the position and token."""
     if not isinstance(source, str):
         raise ExpressionError(f"An expression must be text; got {type(source).__name__}.")
-    return _Parser(source).parse()
+    tree = _Parser(source).parse()
+    depth = _tree_depth(tree)
+    if depth > MAX_TREE_DEPTH:
+        raise ExpressionError(f"The expression is {depth} operations deep (a chain of operators counts one per "
+                              f"operator); the limit is {MAX_TREE_DEPTH}. Split it into several derived columns.")
+    return tree
+
+
+def _tree_depth(root: Node) -> int:
+    """Depth of the AST, counted without recursion (the check must not itself overflow the stack)."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, Unary):
+            stack.append((node.operand, depth + 1))
+        elif isinstance(node, Binary):
+            stack.extend(((node.left, depth + 1), (node.right, depth + 1)))
+        elif isinstance(node, Call):
+            stack.extend((arg, depth + 1) for arg in node.args)
+    return deepest
 
 
 def columns_of(node: Node) -> set[str]:
