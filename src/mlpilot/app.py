@@ -24,6 +24,7 @@ from mlpilot.accounts.token_sync import TokenSync
 from mlpilot.core import jobs
 from mlpilot.core.db import session_scope
 from mlpilot.core.errors import MlpilotError
+from mlpilot.core.limits import BodyLimit
 from mlpilot.core.runtime import Runtime
 from mlpilot.dataplane.auth import TokenGate
 from mlpilot.dataplane.server import DataPlane, install_dataplane
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             app.include_router(views.router)
     app.include_router(api)
     # Added before the data plane's middleware so the inference fast path stays outermost and untouched.
+    app.add_middleware(BodyLimit, limits=runtime.settings.limits.as_limits())
     app.add_middleware(BrowserSecurity, public_url=runtime.settings.public_url)
     install_dataplane(app, lambda: runtime.dataplane)
     return app

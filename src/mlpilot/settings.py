@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from mlpilot.core.limits import SizeLimits
+
 CONFIG_FILE_ENV = "MLPILOT_CONFIG"
 DEFAULT_CONFIG_FILE = "mlpilot.toml"
 
@@ -110,6 +112,20 @@ class SourcesSettings(BaseModel):
         default_factory=list, description="Address ranges (CIDR) allowed the same way, e.g. [\"10.20.0.0/16\"].")
 
 
+class LimitsSettings(BaseModel):
+    request_bytes: int = Field(16 << 20, ge=1024, le=1 << 34, description="Largest API or form request body "
+                               "(uploads excepted); larger ones answer 413 before they are read.")
+    upload_bytes: int = Field(1 << 30, ge=1024, le=1 << 40, description="Largest file upload (datasets, models).")
+    decompressed_bytes: int = Field(8 << 30, ge=1024, le=1 << 42, description="Largest size a compressed upload or "
+                                    "source file may expand to.")
+    ratio: int = Field(200, ge=10, le=100_000, description="Largest expansion ratio of compressed input; beyond it "
+                       "the file is refused as a compression bomb.")
+
+    def as_limits(self) -> SizeLimits:
+        return SizeLimits(request_bytes=self.request_bytes, upload_bytes=self.upload_bytes,
+                          decompressed_bytes=self.decompressed_bytes, ratio=self.ratio)
+
+
 class UiSettings(BaseModel):
     default_locale: Literal["en", "ko"] = Field("en", description="UI language when the user has not chosen one.")
     session_days: int = Field(14, ge=1, le=365, description="How long a UI login lasts.")
@@ -160,6 +176,7 @@ class Settings(BaseSettings):
     feeder: FeederSettings = Field(default_factory=FeederSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
 
     @classmethod
     def settings_customise_sources(

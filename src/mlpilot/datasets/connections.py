@@ -147,6 +147,7 @@ def open_connector(session: Session, *, runtime: Runtime, connection_id: int) ->
     connection = get_connection(session, connection_id=connection_id)
     secrets = decrypt_secrets(runtime.settings, connection.secrets_encrypted)
     connector = connector_class(connection.kind)(dict(connection.settings), secrets)
+    connector.limits = runtime.settings.limits.as_limits()
     # Checked again at open: the allow-list or the file system may have changed since the connection was made.
     connector.check_allowed(runtime.allowlist)
     return connector

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import io
 import zlib
 from collections.abc import Callable
@@ -16,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from mlpilot.core.errors import InvalidInput
+from mlpilot.core.limits import DEFAULT_LIMITS, SizeLimits, gunzip_capped
 
 # Suffix → (format, compressed). Longest suffixes first so ".csv.gz" wins over ".gz".
 SUFFIXES: tuple[tuple[str, str, bool], ...] = (
@@ -57,14 +57,14 @@ def detect_format(filename: str) -> tuple[str, bool]:
     raise InvalidInput(f"Unsupported file type {ext!r} for {filename!r}; upload {SUPPORTED}.")
 
 
-def parse_upload(filename: str, data: bytes) -> ParsedUpload:
+def parse_upload(filename: str, data: bytes, *, limits: SizeLimits = DEFAULT_LIMITS) -> ParsedUpload:
     """Parse and validate an uploaded file; raise InvalidInput naming the problem."""
     fmt, compressed = detect_format(filename)
     if not data:
         raise InvalidInput(f"The uploaded file {filename!r} is empty.")
     if compressed:
         try:
-            data = gzip.decompress(data)
+            data = gunzip_capped(data, limit=limits.decompressed_bytes, ratio=limits.ratio, what=repr(filename))
         except (OSError, EOFError, zlib.error) as exc:
             raise InvalidInput(f"{filename!r} is not a valid gzip file: {exc}.") from None
         if not data:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from mlpilot.accounts.deps import CurrentUser
 from mlpilot.accounts.models import User
 from mlpilot.core.deps import DbSession, RuntimeDep
+from mlpilot.core.limits import read_capped
 from mlpilot.datasets import connection_routes, quality_routes, service
 from mlpilot.datasets.models import Dataset, DatasetVersion
 from mlpilot.datasets.schemas import (
@@ -45,7 +46,7 @@ def _readable_version(session: DbSession, user: User, version_id: int) -> Datase
 def upload_dataset(project: ProjectWriteAccess, session: DbSession, runtime: RuntimeDep, user: CurrentUser,
                          name: Annotated[str, Form()], file: Annotated[UploadFile, File()],
                          description: Annotated[str, Form()] = "") -> UploadResult:
-    data = file.file.read()
+    data = read_capped(file.file, limit=runtime.settings.limits.upload_bytes, what=f"The upload {file.filename!r}")
     version, job_id = service.create_dataset_version(
         session, runtime=runtime, project_id=project.id, name=name, filename=file.filename or "",
         data=data, user_id=user.id, description=description,

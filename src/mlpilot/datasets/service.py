@@ -75,7 +75,7 @@ def create_dataset_version(session: Session, *, runtime: Runtime, project_id: in
     projects_service.get_project(session, project_id=project_id)
     _check_name(name)
     filename = (filename or "").strip() or "upload"
-    parsed = ingest.parse_upload(filename, data)
+    parsed = ingest.parse_upload(filename, data, limits=runtime.settings.limits.as_limits())
     lineage = {"source": f"upload:{filename}", "connector": None, "connector_settings": {}, "recipe": None,
                "parents": [], "rows_in": parsed.frame.height, "rows_out": parsed.frame.height,
                "quarantined_rows": 0, "watermark": None, "format": parsed.source_format,

@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from mlpilot.accounts.models import ROLE_RANK, Role, User
 from mlpilot.core import jobs
 from mlpilot.core.deps import DbSession, RuntimeDep
-from mlpilot.core.errors import Conflict, InvalidInput, NotFound
+from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from mlpilot.core.limits import read_capped
 from mlpilot.datasets import connection_views, service
 from mlpilot.datasets.models import DatasetVersion
 from mlpilot.projects import service as projects_service
@@ -60,10 +61,10 @@ def upload_from_form(project_id: int, request: Request, session: DbSession, runt
         projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
         if file is None or not file.filename:
             raise InvalidInput("Choose a file to upload.")
+        data = read_capped(file.file, limit=runtime.settings.limits.upload_bytes, what=f"The upload {file.filename!r}")
         service.create_dataset_version(session, runtime=runtime, project_id=project_id, name=name,
-                                       filename=file.filename, data=file.file.read(), user_id=user.id,
-                                       description=description)
-    except (InvalidInput, Conflict) as exc:
+                                       filename=file.filename, data=data, user_id=user.id, description=description)
+    except (InvalidInput, Conflict, PayloadTooLarge) as exc:
         return _section(request, session, user, project_id, error=exc.detail, status_code=exc.status,
                         template="datasets/upload_error.html")
     return RedirectResponse(f"/projects/{project_id}#section-datasets", status_code=303)

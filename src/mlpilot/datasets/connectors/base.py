@@ -12,6 +12,7 @@ import polars as pl
 
 from mlpilot.core.allowlist import AllowList
 from mlpilot.core.errors import InvalidInput
+from mlpilot.core.limits import DEFAULT_LIMITS, SizeLimits
 
 BAD_ROW_POLICIES = ("fail", "quarantine")
 
@@ -61,6 +62,8 @@ class BaseConnector:
         self.quarantined: list[QuarantinedRow] = []
         # The server's allow-list (set by the connections service); every open re-checks against it.
         self.guard: AllowList | None = None
+        # Caps on decompressed size and ratio (the server's settings replace the defaults).
+        self.limits: SizeLimits = DEFAULT_LIMITS
 
     def check_allowed(self, guard: AllowList) -> None:
         """Refuse a source outside the admin's allow-list and remember the list for later opens."""

@@ -8,6 +8,7 @@ larger than `stream_above_bytes` are streamed block by block so a file larger th
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import io
@@ -23,6 +24,7 @@ import fsspec
 import polars as pl
 
 from mlpilot.core.allowlist import AllowList
+from mlpilot.core.limits import CappedGzipReader, gunzip_capped
 from mlpilot.datasets.connectors.base import BaseConnector, ConnectorError, QuarantinedRow
 from mlpilot.datasets.connectors.encoding import (
     KOREAN,
@@ -369,9 +371,8 @@ class FileConnector(BaseConnector):
         """
         fs, inner = fsspec.core.url_to_fs(path, **self.storage_options)
         fmt = format_of(path, self.format)
-        compression = "gzip" if path.lower().endswith(".gz") else None
         try:
-            with fs.open(inner, "rb", compression=compression) as handle:
+            with fs.open(inner, "rb") as raw, self._decompressed(raw, path) as handle:
                 head = handle.read(min(PREVIEW_BYTES, self.stream_above_bytes))
                 if _blank(head):
                     raise ConnectorError(f"The source is empty: {path} has no data.")
@@ -397,6 +398,13 @@ class FileConnector(BaseConnector):
             raise ConnectorError(f"Cannot read {path}: {exc}", transient=True) from None
         return delimiter
 
+    def _decompressed(self, raw: Any, path: str) -> Any:
+        """The file's bytes as a stream: gzip expanded under the size and ratio caps, anything else as is."""
+        if not path.lower().endswith(".gz"):
+            return contextlib.nullcontext(raw)
+        reader = CappedGzipReader(raw, limit=self.limits.decompressed_bytes, ratio=self.limits.ratio, what=path)
+        return io.BufferedReader(reader, 1 << 20)
+
     def _read_bytes(self, path: str, *, head: bool = False) -> bytes:
         fs, inner = fsspec.core.url_to_fs(path, **self.storage_options)
         try:
@@ -418,7 +426,7 @@ class FileConnector(BaseConnector):
             raise ConnectorError(f"{path}: unknown file type; set format to csv, tsv, parquet, xlsx, json or jsonl.")
         if path.lower().endswith(".gz"):
             try:
-                data = gzip.decompress(data)
+                data = gunzip_capped(data, limit=self.limits.decompressed_bytes, ratio=self.limits.ratio, what=path)
             except (OSError, EOFError, zlib.error) as exc:
                 raise ConnectorError(f"{path} is not a valid gzip file: {exc}.") from None
         if _blank(data):
