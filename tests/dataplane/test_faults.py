@@ -180,3 +180,14 @@ def test_the_data_plane_keeps_answering_while_the_control_plane_is_down(client: 
         runtime.sessions = sessions
         dead.dispose()
     assert client.get("/api/v1/services").status_code == 200
+
+
+def test_an_overlong_request_id_is_refused_not_kept(client: TestClient, churn: dict) -> None:
+    """Ids are remembered per prediction for ground truth sent later; a megabyte id would pin memory."""
+    long_id = client.post("/v2/models/churn/infer", json={"id": "x" * 1_000_000, "inputs": churn_inputs(1)})
+    assert long_id.status_code == 400 and "at most 256" in long_id.json()["error"]
+    fine = client.post("/v2/models/churn/infer", json={"id": "order-42", "inputs": churn_inputs(1)})
+    assert fine.status_code == 200 and fine.json()["id"] == "order-42"
+    plain = client.post("/api/v1/services/churn/predict", json={"request_id": "y" * 300,
+                                                                 "records": [{"tenure": 3.0}]})
+    assert plain.status_code in (400, 422) and "at most 256" in str(plain.json())

@@ -127,6 +127,7 @@ def decode_records(payload: Any, signature: Signature, *, max_rows: int) -> Batc
     if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
         raise InferenceError('The request body must be a JSON object {"records": [{...}, ...]}.')
     records = payload["records"]
+    request_id = _checked_id(payload.get("request_id"), "request_id")
     _check_rows(len(records), max_rows)
     known = set(signature.input_names)
     for index, record in enumerate(records):
@@ -140,8 +141,7 @@ def decode_records(payload: Any, signature: Signature, *, max_rows: int) -> Batc
         values = [record.get(spec.name) for record in records]
         datatype = "BYTES" if spec.dtype == "string" else "FP64"
         columns[spec.name] = _decode_column(spec, values, datatype, what=f"column {spec.name!r}")
-    request_id = payload.get("request_id")
-    return Batch(rows=len(records), columns=columns, request_id=None if request_id is None else str(request_id))
+    return Batch(rows=len(records), columns=columns, request_id=request_id)
 
 
 def _check_rows(rows: int, max_rows: int) -> None:
@@ -151,9 +151,23 @@ def _check_rows(rows: int, max_rows: int) -> None:
         raise InferenceError(f"The request has {rows} rows; at most {max_rows} are allowed per request.")
 
 
+# Request ids are kept per prediction (to join ground truth sent later); one may not pin megabytes of memory.
+MAX_REQUEST_ID = 256
+
+
+def _checked_id(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str | int):
+        raise InferenceError(f"'{field}' must be a string of at most {MAX_REQUEST_ID} characters.")
+    text = str(value)
+    if len(text) > MAX_REQUEST_ID:
+        raise InferenceError(f"'{field}' is {len(text)} characters long; at most {MAX_REQUEST_ID} are allowed.")
+    return text
+
+
 def _request_id(payload: dict[str, Any]) -> str | None:
-    value = payload.get("id")
-    return None if value is None else str(value)
+    return _checked_id(payload.get("id"), "id")
 
 
 def _requested_outputs(value: Any, signature: Signature) -> tuple[str, ...] | None:
