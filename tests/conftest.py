@@ -6,6 +6,7 @@ MLPILOT_TEST_POSTGRES_URL is set, PostgreSQL. Schemas come from the real Alembic
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
@@ -138,6 +139,18 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def store(tmp_path: Path) -> ArtifactStore:
     return ArtifactStore(str(tmp_path / "store"), tmp_path / "cache")
+
+
+def expire_job_leases(runtime: Runtime) -> None:
+    """Make every unfinished job look like its process died long ago (what kill -9 leaves after the lease)."""
+    from sqlalchemy import update
+
+    from mlpilot.core import jobs
+    from mlpilot.core.db import session_scope, unit_of_work, utcnow
+
+    with session_scope(runtime.sessions) as session, unit_of_work(session):
+        session.execute(update(jobs.Job).where(jobs.Job.state.in_(list(jobs.ACTIVE)))
+                        .values(lease_expires_at=utcnow() - dt.timedelta(hours=1)))
 
 
 def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:

@@ -29,7 +29,7 @@ from mlpilot.core.runtime import Runtime
 from mlpilot.dataplane.auth import TokenGate
 from mlpilot.dataplane.server import DataPlane, install_dataplane
 from mlpilot.feeder import scheduler as feeder_scheduler
-from mlpilot.metadata import DOMAINS
+from mlpilot.metadata import DOMAINS, load_services
 from mlpilot.migrations import upgrade_database
 from mlpilot.monitoring import alerts as monitoring_alerts
 from mlpilot.monitoring import service as monitoring_service
@@ -54,12 +54,10 @@ def prepare_runtime(runtime: Runtime) -> accounts_service.BootstrapResult:
     upgrade_database(runtime.engine)
     settings = runtime.settings
     with session_scope(runtime.sessions) as session:
-        interrupted = jobs.fail_interrupted_jobs(session)
-        if interrupted:
-            log.warning("marked %d interrupted job(s) as failed", interrupted)
-        from mlpilot.scoring.service import fail_interrupted_runs
-
-        fail_interrupted_runs(session)
+        # Only jobs whose owner stopped renewing its lease: another live process may share this database.
+        # Every domain's hooks must be registered first, or its interrupted work would not be cleaned up.
+        load_services()
+        jobs.reclaim_expired_jobs(session)
         token = settings.bootstrap_token.get_secret_value() if settings.bootstrap_token else None
         accounts_service.check_bootstrap_token(token)
         result = accounts_service.bootstrap_admin(

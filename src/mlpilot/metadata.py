@@ -23,3 +23,10 @@ def load_models() -> None:
 
 load_models()
 target_metadata = Base.metadata
+
+
+def load_services() -> None:
+    """Import each domain's service module, which registers its job handlers and interrupted-job hooks."""
+    for domain in DOMAINS:
+        if importlib.util.find_spec(f"mlpilot.{domain}.service") is not None:
+            importlib.import_module(f"mlpilot.{domain}.service")

@@ -51,6 +51,10 @@ class JobsSettings(BaseModel):
     executor: Literal["local", "ray"] = Field("local", description="Where long work runs: local threads or Ray.")
     workers: int = Field(2, ge=1, description="Parallel jobs in the local executor.")
     ray_address: str | None = Field(None, description="Ray cluster address for the ray executor.")
+    lease_seconds: float = Field(30.0, ge=1, le=3600, description="How long a job stays owned by its process "
+                                 "without a heartbeat; after that another process fails or resumes it.")
+    heartbeat_seconds: float = Field(5.0, gt=0, le=600, description="How often a process renews the leases of "
+                                     "its jobs and reclaims those of stopped processes (well below the lease).")
 
 
 class ServingSettings(BaseModel):

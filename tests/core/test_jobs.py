@@ -13,6 +13,7 @@ from mlpilot.core import jobs
 from mlpilot.core.db import session_scope, unit_of_work
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.runtime import Runtime
+from tests.conftest import expire_job_leases
 
 release = threading.Event()
 
@@ -96,12 +97,32 @@ def test_restart_marks_interrupted_jobs_failed(job_runtime: Runtime) -> None:
         # A queued job that no executor will pick up, as after a crash.
         with unit_of_work(session):
             session.add(jobs.Job(kind="test.count", params={"n": 1}, state=jobs.JobState.queued))
-    # A new process starting on the same database:
+    # Another process on the same database while this one lives: its running job keeps its lease.
     with session_scope(job_runtime.sessions) as session:
-        marked = jobs.fail_interrupted_jobs(session)
-    assert marked == 2
+        assert jobs.reclaim_expired_jobs(session) == 1  # only the lease-less orphan
+        assert jobs.get_job(session, job_id=running_id).state == "running"
+        assert jobs.get_job(session, job_id=running_id).owner == jobs.PROCESS_OWNER
+    # This process stops renewing (as after kill -9): once the lease expires the job is reclaimed.
+    expire_job_leases(job_runtime)
+    with session_scope(job_runtime.sessions) as session:
+        assert jobs.reclaim_expired_jobs(session) == 1
     with session_scope(job_runtime.sessions) as session:
         states = {j.id: (j.state, j.error) for j in jobs.list_jobs(session)}
     assert states[running_id][0] == "failed"
-    assert all(state == "failed" and "restart" in error for state, error in states.values())
+    assert all(state == "failed" and "crash or restart" in error for state, error in states.values())
     release.set()
+
+
+def test_the_heartbeat_renews_leases_of_live_jobs(job_runtime: Runtime) -> None:
+    release.clear()
+    running_id = _start(job_runtime, "test.block", {})
+    try:
+        with session_scope(job_runtime.sessions) as session:
+            first = jobs.get_job(session, job_id=running_id).lease_expires_at
+        time.sleep(0.05)
+        job_runtime.executor.beat()
+        with session_scope(job_runtime.sessions) as session:
+            job = jobs.get_job(session, job_id=running_id)
+            assert job.state in ("queued", "running") and job.lease_expires_at > first
+    finally:
+        release.set()

@@ -18,6 +18,7 @@ from mlpilot.feeder import service as feeder_service
 from mlpilot.feeder.scheduler import PipelineScheduler
 from mlpilot.recipes import service as recipes_service
 from mlpilot.training import service as training_service
+from tests.conftest import expire_job_leases
 from tests.feeder.factories import (
     SourceDatabase,
     admin_id,
@@ -304,9 +305,9 @@ def test_a_restart_fails_runs_its_predecessor_left_queued(feeder_runtime: Runtim
             run = feeder_service.start_pipeline_run(session, runtime=dying, pipeline_id=pipeline_id, user_id=None)
             run_id = run.id
         # The next process starts: jobs first, then the runs that belonged to them.
+        expire_job_leases(feeder_runtime)
         with session_scope(feeder_runtime.sessions) as session:
-            assert jobs.fail_interrupted_jobs(session) == 2
-            assert feeder_service.fail_interrupted_pipeline_runs(session) == 1
+            assert jobs.reclaim_expired_jobs(session) == 2  # the feeder's hook fails the pipeline run with it
             failed = feeder_service.get_pipeline_run(session, run_id=run_id)
             assert failed.status == "failed" and "restart" in failed.error and failed.finished_at is not None
     finally:

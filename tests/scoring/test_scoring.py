@@ -294,7 +294,7 @@ def test_cli_run_status_and_resume(tmp_path: Path, model_dir: Path, source_frame
 def test_a_run_whose_job_died_with_the_server_is_marked_resumable(live_runtime: Runtime, model_dir: Path,
                                                                   tmp_path: Path) -> None:
     from mlpilot.core.db import unit_of_work
-    from mlpilot.core.jobs import Job, fail_interrupted_jobs
+    from mlpilot.core.jobs import Job, reclaim_expired_jobs
 
     with session_scope(live_runtime.sessions) as session:
         run = service.create_run(session, guard=live_runtime.allowlist,
@@ -310,8 +310,7 @@ def test_a_run_whose_job_died_with_the_server_is_marked_resumable(live_runtime: 
             session.flush()
             run.job_id, run.state, cli_run.state = job.id, "running", "running"
     with session_scope(live_runtime.sessions) as session:
-        fail_interrupted_jobs(session)
-        assert service.fail_interrupted_runs(session) == 1
+        assert reclaim_expired_jobs(session) == 1  # a lease-less job: its process is gone
         assert service.get_run(session, run_id=run.id).state == "failed"
         assert "resume" in service.get_run(session, run_id=run.id).error
         assert service.get_run(session, run_id=cli_run.id).state == "running"

@@ -3,6 +3,11 @@
 A job is submitted only after the transaction that created it commits, so a worker never races the
 row it is about to read. The local executor is a thread pool; a Ray executor implements the same
 protocol later.
+
+Every queued or running job is owned by one process through a lease that the process's heartbeat renews.
+A job whose lease expired belongs to a process that died (kill -9, power loss): `reclaim_expired_jobs`
+fails it — after the domain's recovery hook for that job kind has cleaned up or marked its work resumable —
+while jobs of live processes sharing the database are left alone.
 """
 
 from __future__ import annotations
@@ -10,8 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+import os
+import socket
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,7 +45,11 @@ class JobState(enum.StrEnum):
 
 
 FINISHED = (JobState.succeeded, JobState.failed)
+ACTIVE = (JobState.queued, JobState.running)
 LOG_LIMIT = 200_000
+# This process, as a lease owner: host and pid name it for people, the nonce tells a reused pid apart.
+PROCESS_OWNER = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+INTERRUPTED = "Interrupted: the server process running it stopped (crash or restart); run it again."
 
 
 class Job(Base):
@@ -57,6 +69,8 @@ class Job(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(nullable=True, index=True)
 
 
 JobHandler = Callable[["JobContext", dict[str, Any]], dict[str, Any] | None]
@@ -68,6 +82,21 @@ def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
 
     def decorate(fn: JobHandler) -> JobHandler:
         _handlers[kind] = fn
+        return fn
+
+    return decorate
+
+
+InterruptHook = Callable[[Session, "Job"], None]
+_interrupt_hooks: dict[str, InterruptHook] = {}
+
+
+def on_job_interrupted(kind: str) -> Callable[[InterruptHook], InterruptHook]:
+    """Register what a domain does with the work of a `kind` job whose process died: called in the
+    transaction that fails the job, to remove partial output or mark the work resumable."""
+
+    def decorate(fn: InterruptHook) -> InterruptHook:
+        _interrupt_hooks[kind] = fn
         return fn
 
     return decorate
@@ -85,13 +114,26 @@ class LocalExecutor:
     """Runs jobs on a thread pool in this process (native libraries release the GIL while they work)."""
 
     def __init__(self, runtime: Runtime, workers: int) -> None:
+        from mlpilot.core.periodic import PeriodicTask
+
         self.runtime = runtime
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mlpilot-job")
+        # One loop renews the leases of every job this process owns and reclaims those of dead processes.
+        self._heartbeat = PeriodicTask("job-heartbeat", self.beat, interval_s=runtime.settings.jobs.heartbeat_seconds)
+        self._heartbeat.start()
+
+    def beat(self) -> None:
+        """Renew this process's leases, then fail or recover the jobs of processes whose leases expired."""
+        lease = dt.timedelta(seconds=self.runtime.settings.jobs.lease_seconds)
+        with session_scope(self.runtime.sessions) as session:
+            renew_leases(session, lease=lease)
+            reclaim_expired_jobs(session)
 
     def submit(self, job_id: int) -> None:
         self._pool.submit(run_job, self.runtime, job_id)
 
     def shutdown(self, wait: bool = True) -> None:
+        self._heartbeat.stop()
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
 
@@ -133,7 +175,8 @@ def run_job(runtime: Runtime, job_id: int) -> None:
             # Claim the job with a conditional UPDATE so it runs once even if submitted twice.
             claimed = session.execute(
                 update(Job).where(Job.id == job_id, Job.state == JobState.queued)
-                .values(state=JobState.running, started_at=utcnow())
+                .values(state=JobState.running, started_at=utcnow(), owner=PROCESS_OWNER,
+                        lease_expires_at=utcnow() + _lease(runtime))
             ).rowcount
         if not claimed:
             return
@@ -200,7 +243,7 @@ def create_job(session: Session, *, runtime: Runtime, kind: str, params: dict[st
         raise InvalidInput(f"Unknown job kind {kind!r}.")
     with unit_of_work(session):
         job = Job(kind=kind, params=params, created_by_id=user_id, project_id=project_id, message=message,
-                  state=JobState.queued)
+                  state=JobState.queued, owner=PROCESS_OWNER, lease_expires_at=utcnow() + _lease(runtime))
         session.add(job)
         session.flush()
         session.info.setdefault(_PENDING_KEY, []).append((runtime, job.id))
@@ -237,16 +280,38 @@ def list_jobs(session: Session, *, project_id: int | None = None, project_ids: l
     return list(session.scalars(stmt))
 
 
-def fail_interrupted_jobs(session: Session) -> int:
-    """Mark jobs left queued or running by a previous process as failed; return how many."""
+def _lease(runtime: Runtime) -> dt.timedelta:
+    return dt.timedelta(seconds=runtime.settings.jobs.lease_seconds)
+
+
+def renew_leases(session: Session, *, lease: dt.timedelta, owner: str = PROCESS_OWNER) -> int:
+    """Extend the leases of the unfinished jobs `owner` holds; return how many."""
     with unit_of_work(session):
-        result = session.execute(
-            update(Job)
-            .where(Job.state.in_([JobState.queued, JobState.running]))
-            .values(state=JobState.failed, error="Interrupted by a server restart; run it again.",
-                    message="interrupted by a restart", finished_at=utcnow())
-        )
+        result = session.execute(update(Job).where(Job.owner == owner, Job.state.in_(list(ACTIVE)))
+                                 .values(lease_expires_at=utcnow() + lease))
     return result.rowcount or 0
+
+
+def reclaim_expired_jobs(session: Session) -> int:
+    """Fail the unfinished jobs whose owner stopped renewing their lease, after their domain's recovery hook;
+    return how many. Jobs of live processes (leases still valid) are not touched."""
+    now = utcnow()
+    count = 0
+    with unit_of_work(session):
+        stale = session.scalars(select(Job).where(Job.state.in_(list(ACTIVE)),
+                                                  (Job.lease_expires_at < now) | Job.lease_expires_at.is_(None))
+                                .with_for_update(skip_locked=True))
+        for job in stale:
+            job.state, job.error, job.message = JobState.failed, INTERRUPTED, "interrupted"
+            job.finished_at, job.lease_expires_at = now, None
+            hook = _interrupt_hooks.get(job.kind)
+            if hook is not None:
+                with session.begin_nested():
+                    hook(session, job)
+            count += 1
+    if count:
+        log.warning("reclaimed %d job(s) whose process stopped", count)
+    return count
 
 
 def wait_for_job(runtime: Runtime, job_id: int, *, timeout: float = 600.0, poll: float = 0.1) -> Job:

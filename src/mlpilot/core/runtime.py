@@ -50,6 +50,9 @@ class Runtime:
 
             raise InvalidInput("MLPILOT_JOBS__EXECUTOR=ray is not available yet; use 'local'.")
         from mlpilot.core.jobs import LocalExecutor
+        from mlpilot.metadata import load_services
+
+        load_services()  # every job kind's handler and interrupt hook, before any job runs or is reclaimed
 
         self.executor = LocalExecutor(self, self.settings.jobs.workers)
 

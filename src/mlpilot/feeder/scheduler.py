@@ -37,14 +37,9 @@ class PipelineScheduler(PeriodicTask):
 def start_scheduler(runtime: Runtime) -> PipelineScheduler | None:
     """Start the runtime's pipeline scheduler unless settings turn it off; starting twice is harmless.
 
-    Runs a previous process left queued or running are marked failed first (their jobs already were).
+    Runs a stopped process left behind are failed by the job reclaim (the feeder's interrupt hook).
     """
     settings = runtime.settings.feeder
-    if EXTRAS_KEY not in runtime.extras:
-        with session_scope(runtime.sessions) as session:
-            interrupted = service.fail_interrupted_pipeline_runs(session)
-        if interrupted:
-            log.warning("marked %d interrupted pipeline run(s) as failed", interrupted)
     if not settings.scheduler_enabled:
         return None
     scheduler = runtime.extras.get(EXTRAS_KEY)

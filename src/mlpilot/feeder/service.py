@@ -287,20 +287,13 @@ def run_due_pipelines(session: Session, *, runtime: Runtime, now: Any = None) ->
     return started
 
 
-def fail_interrupted_pipeline_runs(session: Session) -> int:
-    """Mark runs whose job ended without finishing them (a server restart) as failed; return how many."""
-    count = 0
-    with unit_of_work(session):
-        for run in session.scalars(select(PipelineRun).where(PipelineRun.status.in_(list(ACTIVE)))):
-            job = session.get(jobs.Job, run.job_id) if run.job_id is not None else None
-            if job is None or job.state == jobs.JobState.failed:
-                run.status = RunStatus.failed
-                run.error = (job.error if job is not None and job.error else
-                             "Interrupted by a server restart; run it again.")
-                run.message = "interrupted"
-                run.finished_at = utcnow()
-                count += 1
-    return count
+@jobs.on_job_interrupted(RUN_JOB)
+def _pipeline_job_interrupted(session: Session, job: jobs.Job) -> None:
+    """Its pipeline run fails; rows it had staged are in a temporary folder that the next run clears."""
+    for run in session.scalars(select(PipelineRun).where(PipelineRun.job_id == job.id,
+                                                         PipelineRun.status.in_(list(ACTIVE)))):
+        run.status, run.error, run.message = RunStatus.failed, jobs.INTERRUPTED, "interrupted"
+        run.finished_at = utcnow()
 
 
 # --- executing a run --------------------------------------------------------------------------------------------

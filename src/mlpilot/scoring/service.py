@@ -17,7 +17,7 @@ from mlpilot.accounts.models import Role, User
 from mlpilot.core.allowlist import AllowList
 from mlpilot.core.db import session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from mlpilot.core.jobs import JobContext, create_job, job_handler
+from mlpilot.core.jobs import Job, JobContext, create_job, job_handler, on_job_interrupted
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.security import decrypt_text, encrypt_text
 from mlpilot.datasets.connectors import connectors
@@ -288,16 +288,10 @@ def _scoring_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     return execute_run(ctx.runtime, run_id, on_chunk=report)
 
 
-def fail_interrupted_runs(session: Session) -> int:
-    """Mark runs whose server job died with the previous process as failed (resumable); return how many.
+@on_job_interrupted(JOB_KIND)
+def _scoring_job_interrupted(session: Session, job: Job) -> None:
+    """The run stays resumable: its output holds only whole chunks, each committed with its checkpoint."""
+    session.execute(update(ScoringRun).where(ScoringRun.job_id == job.id, ScoringRun.state.in_(("queued", "running")))
+                    .values(state="failed", error="Interrupted: the server process stopped; resume the run to "
+                            "continue where it left off.", finished_at=utcnow()))
 
-    Only runs started as jobs are touched: a CLI run has no job and may be running in another process.
-    """
-    from mlpilot.core.jobs import Job, JobState
-
-    with unit_of_work(session):
-        dead = select(Job.id).where(Job.state == JobState.failed)
-        return session.execute(
-            update(ScoringRun).where(ScoringRun.state.in_(("queued", "running")), ScoringRun.job_id.in_(dead))
-            .values(state="failed", error="Interrupted by a server restart; resume the run to continue.",
-                    finished_at=utcnow())).rowcount

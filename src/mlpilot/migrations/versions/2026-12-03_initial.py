@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 17:30:19.155064
+Create Date: 2026-12-03 17:47:10.509953
 """
 from __future__ import annotations
 
@@ -168,11 +168,15 @@ def upgrade() -> None:
     sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('started_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('owner', sa.String(length=100), nullable=True),
+    sa.Column('lease_expires_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_jobs_created_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs'))
     )
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_jobs_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_jobs_lease_expires_at'), ['lease_expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_jobs_owner'), ['owner'], unique=False)
         batch_op.create_index(batch_op.f('ix_jobs_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_jobs_state'), ['state'], unique=False)
 
@@ -807,6 +811,8 @@ def downgrade() -> None:
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_jobs_state'))
         batch_op.drop_index(batch_op.f('ix_jobs_project_id'))
+        batch_op.drop_index(batch_op.f('ix_jobs_owner'))
+        batch_op.drop_index(batch_op.f('ix_jobs_lease_expires_at'))
         batch_op.drop_index(batch_op.f('ix_jobs_kind'))
 
     op.drop_table('jobs')
