@@ -158,7 +158,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, description="URL users reach the server at, for links and the CLI.")
     database_url: str | None = Field(None, description="Short form of db.url.")
     bootstrap_token: SecretStr | None = Field(
-        None, description="On first start this string becomes the admin's API token."
+        None, description="This string is an API token of the admin while it is set (at least 32 characters, 8 "
+        "different); changing or removing it revokes the old one at the next start."
     )
     admin_password: SecretStr | None = Field(
         None, description="Initial admin password; a random one is generated and printed when empty."

@@ -109,8 +109,8 @@ def _refuse_out_of_range_integers(_conn: Any, _cursor: Any, _statement: str, par
     """
     rows = parameters if executemany else [parameters]
     for row in rows:
-        values = row.values() if isinstance(row, dict) else row
-        if values and any(_out_of_range(value) for value in values):
+        values = row.values() if isinstance(row, dict) else row if isinstance(row, list | tuple) else (row,)
+        if any(_out_of_range(value) for value in values):
             raise InvalidInput(f"A number in the request is out of range: ids and counts must lie between "
                                f"{-INT64_MAX - 1} and {INT64_MAX}.")
 

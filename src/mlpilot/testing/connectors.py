@@ -16,7 +16,7 @@ from mlpilot.datasets.connectors import Connector, ConnectorError
 
 
 def check_connector(connector_cls: type, settings: dict[str, Any], secrets: dict[str, Any] | None = None, *,
-                    local_source: bool = True) -> None:
+                    local_source: bool = False) -> None:
     """Instantiate `connector_cls` on a readable, non-empty source and check the Connector protocol.
 
     With `local_source` (a source on this machine or its network), an allow-list that allows nothing must refuse it.

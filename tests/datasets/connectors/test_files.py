@@ -288,4 +288,4 @@ def test_conformance_kit_passes_for_every_format(tmp_path: Path, fmt: str) -> No
         frame.write_json(path)
     else:
         frame.write_ndjson(path)
-    check_connector(FileConnector, {"path": str(path), "watermark_column": "id"})
+    check_connector(FileConnector, {"path": str(path), "watermark_column": "id"}, local_source=True)
