@@ -82,12 +82,14 @@ class ExternalEngine:
         self.received = threading.Event()
         self.release = threading.Event()
         self.calls = 0
+        self.api_keys: list[str | None] = []
         engine = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
                 engine.calls += 1
+                engine.api_keys.append(self.headers.get("x-api-key"))
                 engine.received.set()
                 if engine.mode == "hang":
                     engine.release.wait(30)

@@ -201,3 +201,19 @@ def test_only_writers_change_backends_and_traffic(client: TestClient, churn: dic
     ]
     assert [r.status_code for r in refused] == [403, 403, 403, 403]
     assert [a["action"] for a in client.get("/api/v1/services/churn/audit").json()] == ["attach", "deploy"]
+
+
+def test_external_backend_api_keys_are_sealed_and_never_shown(client: TestClient, runtime: Runtime,
+                                                              churn: dict) -> None:
+    with ExternalEngine() as engine:
+        config = {**external_config(engine, name="keyed"), "headers": {"X-Api-Key": "vendor-secret-key"}}
+        ext = attach(client, {"external": config, "reason": "keyed vendor"})
+        assert ext["config"]["headers"] == {"X-Api-Key": "***"}
+        listed = client.get("/api/v1/services/churn/backends").text
+        assert "vendor-secret-key" not in listed
+        with runtime.engine.connect() as conn:
+            stored = " ".join(str(row[0]) for row in conn.exec_driver_sql("SELECT config FROM service_backends"))
+        assert "vendor-secret-key" not in stored and "X-Api-Key" in stored, stored
+        assert client.post("/api/v1/services/churn/promote", json={"backend_id": ext["id"]}).status_code == 200
+        assert client.post("/v2/models/churn/infer", json={"inputs": churn_inputs(2)}).status_code == 200
+        assert engine.api_keys == ["vendor-secret-key"]  # the data plane still sends it

@@ -52,7 +52,8 @@ def base_url(request: Request, runtime: RuntimeDep) -> str:
 
 def backend_reads(session: DbSession, svc: Service) -> list[BackendRead]:
     """Return the service's backends with the role each plays now."""
-    return [BackendRead.model_validate(b).model_copy(update={"role": traffic.backend_role(svc, b)})
+    return [BackendRead.model_validate(b).model_copy(update={"role": traffic.backend_role(svc, b),
+                                                            "config": traffic.public_config(b.config)})
             for b in traffic.list_backends(session, service_id=svc.id)]
 
 
@@ -155,7 +156,8 @@ def attach_backend(name: str, body: BackendCreate, session: DbSession, runtime: 
                                      model_version_id=body.model_version_id,
                                      external=body.external.model_dump() if body.external else None,
                                      reason=body.reason)
-    return BackendRead.model_validate(backend).model_copy(update={"role": traffic.backend_role(svc, backend)})
+    return BackendRead.model_validate(backend).model_copy(update={"role": traffic.backend_role(svc, backend),
+                                                                  "config": traffic.public_config(backend.config)})
 
 
 @router.put("/services/{name}/traffic", response_model=ServiceDetail, dependencies=[access.Service.write])

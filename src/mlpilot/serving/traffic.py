@@ -8,6 +8,7 @@ data plane is put back. Clients never notice: the contract is checked before a b
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from mlpilot.accounts.models import User
 from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.core.runtime import Runtime
+from mlpilot.core.security import decrypt_text, encrypt_text
 from mlpilot.dataplane import routing
 from mlpilot.notifications.service import publish
 from mlpilot.registry import service as registry_service
@@ -80,10 +82,40 @@ def routing_state(session: Session, *, service: Service) -> dict[str, Any]:
     }
 
 
+SEALED_HEADERS = "sealed_headers"
+
+
+def seal_external_config(settings: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """Store an external backend's headers (API keys) encrypted: only their names stay readable."""
+    sealed = dict(config)
+    headers = sealed.pop("headers", None) or {}
+    sealed["header_names"] = sorted(headers)
+    sealed[SEALED_HEADERS] = encrypt_text(settings, json.dumps(headers)) if headers else ""
+    return sealed
+
+
+def unseal_external_config(settings: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """Return the config the data plane calls with: the headers decrypted."""
+    plain = {k: v for k, v in config.items() if k not in (SEALED_HEADERS, "header_names")}
+    token = config.get(SEALED_HEADERS)
+    plain["headers"] = (json.loads(decrypt_text(settings, token, what=f"external backend {config.get('name')!r} "
+                                                "headers")) if token else dict(config.get("headers") or {}))
+    return plain
+
+
+def public_config(config: dict[str, Any]) -> dict[str, Any]:
+    """An external backend's config as shown to users: header values masked, ciphertext left out."""
+    shown = {k: v for k, v in config.items() if k not in (SEALED_HEADERS, "header_names", "headers")}
+    names = config.get("header_names") or sorted(config.get("headers") or {})
+    if names:
+        shown["headers"] = {name: "***" for name in names}
+    return shown
+
+
 def _backend_spec(session: Session, runtime: Runtime, backend: ServiceBackend) -> routing.BackendSpec:
     if backend.kind == BackendKind.external:
         return routing.BackendSpec(label=backend.label, version=backend.config.get("name", backend.label),
-                                   kind="external", config=dict(backend.config))
+                                   kind="external", config=unseal_external_config(runtime.settings, backend.config))
     assert backend.model_version_id is not None
     model_version = registry_service.get_model_version(session, model_version_id=backend.model_version_id)
     path = registry_service.resolve_model_path(store=runtime.store, model_version=model_version)
@@ -236,7 +268,8 @@ def attach_backend(session: Session, *, runtime: Runtime, service: Service, user
         label = f"external:{config['name']}"
         if any(b.label == label for b in list_backends(session, service_id=svc.id)):
             raise Conflict(f"Service {svc.name!r} already has a backend named {config['name']!r}.")
-        backend = ServiceBackend(service_id=svc.id, kind=BackendKind.external, model_version_id=None, config=config,
+        backend = ServiceBackend(service_id=svc.id, kind=BackendKind.external, model_version_id=None,
+                                 config=seal_external_config(runtime.settings, config),
                                  label=label, created_by_id=user.id)
         session.add(backend)
         session.flush()
