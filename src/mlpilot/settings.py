@@ -60,6 +60,18 @@ class JobsSettings(BaseModel):
 class ServingSettings(BaseModel):
     max_rows_per_request: int = Field(10000, ge=1, description="Largest batch one inference request may carry.")
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024, description="Largest inference request body.")
+    max_url_bytes: int = Field(8192, ge=256, le=1 << 20, description="Longest request line URL the data plane's "
+                               "server reads (414 beyond).")
+    max_header_bytes: int = Field(32768, ge=1024, le=1 << 24, description="Largest total size of a request's "
+                                  "headers (431 beyond).")
+    max_headers: int = Field(100, ge=8, le=10_000, description="Most header lines one request may carry (431 "
+                             "beyond).")
+    header_timeout_s: float = Field(10.0, gt=0, le=3600, description="Time a client has to send a request's "
+                                    "headers once it starts (slow senders are cut off: 408).")
+    body_timeout_s: float = Field(60.0, gt=0, le=3600, description="Time a client has to send a request body "
+                                  "once the headers arrived (408 beyond).")
+    keepalive_timeout_s: float = Field(30.0, gt=0, le=3600, description="How long an idle keep-alive connection "
+                                       "stays open.")
     telemetry_buffer: int = Field(100_000, ge=10, description="Inference records held before new ones are dropped.")
     telemetry_flush_seconds: float = Field(1.0, gt=0, description="How often buffered inference records are stored.")
     compile_trees: bool = Field(True, description="Compile LightGBM ensembles to native code when served (checked "

@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 
 INFER_PATH = re.compile(r"/v2/models/([^/]+)(?:/versions/([^/]+))?/infer")
 REASONS = {200: b"OK", 400: b"Bad Request", 401: b"Unauthorized", 404: b"Not Found", 405: b"Method Not Allowed",
-           413: b"Content Too Large", 500: b"Internal Server Error", 503: b"Service Unavailable"}
+           408: b"Request Timeout", 413: b"Content Too Large", 414: b"URI Too Long",
+           431: b"Request Header Fields Too Large", 500: b"Internal Server Error", 503: b"Service Unavailable"}
 JSON = b"application/json"
 # Requests a connection may queue (pipelined) before reading pauses.
 MAX_PIPELINED = 16
@@ -52,8 +53,8 @@ def _status_line(status: int) -> bytes:
 
 
 class _Request:
-    __slots__ = ("body", "expect_continue", "header_length", "headers", "keep_alive", "method", "size",
-                 "too_large", "url", "version")
+    __slots__ = ("body", "expect_continue", "header_bytes", "header_length", "headers", "keep_alive", "method",
+                 "size", "too_large", "url", "version")
 
     def __init__(self) -> None:
         self.url = b""
@@ -66,6 +67,7 @@ class _Request:
         self.keep_alive = True
         self.header_length: str | None = None
         self.expect_continue = False
+        self.header_bytes = 0
 
 
 class FastServer:
@@ -105,20 +107,49 @@ class HttpConnection(asyncio.Protocol):
         self.busy = False
         self.closed = False
         self.paused = False
+        settings = server.plane.settings
+        self.max_url, self.max_header_bytes = settings.max_url_bytes, settings.max_header_bytes
+        self.max_headers = settings.max_headers
+        self.timeouts = (settings.header_timeout_s, settings.body_timeout_s, settings.keepalive_timeout_s)
+        # One timer at a time: waiting for headers, for the body, or on an idle keep-alive connection.
+        self.timer: asyncio.TimerHandle | None = None
 
     # --- asyncio.Protocol ------------------------------------------------------------------------------
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
         self.server.connections.add(self)
+        self._arm(self.timeouts[0], None)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._disarm()
         self.server.connections.discard(self)
 
+    def _arm(self, seconds: float, status: int | None) -> None:
+        """(Re)start the one timer: when it fires the connection closes, after a 408 when `status` says so."""
+        self._disarm()
+        self.timer = self.server.loop.call_later(seconds, self._expired, status)
+
+    def _disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _expired(self, status: int | None) -> None:
+        self.timer = None
+        if status is None:
+            self.close()  # an idle keep-alive connection: nothing to answer
+        else:
+            self._raw_error(status, "The request took too long to arrive; the connection is closed.")
+
     def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return
         try:
             self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError:
+            self.close()  # a callback already answered (414, 431, a refused token)
         except httptools.HttpParserUpgrade:
             self._raw_error(400, "Protocol upgrades are not supported.")
         except httptools.HttpParserError as exc:
@@ -133,14 +164,24 @@ class HttpConnection(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self.request = _Request()
+        if not self.busy:  # a slow sender gets header_timeout_s for the request line and headers
+            self._arm(self.timeouts[0], 408)
 
     def on_url(self, url: bytes) -> None:
         self.request.url += url
+        if len(self.request.url) > self.max_url:
+            self._raw_error(414, f"The URL is longer than {self.max_url} bytes.")
+            raise httptools.HttpParserCallbackError("URL too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
         request = self.request
         request.headers.append((name, value))
+        request.header_bytes += len(name) + len(value) + 4
+        if request.header_bytes > self.max_header_bytes or len(request.headers) > self.max_headers:
+            self._raw_error(431, f"The request headers exceed {self.max_headers} lines or "
+                                 f"{self.max_header_bytes} bytes.")
+            raise httptools.HttpParserCallbackError("headers too large")
         if name == b"content-length":
             if value.isdigit() and int(value) > self.limit:
                 request.too_large = True
@@ -154,6 +195,18 @@ class HttpConnection(asyncio.Protocol):
         request.method = self.parser.get_method()
         request.version = self.parser.get_http_version()
         request.keep_alive = self.parser.should_keep_alive()
+        if not self.busy:
+            self._arm(self.timeouts[1], 408)
+        if request.method == b"POST" and self.plane.gate is not None:
+            # The token is checked before a byte of the body is read: a refused client cannot make us buffer it.
+            match = INFER_PATH.fullmatch(request.url.partition(b"?")[0].decode("latin-1"))
+            if match is not None:
+                authorization = next((v for k, v in request.headers if k == b"authorization"), None)
+                reason = self.plane.gate.check(authorization.decode("latin-1") if authorization else None,
+                                               match.group(1))
+                if reason is not None:
+                    self._raw_error(refusal_status(reason), reason)
+                    raise httptools.HttpParserCallbackError("refused before the body")
         if request.expect_continue and not request.too_large and not self.busy and self.transport is not None:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
@@ -170,6 +223,7 @@ class HttpConnection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         request = self.request
+        self._disarm()
         if self.busy:
             self.pending.append(request)
             if len(self.pending) >= MAX_PIPELINED and self.transport is not None and not self.paused:
@@ -283,6 +337,8 @@ class HttpConnection(asyncio.Protocol):
         self.busy = False
         if self.pending:
             self._handle(self.pending.popleft())
+        elif not self.closed:
+            self._arm(self.timeouts[2], None)
         if self.paused and len(self.pending) < MAX_PIPELINED and self.transport is not None and not self.closed:
             self.transport.resume_reading()
             self.paused = False
@@ -290,8 +346,9 @@ class HttpConnection(asyncio.Protocol):
     def _raw_error(self, status: int, detail: str) -> None:
         if self.transport is not None and not self.closed:
             body = orjson.dumps({"error": detail})
-            self.transport.write(b"%scontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n"
-                                 b"\r\n%s" % (_status_line(status), len(body), body))
+            challenge = b"www-authenticate: Bearer\r\n" if status == 401 else b""
+            self.transport.write(b"%scontent-type: application/json\r\ncontent-length: %d\r\n%sconnection: close\r\n"
+                                 b"\r\n%s" % (_status_line(status), len(body), challenge, body))
         self.close()
 
     # --- the rest of the surface through the ASGI app -----------------------------------------------------
