@@ -79,15 +79,33 @@ class FastServer:
         self.loop = loop
         self.batcher = plane.batcher_for(loop)
         self.connections: set[HttpConnection] = set()
+        # One sweep checks every connection's deadline: cheaper per request than a timer object per phase.
+        settings = plane.settings
+        self.sweep_s = max(0.05, min(1.0, min(settings.header_timeout_s, settings.body_timeout_s,
+                                              settings.keepalive_timeout_s) / 4))
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    def sweep(self) -> None:
+        """Close connections whose current phase (headers, body, idle keep-alive) ran past its deadline."""
+        now = self.loop.time()
+        for connection in list(self.connections):
+            if connection.deadline and now > connection.deadline:
+                connection.expired()
+        self._sweeper = self.loop.call_later(self.sweep_s, self.sweep)
 
     def protocol(self) -> HttpConnection:
         return HttpConnection(self)
 
     async def start(self, host: str, port: int, *, backlog: int = 2048) -> asyncio.Server:
         """Listen on host:port (port 0: any free port) and return the asyncio server."""
+        if self._sweeper is None:
+            self._sweeper = self.loop.call_later(self.sweep_s, self.sweep)
         return await self.loop.create_server(self.protocol, host, port, backlog=backlog, reuse_address=True)
 
     def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for connection in list(self.connections):
             connection.close()
         self.batcher.close()
@@ -111,8 +129,11 @@ class HttpConnection(asyncio.Protocol):
         self.max_url, self.max_header_bytes = settings.max_url_bytes, settings.max_header_bytes
         self.max_headers = settings.max_headers
         self.timeouts = (settings.header_timeout_s, settings.body_timeout_s, settings.keepalive_timeout_s)
-        # One timer at a time: waiting for headers, for the body, or on an idle keep-alive connection.
-        self.timer: asyncio.TimerHandle | None = None
+        # The deadline of the current phase (headers, body, idle keep-alive; 0 = none) and the answer when it
+        # passes (408, or None to just close an idle connection); the server's sweep enforces it.
+        self.deadline = 0.0
+        self.deadline_status: int | None = None
+        self.clock = server.loop.time
 
     # --- asyncio.Protocol ------------------------------------------------------------------------------
 
@@ -127,17 +148,16 @@ class HttpConnection(asyncio.Protocol):
         self.server.connections.discard(self)
 
     def _arm(self, seconds: float, status: int | None) -> None:
-        """(Re)start the one timer: when it fires the connection closes, after a 408 when `status` says so."""
-        self._disarm()
-        self.timer = self.server.loop.call_later(seconds, self._expired, status)
+        """Set the current phase's deadline: past it the connection closes, after a 408 when `status` says so."""
+        self.deadline = self.clock() + seconds
+        self.deadline_status = status
 
     def _disarm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.deadline = 0.0
 
-    def _expired(self, status: int | None) -> None:
-        self.timer = None
+    def expired(self) -> None:
+        """The current phase ran past its deadline."""
+        status, self.deadline = self.deadline_status, 0.0
         if status is None:
             self.close()  # an idle keep-alive connection: nothing to answer
         else:
