@@ -63,3 +63,12 @@ def test_ids_and_numbers_beyond_64_bits_are_refused_not_server_errors(client: Te
     body = client.post("/api/v1/scoring/runs", json={"model_version_id": huge, "source": {"kind": "file", "path": "/x"},
                                                      "output": {"kind": "file", "path": "/y.csv"}})
     assert body.status_code == 422 and "out of range" in body.json()["detail"], body.text
+
+
+def test_every_request_body_bounds_its_strings(client: TestClient) -> None:
+    """Input schemas share one base that caps string fields; an oversize value is refused, naming the field."""
+    from mlpilot.core.schemas import MAX_TEXT
+
+    answer = client.post("/api/v1/projects", json={"name": "ok", "description": "x" * (MAX_TEXT + 1)})
+    assert answer.status_code == 422 and "description" in answer.json()["detail"], answer.text
+    assert client.post("/api/v1/projects", json={"name": "ok", "description": "x" * 1000}).status_code == 201

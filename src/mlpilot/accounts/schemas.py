@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from mlpilot.accounts.models import Role
-from mlpilot.core.schemas import ReadModel
+from mlpilot.core.schemas import InputModel, ReadModel
 
 
-class UserCreate(BaseModel):
+class UserCreate(InputModel):
     username: str = Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str | None = Field(None, min_length=8, max_length=200)
     full_name: str = ""
@@ -18,7 +18,7 @@ class UserCreate(BaseModel):
     role: Role = Role.member
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(InputModel):
     full_name: str | None = None
     email: str | None = None
     role: Role | None = None
@@ -39,7 +39,7 @@ class UserRead(ReadModel):
     created_at: dt.datetime
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(InputModel):
     name: str = Field(min_length=1, max_length=120)
     expires_in_days: int | None = Field(None, ge=1, le=3650)
 
@@ -59,6 +59,6 @@ class TokenCreated(TokenRead):
     token: str = Field(description="The secret; shown once, store it now.")
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(InputModel):
     username: str
     password: str

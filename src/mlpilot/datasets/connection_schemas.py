@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mlpilot.core.schemas import ReadModel
+from mlpilot.core.schemas import InputModel, ReadModel
 
 
-class ConnectionCreate(BaseModel):
+class ConnectionCreate(InputModel):
     name: str = Field(min_length=1, max_length=200)
     kind: str = Field(description="Connector kind: file or sql (or an installed plugin's).")
     settings: dict[str, Any] = Field(default_factory=dict,
@@ -43,7 +43,7 @@ class ConnectionPreviewRead(BaseModel):
     rows: list[dict[str, Any]]
 
 
-class IngestRequest(BaseModel):
+class IngestRequest(InputModel):
     dataset_name: str = Field(min_length=1, max_length=200)
     chunk_rows: int = Field(100_000, ge=1, le=10_000_000)
 

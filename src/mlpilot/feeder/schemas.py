@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from mlpilot.core.schemas import ReadModel
+from mlpilot.core.schemas import InputModel, ReadModel
 
 
-class PipelineCreate(BaseModel):
+class PipelineCreate(InputModel):
     name: str = Field(min_length=1, max_length=200)
     connection_id: int = Field(description="Connection of this project to read from (incrementally, by watermark).")
     recipe_version_id: int | None = Field(None, description="Cleaning recipe version applied to the new rows.")
@@ -27,7 +27,7 @@ class PipelineCreate(BaseModel):
     enabled: bool = True
 
 
-class PipelineUpdate(BaseModel):
+class PipelineUpdate(InputModel):
     enabled: bool | None = None
     schedule: str | None = Field(None, max_length=120, description="New cron expression; '' makes it manual only.")
     timezone: str | None = Field(None, max_length=64)

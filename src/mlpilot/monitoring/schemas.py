@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mlpilot.core.schemas import InputModel
+
 Window = Literal["1h", "24h", "7d"]
 
 
@@ -40,7 +42,7 @@ class MetricsRead(BaseModel):
     series: list[BucketRead]
 
 
-class AlertRuleCreate(BaseModel):
+class AlertRuleCreate(InputModel):
     name: str
     service: str
     metric: str
@@ -76,7 +78,7 @@ class AlertEventRead(BaseModel):
     fired_at: dt.datetime
 
 
-class UnitCostSet(BaseModel):
+class UnitCostSet(InputModel):
     unit_cost: float
     currency: str = "USD"
 
@@ -92,14 +94,14 @@ class CostRow(BaseModel):
     share: float
 
 
-class FeedbackItem(BaseModel):
+class FeedbackItem(InputModel):
     """The true outcome of one answered request (its `request_id` / OIP `id`)."""
 
     request_id: Annotated[str, Field(min_length=1, max_length=200)]
     actual: str | float | int | bool
 
 
-class FeedbackCreate(BaseModel):
+class FeedbackCreate(InputModel):
     feedback: Annotated[list[FeedbackItem], Field(min_length=1, max_length=100_000)]
 
 

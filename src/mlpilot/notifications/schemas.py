@@ -7,8 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mlpilot.core.schemas import InputModel
 
-class SubscriptionCreate(BaseModel):
+
+class SubscriptionCreate(InputModel):
     name: str = Field(min_length=1, max_length=120)
     channel: str = Field("webhook", description="webhook or email")
     target: str = Field(description="Webhook URL or e-mail address")

@@ -7,12 +7,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mlpilot.core.schemas import ReadModel
+from mlpilot.core.schemas import InputModel, ReadModel
 from mlpilot.pmo.models import TaskStatus
 from mlpilot.projects.models import Stage
 
 
-class MilestoneCreate(BaseModel):
+class MilestoneCreate(InputModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     stage: Stage | None = None
@@ -21,7 +21,7 @@ class MilestoneCreate(BaseModel):
     position: int | None = None
 
 
-class MilestoneUpdate(BaseModel):
+class MilestoneUpdate(InputModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = None
     stage: Stage | None = None
@@ -43,7 +43,7 @@ class MilestoneRead(ReadModel):
     position: int
 
 
-class TaskCreate(BaseModel):
+class TaskCreate(InputModel):
     title: str = Field(min_length=1, max_length=300)
     milestone_id: int | None = None
     owner_id: int | None = Field(None, description="A project member's user id.")
@@ -52,7 +52,7 @@ class TaskCreate(BaseModel):
     status: TaskStatus = TaskStatus.todo
 
 
-class TaskUpdate(BaseModel):
+class TaskUpdate(InputModel):
     title: str | None = Field(None, min_length=1, max_length=300)
     milestone_id: int | None = None
     owner_id: int | None = None

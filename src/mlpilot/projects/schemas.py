@@ -4,32 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from mlpilot.core.schemas import ReadModel
+from mlpilot.core.schemas import InputModel, ReadModel
 from mlpilot.projects.models import Stage
 
 
-class ProjectCreate(BaseModel):
+class ProjectCreate(InputModel):
     name: str = Field(min_length=1, max_length=200)
     client: str = Field("", max_length=200)
     description: str = ""
     usecase_key: str | None = Field(None, description="Key of a use case from the catalog (GET /api/v1/usecases).")
 
 
-class ProjectUpdate(BaseModel):
+class ProjectUpdate(InputModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     client: str | None = Field(None, max_length=200)
     description: str | None = None
     usecase_key: str | None = None
 
 
-class StageChange(BaseModel):
+class StageChange(InputModel):
     stage: Stage
     note: str = Field("", max_length=500)
 
 
-class MemberAdd(BaseModel):
+class MemberAdd(InputModel):
     username: str
     responsibility: str = Field("", max_length=120)
 

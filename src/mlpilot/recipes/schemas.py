@@ -7,17 +7,17 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mlpilot.core.schemas import ReadModel
+from mlpilot.core.schemas import InputModel, ReadModel
 
 
-class RecipeCreate(BaseModel):
+class RecipeCreate(InputModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=5000)
     steps: list[dict[str, Any]] = Field(default_factory=list, description="The steps of version 1.")
     note: str = Field("", max_length=500)
 
 
-class RecipeVersionCreate(BaseModel):
+class RecipeVersionCreate(InputModel):
     steps: list[dict[str, Any]]
     note: str = Field("", max_length=500)
 
@@ -45,7 +45,7 @@ class RecipeDetail(RecipeRead):
     versions: list[RecipeVersionRead]
 
 
-class PreviewRequest(BaseModel):
+class PreviewRequest(InputModel):
     dataset_version_id: int
     version: int | None = Field(None, description="Recipe version number (default: the latest).")
     steps: list[dict[str, Any]] | None = Field(None, description="Unsaved steps to try instead of a version.")
@@ -78,7 +78,7 @@ class PreviewRead(BaseModel):
     error: str | None = Field(None, description="Why a step failed on the sample (the steps before it are reported).")
 
 
-class ApplyRequest(BaseModel):
+class ApplyRequest(InputModel):
     dataset_version_id: int
     version: int | None = Field(None, description="Recipe version number (default: the latest).")
     output_name: str | None = Field(None, max_length=200, description="Dataset to write (default: <source>-<recipe>).")

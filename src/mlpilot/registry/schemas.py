@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mlpilot.core.schemas import ReadModel
+from mlpilot.core.schemas import InputModel, ReadModel
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(InputModel):
     name: str | None = Field(None, max_length=200, description="Model name; default '<project slug>-<target>'.")
 
 
@@ -40,7 +40,7 @@ class StageTransitionRead(ReadModel):
     at: dt.datetime
 
 
-class StageChange(BaseModel):
+class StageChange(InputModel):
     stage: str = Field(description="staging, production or archived.")
     reason: str = Field("", max_length=500)
 

@@ -6,10 +6,10 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
-from mlpilot.core.schemas import ReadModel
+from mlpilot.core.schemas import InputModel, ReadModel
 
 
-class ReportCreate(BaseModel):
+class ReportCreate(InputModel):
     locale: str = Field("en", pattern=r"^(en|ko)$", description="Language of the report: en or ko.")
 
 

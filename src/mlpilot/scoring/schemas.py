@@ -7,8 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mlpilot.core.schemas import InputModel
 
-class ScoringRunCreate(BaseModel):
+
+class ScoringRunCreate(InputModel):
     name: str = ""
     model_version_id: int | None = None
     model_path: str | None = Field(None, description="A model folder on the server (instead of a version id)")

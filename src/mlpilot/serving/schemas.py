@@ -7,17 +7,17 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mlpilot.core.schemas import ReadModel
+from mlpilot.core.schemas import InputModel, ReadModel
 from mlpilot.serving.models import DeploymentAction, ServiceState, TrafficPolicy
 
 
-class ServiceCreate(BaseModel):
+class ServiceCreate(InputModel):
     name: str = Field(min_length=1, max_length=63, description="Lowercase letters, digits and '-'.")
     model_version_id: int
     reason: str = Field("", max_length=500)
 
 
-class ServiceStop(BaseModel):
+class ServiceStop(InputModel):
     reason: str = Field("", max_length=500)
 
 
@@ -36,7 +36,7 @@ class DeploymentRead(ReadModel):
     after: dict[str, Any] = {}
 
 
-class ExternalBackendConfig(BaseModel):
+class ExternalBackendConfig(InputModel):
     """An AI engine over HTTP and how to talk to it in the service contract's terms."""
 
     name: str = Field(min_length=1, max_length=100, description="Backend name, e.g. 'vendor-scoring-api'.")
@@ -50,7 +50,7 @@ class ExternalBackendConfig(BaseModel):
     response_field: str | None = Field(None, description="Field of each row answer to read, e.g. 'score'.")
 
 
-class BackendCreate(BaseModel):
+class BackendCreate(InputModel):
     model_version_id: int | None = Field(None, description="A model version of the service's project.")
     external: ExternalBackendConfig | None = None
     reason: str = Field("", max_length=500)
@@ -66,19 +66,19 @@ class BackendRead(ReadModel):
     created_at: dt.datetime
 
 
-class TrafficUpdate(BaseModel):
+class TrafficUpdate(InputModel):
     policy: TrafficPolicy
     backend_id: int | None = Field(None, description="Candidate backend (canary and shadow).")
     weight: float | None = Field(None, description="Canary: the candidate's share of requests, 0 < w < 1.")
     reason: str = Field("", max_length=500)
 
 
-class PromoteRequest(BaseModel):
+class PromoteRequest(InputModel):
     backend_id: int | None = Field(None, description="Backend to promote; default the current candidate.")
     reason: str = Field("", max_length=500)
 
 
-class ReasonRequest(BaseModel):
+class ReasonRequest(InputModel):
     reason: str = Field("", max_length=500)
 
 
@@ -132,7 +132,7 @@ class ServiceDetail(ServiceRead):
     deployments: list[DeploymentRead]
 
 
-class PredictRequest(BaseModel):
+class PredictRequest(InputModel):
     records: list[dict[str, Any]] = Field(description="One object per row: input column → value.")
 
 

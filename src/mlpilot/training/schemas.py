@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from mlpilot.core.schemas import ReadModel
+from mlpilot.core.schemas import InputModel, ReadModel
 
 
-class RunCreate(BaseModel):
+class RunCreate(InputModel):
     dataset_version_id: int
     target: str = Field(min_length=1, max_length=300)
     task: Literal["auto", "binary", "multiclass", "regression"] = "auto"
@@ -86,7 +86,7 @@ class RunDetail(RunRead):
     logs: str
 
 
-class RunUpdate(BaseModel):
+class RunUpdate(InputModel):
     tags: list[str] | None = None
     add_tags: list[str] = Field(default_factory=list)
     remove_tags: list[str] = Field(default_factory=list)
@@ -114,7 +114,7 @@ class ExperimentRead(BaseModel):
     created_at: dt.datetime
 
 
-class ExternalEngineCreate(BaseModel):
+class ExternalEngineCreate(InputModel):
     name: str = Field(min_length=1, max_length=100)
     url: str = Field(description="http(s) URL the rows are POSTed to.")
     request: Any = Field(default_factory=lambda: {"records": "$records"},

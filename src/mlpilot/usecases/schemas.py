@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from mlpilot.core.schemas import ReadModel
+from mlpilot.core.schemas import InputModel, ReadModel
 
 
 class UseCaseRead(ReadModel):
@@ -29,12 +29,12 @@ class QuestionRead(ReadModel):
     text_ko: str
 
 
-class ScreeningAnswer(BaseModel):
+class ScreeningAnswer(InputModel):
     answer: str = Field(description="yes, partly or no")
     note: str = Field("", max_length=1000)
 
 
-class ScreeningCreate(BaseModel):
+class ScreeningCreate(InputModel):
     answers: dict[str, ScreeningAnswer | str] = Field(
         description="One entry per question key (GET /api/v1/usecases/screening-questions): "
         "{'answer': 'yes|partly|no', 'note': '...'} or just the answer."
