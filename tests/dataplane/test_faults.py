@@ -6,8 +6,11 @@ plane keeps answering. Errors use the OIP error format {"error": "..."} on /v2.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
@@ -15,7 +18,7 @@ from sqlalchemy import create_engine
 from mlpilot.core.db import make_sessionmaker
 from mlpilot.core.runtime import Runtime
 from tests.conftest import make_settings
-from tests.dataplane.factories import make_churn_model
+from tests.dataplane.factories import fast_server, make_churn_model
 from tests.projects.factories import api_project
 from tests.serving.factories import ExternalEngine, churn_inputs, deploy, external_config, make_model_version
 
@@ -35,8 +38,23 @@ def churn(client: TestClient, runtime: Runtime, model_dir: Path) -> dict:
     return {"project": project, "v1": v1}
 
 
-def oip(client: TestClient, inputs: object, name: str = "churn") -> tuple[int, dict]:
-    response = client.post(f"/v2/models/{name}/infer", json={"inputs": inputs})
+Door = Callable[..., Any]
+
+
+@pytest.fixture(params=["app", "fasthttp"])
+def door(request: pytest.FixtureRequest, client: TestClient, runtime: Runtime) -> Iterator[Door]:
+    """The two HTTP front doors of the same data plane: the app (what uvicorn serves) and `mlpilot serve`'s own
+    server; every /v2 fault below is checked through both."""
+    if request.param == "app":
+        yield client.request
+        return
+    with fast_server(runtime.dataplane) as host, httpx.Client(
+            base_url=f"http://{host}", headers={"Authorization": client.headers["Authorization"]}) as http:
+        yield http.request
+
+
+def oip(door: Door, inputs: object, name: str = "churn") -> tuple[int, dict]:
+    response = door("POST", f"/v2/models/{name}/infer", json={"inputs": inputs})
     return response.status_code, response.json()
 
 
@@ -52,15 +70,15 @@ def with_column(column: str, **changes: object) -> list[dict]:
     (with_column("tenure", data=[None, 1.0]), 400, "tenure"),
     ([t for t in churn_inputs(2) if t["name"] != "plan"], 400, "plan"),
 ], ids=["wrong-name", "wrong-shape", "unknown-datatype", "wrong-datatype", "missing-value", "missing-input"])
-def test_bad_tensors_get_a_400_naming_the_problem(client: TestClient, churn: dict, inputs: list, status: int,
+def test_bad_tensors_get_a_400_naming_the_problem(door: Door, churn: dict, inputs: list, status: int,
                                                   message: str) -> None:
-    code, body = oip(client, inputs)
+    code, body = oip(door, inputs)
     assert code == status and set(body) == {"error"} and message in body["error"], body
 
 
-def test_malformed_json_nan_infinity_and_unknown_service(client: TestClient, churn: dict) -> None:
+def test_malformed_json_nan_infinity_and_unknown_service(client: TestClient, door: Door, churn: dict) -> None:
     headers = {"content-type": "application/json"}
-    response = client.post("/v2/models/churn/infer", content=b'{"inputs": [', headers=headers)
+    response = door("POST", "/v2/models/churn/infer", content=b'{"inputs": [', headers=headers)
     assert response.status_code == 400 and "not valid JSON" in response.json()["error"]
     response = client.post("/api/v1/services/churn/predict", content=b"{nope", headers=headers)
     assert response.status_code == 400 and "not valid JSON" in response.text
@@ -69,18 +87,18 @@ def test_malformed_json_nan_infinity_and_unknown_service(client: TestClient, chu
                 b'{"name": "charges", "shape": [1], "datatype": "FP64", "data": [1.0]},'
                 b'{"name": "plan", "shape": [1], "datatype": "BYTES", "data": ["basic"]},'
                 b'{"name": "paperless", "shape": [1], "datatype": "BOOL", "data": [true]}]}')
-        response = client.post("/v2/models/churn/infer", content=body, headers=headers)
+        response = door("POST", "/v2/models/churn/infer", content=body, headers=headers)
         assert response.status_code == 400, (token, response.text)
         assert "tenure" in response.json()["error"]
     response = client.post("/api/v1/services/churn/predict",
                            content=b'{"records": [{"tenure": NaN, "charges": 1, "plan": "basic"}]}', headers=headers)
     assert response.status_code == 400 and "tenure" in response.text
-    code, body = oip(client, churn_inputs(1), name="nope")
+    code, body = oip(door, churn_inputs(1), name="nope")
     assert code == 404 and body == {"error": "model 'nope' not found"}
     response = client.post("/api/v1/services/nope/predict", json={"records": [RECORD]})
     assert response.status_code == 404 and "'nope'" in response.json()["detail"]
-    assert client.get("/v2/models/nope").status_code == 404
-    assert client.get("/v2/models/nope/ready").json() == {"error": "model 'nope' not found"}
+    assert door("GET", "/v2/models/nope").status_code == 404
+    assert door("GET", "/v2/models/nope/ready").json() == {"error": "model 'nope' not found"}
 
 
 def test_an_oversize_body_gets_413(tmp_path: Path, databases: object, dialect: str, model_dir: Path) -> None:
@@ -94,11 +112,16 @@ def test_an_oversize_body_gets_413(tmp_path: Path, databases: object, dialect: s
         project = api_project(client)
         v1 = make_model_version(runtime, project_id=project["id"], model_dir=model_dir)
         deploy(client, project_id=project["id"], name="churn", model_version_id=v1)
-        code, body = oip(client, churn_inputs(200))
+        code, body = oip(client.request, churn_inputs(200))
         assert code == 413 and "larger than 2048 bytes" in body["error"]
         response = client.post("/api/v1/services/churn/predict", json={"records": [RECORD] * 200})
         assert response.status_code == 413 and "larger than 2048 bytes" in response.text
-        assert oip(client, churn_inputs(2))[0] == 200
+        assert oip(client.request, churn_inputs(2))[0] == 200
+        with fast_server(runtime.dataplane) as host, httpx.Client(base_url=f"http://{host}",
+                                                                 headers=dict(client.headers)) as http:
+            code, body = oip(http.request, churn_inputs(200))
+            assert code == 413 and "larger than 2048 bytes" in body["error"]
+            assert oip(http.request, churn_inputs(2))[0] == 200
 
 
 def test_a_crashing_backend_is_503_for_it_while_the_others_keep_serving(client: TestClient, runtime: Runtime,
@@ -107,25 +130,25 @@ def test_a_crashing_backend_is_503_for_it_while_the_others_keep_serving(client: 
     with ExternalEngine(mode="fail") as engine:
         ext = client.post("/api/v1/services/churn/backends", json={"external": external_config(engine)}).json()
         assert client.post("/api/v1/services/churn/promote", json={"backend_id": ext["id"]}).status_code == 200
-        code, body = oip(client, churn_inputs(2))
+        code, body = oip(client.request, churn_inputs(2))
         assert code == 503 and "external:vendor-api answered HTTP 500" in body["error"]
         response = client.post("/api/v1/services/churn/predict", json={"records": [RECORD]})
         assert response.status_code == 503 and "answered HTTP 500" in response.json()["detail"]
-        assert oip(client, churn_inputs(2), name="churn-b")[0] == 200
+        assert oip(client.request, churn_inputs(2), name="churn-b")[0] == 200
         # Under a canary the requests routed to the failing engine fail alone; the primary's succeed.
         assert client.post("/api/v1/services/churn/rollback").status_code == 200
         client.put("/api/v1/services/churn/traffic", json={"policy": "canary", "backend_id": ext["id"], "weight": 0.5})
-        codes = {oip(client, churn_inputs(1))[0] for _ in range(40)}
+        codes = {oip(client.request, churn_inputs(1))[0] for _ in range(40)}
         assert codes == {200, 503}
         # As a shadow it never reaches clients: every answer is the primary's; the failures are counted.
         client.put("/api/v1/services/churn/traffic", json={"policy": "shadow", "backend_id": ext["id"]})
-        assert {oip(client, churn_inputs(1))[0] for _ in range(10)} == {200}
+        assert {oip(client.request, churn_inputs(1))[0] for _ in range(10)} == {200}
         assert runtime.dataplane.shadow_mirror.wait()
         shadow = client.get("/api/v1/services/churn/live").json()["shadow"]
         assert shadow["errors"] == 10 and "HTTP 500" in shadow["last_error"]
     # The engine is gone entirely (connection refused): still a 503 that says so.
     client.post("/api/v1/services/churn/promote", json={"backend_id": ext["id"]})
-    code, body = oip(client, churn_inputs(1))
+    code, body = oip(client.request, churn_inputs(1))
     assert code == 503 and "unreachable" in body["error"]
 
 
@@ -172,7 +195,7 @@ def test_the_data_plane_keeps_answering_while_the_control_plane_is_down(client: 
     try:
         assert plain.get("/api/v1/services").status_code == 500
         for _ in range(5):
-            code, body = oip(client, churn_inputs(2))
+            code, body = oip(client.request, churn_inputs(2))
             assert code == 200 and body["model_version"] == "1"
         assert client.get("/v2/models/churn/ready").status_code == 200
         assert client.get("/v2/health/ready").status_code == 200
