@@ -32,6 +32,7 @@ demo: install
 # System packages are checked on every run (cheap when present) so a machine that lost Chromium says so.
 test: install-test
 	bash scripts/system-packages.sh test
+	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
