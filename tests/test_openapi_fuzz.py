@@ -52,3 +52,4 @@ def test_no_operation_answers_a_server_error(fuzz_app: object) -> None:
     assert operations > 100
     assert sum(code < 300 for code in answered) > 50, "the generated calls must reach the app, signed in"
     assert not failures, "server errors:\n" + "\n".join(sorted(set(failures)))
+
