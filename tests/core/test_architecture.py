@@ -57,3 +57,39 @@ def test_every_module_opens_with_a_docstring() -> None:
         if text and not text.startswith(('"""', "'''")) and "versions" not in path.parts:
             missing.append(str(path.relative_to(SRC)))
     assert missing == [], missing
+
+
+def _lint(config: Path, src_root: Path) -> subprocess.CompletedProcess[str]:
+    lint = Path(sys.executable).with_name("lint-imports")
+    env = {**__import__("os").environ, "PYTHONPATH": str(src_root)}
+    return subprocess.run([str(lint), str(config), "--no-cache"], capture_output=True, text=True, cwd=src_root,
+                          env=env, check=False)
+
+
+def test_generated_contracts_cover_every_domain_and_hold(tmp_path: Path) -> None:
+    """Layers inside each domain and the web/core boundaries, generated from the list of domains."""
+    from mlpilot.contracts import generated_contracts
+    from mlpilot.metadata import DOMAINS
+
+    config = tmp_path / "contracts.ini"
+    config.write_text(generated_contracts())
+    text = config.read_text()
+    assert all(f"mlpilot.{domain}." in text for domain in DOMAINS if domain != "jobs")
+    result = _lint(config, SRC.parent)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_generated_contracts_catch_a_service_importing_its_routes(tmp_path: Path) -> None:
+    """The contracts can fail: a copy of the tree where a service imports the web layer is refused."""
+    import shutil
+
+    from mlpilot.contracts import generated_contracts
+
+    copy = tmp_path / "src"
+    shutil.copytree(SRC, copy / "mlpilot", ignore=shutil.ignore_patterns("__pycache__", "static", "templates"))
+    service = copy / "mlpilot" / "reports" / "service.py"
+    service.write_text(service.read_text() + "\nfrom mlpilot.reports import routes  # noqa: E402,F401\n")
+    config = tmp_path / "contracts.ini"
+    config.write_text(generated_contracts())
+    result = _lint(config, copy)
+    assert result.returncode != 0 and "mlpilot.reports.service" in result.stdout, result.stdout[-2000:]

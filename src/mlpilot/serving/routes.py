@@ -13,12 +13,12 @@ from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.dataplane.server import read_body_limited
 from mlpilot.registry import service as registry_service
 from mlpilot.serving import service, traffic
+from mlpilot.serving.addresses import base_url, endpoints
 from mlpilot.serving.models import Service
 from mlpilot.serving.schemas import (
     BackendCreate,
     BackendRead,
     DeploymentRead,
-    Endpoints,
     InputRead,
     LiveRouting,
     ModelVersionRef,
@@ -35,19 +35,6 @@ from mlpilot.serving.schemas import (
 from mlpilot.web import access
 
 router = APIRouter(tags=["serving"])
-
-
-def endpoints(base_url: str, name: str) -> Endpoints:
-    """Return the URLs a caller uses to reach service `name`."""
-    base = base_url.rstrip("/")
-    return Endpoints(oip_infer=f"{base}/v2/models/{name}/infer", oip_metadata=f"{base}/v2/models/{name}",
-                     oip_ready=f"{base}/v2/models/{name}/ready",
-                     json_predict=f"{base}/api/v1/services/{name}/predict")
-
-
-def base_url(request: Request, runtime: RuntimeDep) -> str:
-    """Return the address users reach this server at."""
-    return runtime.settings.public_url or str(request.base_url)
 
 
 def backend_reads(session: DbSession, svc: Service) -> list[BackendRead]:

@@ -18,7 +18,7 @@ from mlpilot.projects import service as projects_service
 from mlpilot.registry import service as registry_service
 from mlpilot.registry.signature import Signature
 from mlpilot.serving import service, traffic
-from mlpilot.serving.routes import base_url, endpoints
+from mlpilot.serving.addresses import base_url, endpoints
 from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render
 
