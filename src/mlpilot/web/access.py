@@ -10,6 +10,7 @@ other projects' resources answer alike (404 / 403 from the project check), so id
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,82 +129,32 @@ class Resource:
         return Depends(self.dependency(write=True))
 
 
-def _connection(session: Session, key: int) -> int:
-    from mlpilot.datasets import connections
+def _owner(module: str, getter: str, keyword: str, *path: str) -> Callable[[Session, Any], int | None]:
+    """Return a resolver that loads a resource through its domain's service and follows `path` to a project id."""
 
-    return connections.get_connection(session, connection_id=key).project_id
+    def resolve(session: Session, key: Any) -> int | None:
+        value: Any = getattr(importlib.import_module(module), getter)(session, **{keyword: key})
+        for attribute in path:
+            value = getattr(value, attribute)
+        return value
 
-
-def _dataset(session: Session, key: int) -> int:
-    from mlpilot.datasets import service
-
-    return service.get_dataset(session, dataset_id=key).project_id
-
-
-def _dataset_version(session: Session, key: int) -> int:
-    from mlpilot.datasets import service
-
-    return service.get_dataset_version(session, version_id=key).dataset.project_id
+    return resolve
 
 
-def _recipe(session: Session, key: int) -> int:
-    from mlpilot.recipes import service
-
-    return service.get_recipe(session, recipe_id=key).project_id
-
-
-def _run(session: Session, key: int) -> int:
-    from mlpilot.training import service
-
-    return service.get_run(session, run_id=key).project_id
-
-
-def _model_version(session: Session, key: int) -> int:
-    from mlpilot.registry import service
-
-    return service.get_model_version(session, model_version_id=key).project_id
-
-
-def _service(session: Session, key: str) -> int:
-    from mlpilot.serving import service
-
-    return service.get_service_by_name(session, name=key).project_id
-
-
-def _pipeline(session: Session, key: int) -> int:
-    from mlpilot.feeder import service
-
-    return service.get_pipeline(session, pipeline_id=key).project_id
-
-
-def _pipeline_run(session: Session, key: int) -> int:
-    from mlpilot.feeder import service
-
-    return service.get_pipeline_run(session, run_id=key).pipeline.project_id
-
-
-def _scoring_run(session: Session, key: int) -> int | None:
-    from mlpilot.scoring import service
-
-    return service.get_run(session, run_id=key).project_id
-
-
-def _report(session: Session, key: int) -> int:
-    from mlpilot.reports import service
-
-    return service.get_report(session, report_id=key).project_id
-
-
-def _job(session: Session, key: int) -> int | None:
-    from mlpilot.core import jobs
-
-    return jobs.get_job(session, job_id=key).project_id
-
-
-def _alert_rule(session: Session, key: int) -> int | None:
-    from mlpilot.monitoring import alerts
-
-    return alerts.rule_project_id(session, rule_id=key)
+# Services are imported when a rule first runs: every domain imports this module for its routes.
+_connection = _owner("mlpilot.datasets.connections", "get_connection", "connection_id", "project_id")
+_dataset = _owner("mlpilot.datasets.service", "get_dataset", "dataset_id", "project_id")
+_dataset_version = _owner("mlpilot.datasets.service", "get_dataset_version", "version_id", "dataset", "project_id")
+_recipe = _owner("mlpilot.recipes.service", "get_recipe", "recipe_id", "project_id")
+_run = _owner("mlpilot.training.service", "get_run", "run_id", "project_id")
+_model_version = _owner("mlpilot.registry.service", "get_model_version", "model_version_id", "project_id")
+_service = _owner("mlpilot.serving.service", "get_service_by_name", "name", "project_id")
+_pipeline = _owner("mlpilot.feeder.service", "get_pipeline", "pipeline_id", "project_id")
+_pipeline_run = _owner("mlpilot.feeder.service", "get_pipeline_run", "run_id", "pipeline", "project_id")
+_scoring_run = _owner("mlpilot.scoring.service", "get_run", "run_id", "project_id")
+_report = _owner("mlpilot.reports.service", "get_report", "report_id", "project_id")
+_job = _owner("mlpilot.core.jobs", "get_job", "job_id", "project_id")
+_alert_rule = _owner("mlpilot.monitoring.alerts", "rule_project_id", "rule_id")
 
 
 def _project(session: Session, key: int) -> int:
