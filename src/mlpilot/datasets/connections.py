@@ -5,7 +5,6 @@ unreachable, stopped when the source's schema changed).
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from cryptography.fernet import InvalidToken
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,41 +23,19 @@ from mlpilot.core.db import session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, NotFound
 from mlpilot.core.jobs import Job, JobContext, job_handler
 from mlpilot.core.runtime import Runtime
-from mlpilot.core.security import SECRET_KEY_FILE, secret_cipher  # noqa: F401 (re-exported)
+from mlpilot.core.secrets import masked, seal_values, unseal_values
 from mlpilot.datasets import service as datasets_service
 from mlpilot.datasets.connection_models import Connection, ConnectionWatermark
 from mlpilot.datasets.connectors import Connector, ConnectorError, QuarantinedRow, connectors
 from mlpilot.projects import service as projects_service
-from mlpilot.settings import Settings
 
 INGEST_JOB = "datasets.ingest"
 RETRIES = 3
 DEFAULT_RETRY_DELAY_S = 1.0
 DEFAULT_CHUNK_ROWS = 100_000
 MAX_PREVIEW_ROWS = 1000
-MASK = "***"
 
 ProgressFn = Callable[[float, str], None]
-
-
-# Secrets ------------------------------------------------------------------------------------------------------
-
-def encrypt_secrets(settings: Settings, secrets: dict[str, Any]) -> str:
-    """Encrypt a secrets object to a Fernet token (empty string when there are none)."""
-    if not secrets:
-        return ""
-    return secret_cipher(settings).encrypt(json.dumps(secrets).encode()).decode()
-
-
-def decrypt_secrets(settings: Settings, token: str) -> dict[str, Any]:
-    """Decrypt a Fernet token made by encrypt_secrets."""
-    if not token:
-        return {}
-    try:
-        return json.loads(secret_cipher(settings).decrypt(token.encode()))
-    except InvalidToken:
-        raise InvalidInput("The connection's secrets cannot be decrypted: the secret key changed since they were "
-                           "stored (MLPILOT_SECRET_KEY or DATA_DIR/secret.key). Enter the secrets again.") from None
 
 
 # Connections --------------------------------------------------------------------------------------------------
@@ -124,7 +100,7 @@ def create_connection(session: Session, *, runtime: Runtime, project_id: int, na
         if find_connection(session, project_id=project_id, name=name) is not None:
             raise InvalidInput(f"The project already has a connection named {name!r}; choose another name.")
         connection = Connection(project_id=project_id, name=name, kind=kind, settings=settings,
-                                secrets_encrypted=encrypt_secrets(runtime.settings, secrets),
+                                secrets_encrypted=seal_values(runtime.settings, secrets),
                                 secret_names=sorted(secrets), created_by_id=user_id)
         session.add(connection)
         session.flush()
@@ -139,13 +115,14 @@ def delete_connection(session: Session, *, connection_id: int) -> None:
 
 def masked_secrets(connection: Connection) -> dict[str, str]:
     """Return the connection's secret names, each with a masked value."""
-    return {name: MASK for name in connection.secret_names or []}
+    return masked(connection.secret_names or [])
 
 
 def open_connector(session: Session, *, runtime: Runtime, connection_id: int) -> Connector:
     """Return a connector instance for the connection, with its secrets decrypted."""
     connection = get_connection(session, connection_id=connection_id)
-    secrets = decrypt_secrets(runtime.settings, connection.secrets_encrypted)
+    secrets = unseal_values(runtime.settings, connection.secrets_encrypted,
+                            what=f"secrets of connection {connection.name!r}")
     connector = connector_class(connection.kind)(dict(connection.settings), secrets)
     connector.limits = runtime.settings.limits.as_limits()
     # Checked again at open: the allow-list or the file system may have changed since the connection was made.

@@ -20,7 +20,7 @@ class Subscription(Base):
     name: Mapped[str] = mapped_column(String(120))
     channel: Mapped[str] = mapped_column(String(20))  # webhook | email
     target: Mapped[str] = mapped_column(String(1000))  # URL or e-mail address
-    # Fernet token of the webhook's signing secret (core.security.encrypt_text); never sent to clients.
+    # Fernet token of the webhook's signing secret (core.secrets.seal_text); never sent to clients.
     secret: Mapped[str] = mapped_column(String(1000), default="")
     # Event names this subscription receives; ["*"] = every event.
     events: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -21,7 +21,7 @@ from mlpilot.core.allowlist import AllowList
 from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, NotFound
 from mlpilot.core.runtime import allowlist_from_settings
-from mlpilot.core.security import decrypt_text, encrypt_text
+from mlpilot.core.secrets import seal_text, unseal_text
 from mlpilot.notifications import senders
 from mlpilot.notifications.models import Delivery, OutboxEvent, Subscription
 
@@ -61,7 +61,7 @@ def create_subscription(session: Session, *, name: str, channel: str, target: st
         raise InvalidInput("A subscription needs a name.")
     with unit_of_work(session):
         sub = Subscription(name=name.strip(), channel=channel, target=target, events=events,
-                           secret=encrypt_text(settings, secret) if secret else "")
+                           secret=seal_text(settings, secret) if secret else "")
         session.add(sub)
         session.flush()
     return sub
@@ -162,7 +162,7 @@ def deliver_due(session: Session, *, settings: Any, now: dt.datetime | None = No
         event = session.get(OutboxEvent, delivery.event_id)
         sub = session.get(Subscription, delivery.subscription_id) if delivery.subscription_id else None
         try:
-            secret = decrypt_text(settings, sub.secret, what=f"webhook {sub.name!r} secret") if sub is not None else ""
+            secret = unseal_text(settings, sub.secret, what=f"webhook {sub.name!r} secret") if sub is not None else ""
         except InvalidInput as exc:
             result = senders.SendResult(False, None, exc.detail)
         else:

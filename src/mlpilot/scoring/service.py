@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from mlpilot.core.db import session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mlpilot.core.jobs import Job, JobContext, create_job, job_handler, on_job_interrupted
 from mlpilot.core.runtime import Runtime
-from mlpilot.core.security import decrypt_text, encrypt_text
+from mlpilot.core.secrets import seal_values, unseal_values
 from mlpilot.datasets.connectors import connectors
 from mlpilot.projects import service as projects_service
 from mlpilot.registry.flavors import load_model
@@ -79,7 +78,7 @@ def seal(settings: Any, spec: dict[str, Any]) -> dict[str, Any]:
     if hidden:
         if settings is None:
             raise InvalidInput("Database passwords can only be stored encrypted; the installation settings are needed.")
-        spec["sealed"] = encrypt_text(settings, json.dumps(hidden))
+        spec["sealed"] = seal_values(settings, hidden)
     return spec
 
 
@@ -89,7 +88,7 @@ def unseal(settings: Any, spec: dict[str, Any]) -> dict[str, Any]:
     token = spec.pop("sealed", None)
     if not token:
         return spec
-    hidden = json.loads(decrypt_text(settings, token, what="scoring run's database password"))
+    hidden = unseal_values(settings, token, what="scoring run's database password")
     if "password" in hidden:
         spec["password"] = hidden["password"]
     if "url_password" in hidden:

@@ -8,7 +8,6 @@ data plane is put back. Clients never notice: the contract is checked before a b
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +18,7 @@ from mlpilot.accounts.models import User
 from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.core.runtime import Runtime
-from mlpilot.core.security import decrypt_text, encrypt_text
+from mlpilot.core.secrets import masked, seal_values, unseal_values
 from mlpilot.dataplane import routing
 from mlpilot.notifications.service import publish
 from mlpilot.registry import service as registry_service
@@ -90,7 +89,7 @@ def seal_external_config(settings: Any, config: dict[str, Any]) -> dict[str, Any
     sealed = dict(config)
     headers = sealed.pop("headers", None) or {}
     sealed["header_names"] = sorted(headers)
-    sealed[SEALED_HEADERS] = encrypt_text(settings, json.dumps(headers)) if headers else ""
+    sealed[SEALED_HEADERS] = seal_values(settings, headers)
     return sealed
 
 
@@ -98,8 +97,8 @@ def unseal_external_config(settings: Any, config: dict[str, Any]) -> dict[str, A
     """Return the config the data plane calls with: the headers decrypted."""
     plain = {k: v for k, v in config.items() if k not in (SEALED_HEADERS, "header_names")}
     token = config.get(SEALED_HEADERS)
-    plain["headers"] = (json.loads(decrypt_text(settings, token, what=f"external backend {config.get('name')!r} "
-                                                "headers")) if token else dict(config.get("headers") or {}))
+    plain["headers"] = (unseal_values(settings, token, what=f"external backend {config.get('name')!r} headers")
+                        if token else dict(config.get("headers") or {}))
     return plain
 
 
@@ -108,7 +107,7 @@ def public_config(config: dict[str, Any]) -> dict[str, Any]:
     shown = {k: v for k, v in config.items() if k not in (SEALED_HEADERS, "header_names", "headers")}
     names = config.get("header_names") or sorted(config.get("headers") or {})
     if names:
-        shown["headers"] = {name: "***" for name in names}
+        shown["headers"] = masked(names)
     return shown
 
 

@@ -21,6 +21,7 @@ from mlpilot.core.db import session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, MlpilotError, NotFound
 from mlpilot.core.jobs import JobContext, job_handler
 from mlpilot.core.runtime import Runtime
+from mlpilot.core.secrets import masked, seal_values, unseal_values
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
 from mlpilot.training import evaluation
@@ -170,7 +171,6 @@ def create_external_engine(session: Session, *, runtime: Runtime, project_id: in
                            user_id: int | None = None) -> ExternalEngine:
     """Record a vendor model reached over HTTP; secret header values are encrypted like connection secrets."""
     from mlpilot.dataplane.routing import check_external_config
-    from mlpilot.datasets.connections import encrypt_secrets
 
     projects_service.get_project(session, project_id=project_id)
     secret_headers = dict(secret_headers or {})
@@ -186,7 +186,7 @@ def create_external_engine(session: Session, *, runtime: Runtime, project_id: in
         raise Conflict(f"An external engine named {checked['name']!r} already exists in this project.")
     with unit_of_work(session):
         external = ExternalEngine(project_id=project_id, name=checked["name"], config=checked,
-                                  secrets_encrypted=encrypt_secrets(runtime.settings, secret_headers),
+                                  secrets_encrypted=seal_values(runtime.settings, secret_headers),
                                   created_by_id=user_id)
         session.add(external)
         session.flush()
@@ -216,24 +216,22 @@ def list_external_engines(session: Session, *, project_id: int) -> list[External
 
 def describe_external_engine(session: Session, external: ExternalEngine, runtime: Runtime) -> dict[str, Any]:
     """Plain fields of an external engine, secret header values masked."""
-    from mlpilot.datasets.connections import MASK, decrypt_secrets
-
-    secrets = decrypt_secrets(runtime.settings, external.secrets_encrypted) if external.secrets_encrypted else {}
+    secrets = unseal_values(runtime.settings, external.secrets_encrypted,
+                            what=f"headers of external engine {external.name!r}")
     return {"id": external.id, "project_id": external.project_id, "name": external.name,
-            "config": dict(external.config), "secret_headers": {k: MASK for k in secrets},
+            "config": dict(external.config), "secret_headers": masked(secrets),
             "created_at": external.created_at}
 
 
 def resolve_external_config(session: Session, *, runtime: Runtime, external_engine_id: int,
                             project_id: int) -> dict[str, Any]:
     """The full configuration an HttpEngine needs, secret headers decrypted."""
-    from mlpilot.datasets.connections import decrypt_secrets
-
     external = get_external_engine(session, external_engine_id=external_engine_id)
     if external.project_id != project_id:
         raise InvalidInput(f"External engine {external_engine_id} belongs to another project.")
     config = dict(external.config)
-    config["headers"] = {**config.get("headers", {}), **decrypt_secrets(runtime.settings, external.secrets_encrypted)}
+    config["headers"] = {**config.get("headers", {}), **unseal_values(
+        runtime.settings, external.secrets_encrypted, what=f"headers of external engine {external.name!r}")}
     return config
 
 

@@ -16,6 +16,7 @@ from mlpilot.core import jobs
 from mlpilot.core.db import session_scope
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.runtime import Runtime
+from mlpilot.core.secrets import seal_values, unseal_values
 from mlpilot.datasets import connections
 from mlpilot.datasets import service as datasets_service
 from mlpilot.datasets.connection_models import Connection
@@ -50,15 +51,15 @@ def test_secrets_are_encrypted_at_rest_with_a_generated_key(live_runtime: Runtim
     assert "Top-Secret-9" not in json.dumps(stored[0]) and "Top-Secret-9" not in stored[1]
     assert connection.settings["url"] == "postgresql+psycopg://reader@db.example:5432/erp"
     assert connections.masked_secrets(connection) == {"password": "***"}
-    assert connections.decrypt_secrets(runtime.settings, stored[1]) == {"password": "Top-Secret-9"}
+    assert unseal_values(runtime.settings, stored[1], what="x") == {"password": "Top-Secret-9"}
     key_file = runtime.settings.data_dir / "secret.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     # A configured key replaces the file; a token made with another key is refused with a clear message.
     other = runtime.settings.model_copy(update={"secret_key": SecretStr("a passphrase, not a Fernet key")})
-    token = connections.encrypt_secrets(other, {"token": "t"})
-    assert connections.decrypt_secrets(other, token) == {"token": "t"}
+    token = seal_values(other, {"token": "t"})
+    assert unseal_values(other, token, what="x") == {"token": "t"}
     with pytest.raises(InvalidInput, match="the secret key changed"):
-        connections.decrypt_secrets(runtime.settings, token)
+        unseal_values(runtime.settings, token, what="x")
 
 
 def test_bad_connections_are_refused(live_runtime: Runtime, tmp_path: Path) -> None:
