@@ -33,6 +33,7 @@ demo: install
 test: install-test
 	bash scripts/system-packages.sh test
 	$(BIN)/ruff check src tests
+	$(BIN)/python scripts/typecheck.py
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test

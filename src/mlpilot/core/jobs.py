@@ -23,9 +23,10 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, event, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mlpilot.core.db import Base, session_scope, unit_of_work, utcnow
@@ -173,14 +174,15 @@ def run_job(runtime: Runtime, job_id: int) -> None:
     with session_scope(runtime.sessions) as session:
         with unit_of_work(session):
             # Claim the job with a conditional UPDATE so it runs once even if submitted twice.
-            claimed = session.execute(
+            claimed = cast(CursorResult[Any], session.execute(
                 update(Job).where(Job.id == job_id, Job.state == JobState.queued)
                 .values(state=JobState.running, started_at=utcnow(), owner=PROCESS_OWNER,
                         lease_expires_at=utcnow() + _lease(runtime))
-            ).rowcount
+            )).rowcount
         if not claimed:
             return
         job = session.get(Job, job_id)
+        assert job is not None  # claimed above in this session
         kind, params, user_id, project_id = job.kind, dict(job.params), job.created_by_id, job.project_id
     ctx = JobContext(runtime=runtime, job_id=job_id, user_id=user_id, project_id=project_id)
     handler = _handlers.get(kind)
@@ -287,8 +289,9 @@ def _lease(runtime: Runtime) -> dt.timedelta:
 def renew_leases(session: Session, *, lease: dt.timedelta, owner: str = PROCESS_OWNER) -> int:
     """Extend the leases of the unfinished jobs `owner` holds; return how many."""
     with unit_of_work(session):
-        result = session.execute(update(Job).where(Job.owner == owner, Job.state.in_(list(ACTIVE)))
-                                 .values(lease_expires_at=utcnow() + lease))
+        result = cast(CursorResult[Any], session.execute(
+            update(Job).where(Job.owner == owner, Job.state.in_(list(ACTIVE)))
+            .values(lease_expires_at=utcnow() + lease)))
     return result.rowcount or 0
 
 

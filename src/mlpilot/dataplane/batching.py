@@ -112,7 +112,8 @@ class MicroBatcher:
         if rows <= self.max_batch_rows:
             queue.items, queue.rows = [], 0
             return items
-        taken, count = [], 0
+        taken: list[tuple[np.ndarray, Done]] = []
+        count = 0
         while queue.items and (not taken or count + queue.items[0][0].shape[0] <= self.max_batch_rows):
             item = queue.items.pop(0)
             count += item[0].shape[0]

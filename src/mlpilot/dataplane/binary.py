@@ -86,7 +86,7 @@ def encode_response(response: dict[str, Any], which: frozenset[str] | bool) -> t
     chunks: list[bytes] = []
     outputs = []
     for output in response["outputs"]:
-        if which is True or output["name"] in which:
+        if which is True or (which is not False and output["name"] in which):
             raw = _encode(output["data"], output["datatype"])
             output = {k: v for k, v in output.items() if k != "data"}
             output["parameters"] = {**output.get("parameters", {}), "binary_data_size": len(raw)}

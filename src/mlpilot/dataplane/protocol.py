@@ -104,7 +104,7 @@ def decode_oip(payload: Any, signature: Signature, *, max_rows: int) -> Batch:
     if len(tensors) == 1 and names[0] not in known and len(tensors[0][1]) == 2:
         matrix = _decode_matrix(tensors[0], signature)
         rows = matrix.shape[0]
-        columns = MatrixColumns(matrix, signature.input_names)
+        columns: Mapping[str, np.ndarray] = MatrixColumns(matrix, signature.input_names)
     else:
         unknown = [n for n in names if n not in known]
         if unknown:

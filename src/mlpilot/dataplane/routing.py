@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -166,7 +166,8 @@ class ShadowMirror:
             if matrix is not None and hasattr(served.model, "predict_matrix"):
                 answer = served.model.predict_matrix(matrix)
             else:
-                answer = served.model.predict(frame if frame is not None else _matrix_frame(matrix, owner.signature))
+                answer = served.model.predict(frame if frame is not None
+                                              else _matrix_frame(cast(np.ndarray, matrix), owner.signature))
             owner.stats.add(primary, answer)
             self._record(served, started, 200, rows, None)
         except Exception as exc:  # the shadow's failure never reaches the client; it is counted instead
@@ -346,10 +347,10 @@ def install_route(plane: Any, name: str, spec: RouteSpec) -> Route | None:
         candidate = _served(name, spec.candidate, _load_backend(spec.candidate, spec.contract, reuse),
                             spec.contract, role)
         if spec.policy == "shadow":
-            keep = current is not None and current.stats is not None and current.policy == "shadow" and \
+            kept = current.stats if current is not None and current.policy == "shadow" and \
                 current.candidate is not None and current.candidate.backend == spec.candidate.label and \
-                current.primary.backend == spec.primary.label
-            stats = current.stats if keep else ShadowStats(spec.primary.label, spec.candidate.label)
+                current.primary.backend == spec.primary.label else None
+            stats = kept if kept is not None else ShadowStats(spec.primary.label, spec.candidate.label)
             primary_model = ShadowingModel(primary_model, candidate, stats, _mirror_of(plane))
     primary = _served(name, spec.primary, primary_model, spec.contract, "primary")
     weight = min(max(float(spec.weight), 0.0), 1.0) if spec.policy == "canary" else 0.0

@@ -52,6 +52,8 @@ SERVER_NAME = "mlpilot"
 # millisecond of work, cheaper than handing it to a worker thread. Larger ones go to the thread pool.
 INLINE_BODY_BYTES = 16 * 1024
 INTERNAL_ERROR = "Something went wrong on the server; the error has been logged."
+# What an answered request leaves for telemetry: its id, the prediction and the decoded batch.
+Evidence = tuple[str, Prediction, Batch]
 # reply(status, content, binary_outputs): how a submitted inference request is answered (see submit_infer).
 Reply = Callable[[int, dict[str, Any], "frozenset[str] | bool"], None]
 
@@ -203,7 +205,7 @@ class DataPlane:
               header_length: str | None = None) -> tuple[dict[str, Any], frozenset[str] | bool]:
         """Answer an OIP V2 inference request for model `name`; also say which outputs go binary."""
 
-        def run(served: ServedModel) -> tuple[tuple[dict[str, Any], frozenset[str] | bool], int, tuple[str, Any]]:
+        def run(served: ServedModel) -> tuple[tuple[dict[str, Any], frozenset[str] | bool], int, Evidence]:
             payload = binary.parse_request(body, header_length)
             batch = decode_oip(payload, served.signature, max_rows=self.settings.max_rows_per_request)
             prediction = _predict(served, batch)
@@ -286,7 +288,7 @@ class DataPlane:
     def predict_json(self, name: str, body: bytes, *, started: float | None = None) -> dict[str, Any]:
         """Answer a plain-JSON request {"records": [...]} for model `name`."""
 
-        def run(served: ServedModel) -> tuple[dict[str, Any], int, tuple[str, Any]]:
+        def run(served: ServedModel) -> tuple[dict[str, Any], int, Evidence]:
             batch = decode_records(parse_json(body), served.signature,
                                    max_rows=self.settings.max_rows_per_request)
             prediction = _predict(served, batch)
@@ -298,7 +300,7 @@ class DataPlane:
         return self._observe(name, None, started, run)
 
     def _observe(self, name: str, version: str | None, started: float | None,
-                 run: Callable[[ServedModel], tuple[Any, int, tuple[str, Any]]]) -> Any:
+                 run: Callable[[ServedModel], tuple[Any, int, Evidence]]) -> Any:
         started = time.perf_counter() if started is None else started
         served = self._models.get(name)
         if served is None and name not in self._unavailable:
@@ -478,8 +480,7 @@ async def infer_response(plane: DataPlane | None, name: str, version: str | None
             loop = asyncio.get_running_loop()
             answered: asyncio.Future[tuple[int, dict[str, Any], frozenset[str] | bool]] = loop.create_future()
             plane.submit_infer(plane.batcher_for(loop), name, body,
-                               lambda status, content, which: answered.done() or answered.set_result(
-                                   (status, content, which)),
+                               lambda status, content, which: _settle(answered, (status, content, which)),
                                version=version, started=started, header_length=header_length)
             status, result, binary_names = await answered
             if status != 200:
@@ -531,11 +532,17 @@ class InferenceFastPath:
         await response(scope, receive, send)
 
 
+def _settle(future: asyncio.Future[Any], result: Any) -> None:
+    """Resolve `future` once (a reply can come after the request was abandoned)."""
+    if not future.done():
+        future.set_result(result)
+
+
 def open_to_all() -> None:
     """Access rule of probes and the metrics exporter: no token (load balancers and scrapers carry none)."""
 
 
-open_to_all.__access_rule__ = "public"  # type: ignore[attr-defined]  (read by the route-walking access test)
+setattr(open_to_all, "__access_rule__", "public")  # noqa: B010  (read by the route-walking access test)
 
 
 def authorization_error(plane: DataPlane | None, authorization: str | None,

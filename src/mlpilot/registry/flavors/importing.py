@@ -17,7 +17,7 @@ import lightgbm as lgb
 from mlpilot.core.errors import InvalidInput
 from mlpilot.registry.flavors.lightgbm import save_lightgbm_model
 from mlpilot.registry.flavors.sklearn import save_sklearn_model
-from mlpilot.registry.signature import ColumnSpec, Signature
+from mlpilot.registry.signature import ColumnSpec, Signature, Task
 
 IMPORT_FLAVORS = ("onnx", "sklearn", "lightgbm", "xgboost")
 # Flavors whose files execute code when loaded (pickles): imported only by an admin, from trusted files.
@@ -70,8 +70,8 @@ def import_model(source: Path, *, flavor: str, dest: Path, target: str = "target
             raise InvalidInput(f"{source} could not be loaded as a joblib/pickle file: {exc}") from None
         booster = getattr(estimator, "booster_", None)
         if isinstance(booster, lgb.Booster):
-            signature = _booster_signature(booster, target, classes=getattr(estimator, "classes_", None))
-            save_lightgbm_model(dest, booster=booster, signature=signature,
+            found = _booster_signature(booster, target, classes=getattr(estimator, "classes_", None))
+            save_lightgbm_model(dest, booster=booster, signature=found,
                                 extra={"imported_from": source.name, "estimator": type(estimator).__name__})
         else:
             save_sklearn_model(dest, estimator=estimator, signature=_estimator_signature(estimator, target),
@@ -96,16 +96,19 @@ def _booster_signature(booster: lgb.Booster, target: str, classes: Any = None) -
 def _estimator_signature(estimator: Any, target: str) -> Signature:
     names = getattr(estimator, "feature_names_in_", None)
     count = getattr(estimator, "n_features_in_", None)
-    if names is None and count is None:
+    if names is not None:
+        names = [str(n) for n in names]
+    elif count is not None:
+        names = [f"f{i}" for i in range(int(count))]
+    else:
         raise InvalidInput(f"{type(estimator).__name__} does not say how many features it takes; fit it first.")
-    names = [str(n) for n in names] if names is not None else [f"f{i}" for i in range(int(count))]
     # Most scikit-learn estimators reject NaN, so missing values are refused at the door with a clear 400.
     nullable = _allows_nan(estimator)
     inputs = tuple(ColumnSpec(name=n, dtype="float64", nullable=nullable) for n in names)
     classes = getattr(estimator, "classes_", None)
     if classes is None or not hasattr(estimator, "predict_proba"):
         return Signature(inputs=inputs, task="regression", target=target)
-    task = "binary" if len(classes) == 2 else "multiclass"
+    task: Task = "binary" if len(classes) == 2 else "multiclass"
     return Signature(inputs=inputs, task=task, target=target, classes=tuple(str(c) for c in classes))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import lightgbm as lgb
 import numpy as np
@@ -60,7 +60,9 @@ class LightGBMModel:
         return cls(booster=booster, signature=Signature.from_dict(manifest["signature"]), manifest=manifest)
 
     def predict_matrix(self, matrix: np.ndarray) -> Prediction:
-        return self.prediction_from_raw(self.booster.predict(matrix, num_threads=1), matrix.shape[0])
+        # Booster.predict is typed as returning lists or sparse matrices too; dense input gives an ndarray.
+        raw = cast(np.ndarray, self.booster.predict(matrix, num_threads=1))
+        return self.prediction_from_raw(raw, matrix.shape[0])
 
     def prediction_from_raw(self, raw: np.ndarray, rows: int) -> Prediction:
         """Turn what Booster.predict returns for `rows` rows into a Prediction (also used by compiled trees)."""

@@ -21,7 +21,7 @@ import polars as pl
 from mlpilot.core.errors import InvalidInput
 from mlpilot.registry.flavors import Prediction, load_model, read_manifest, write_manifest
 from mlpilot.registry.flavors.lightgbm import encode_features
-from mlpilot.registry.signature import ColumnSpec, Signature
+from mlpilot.registry.signature import ColumnSpec, Signature, Task
 
 ONNX_FILE = "model.onnx"
 # Exports must agree with the source model within this (float32 arithmetic inside the ONNX graph).
@@ -70,11 +70,12 @@ class OnnxModel:
     @classmethod
     def load(cls, path: Path, manifest: dict[str, Any]) -> OnnxModel:
         session = _session(Path(path) / ONNX_FILE)
-        model = cls(session=session, signature=Signature.from_dict(manifest["signature"]), manifest=manifest,
-                    io=manifest.get("onnx") or describe_session(session))
-        if model.io["mode"] == "matrix" and all(c.dtype != "string" for c in model.signature.inputs):
-            model.predict_matrix = model._predict_matrix  # type: ignore[method-assign]
-        return model
+        signature = Signature.from_dict(manifest["signature"])
+        io = manifest.get("onnx") or describe_session(session)
+        # A numeric matrix graph takes the data plane's batched matrix path; others only take frames.
+        matrix = io["mode"] == "matrix" and all(c.dtype != "string" for c in signature.inputs)
+        model_class = OnnxMatrixModel if matrix else cls
+        return model_class(session=session, signature=signature, manifest=manifest, io=io)
 
     def _predict_matrix(self, matrix: np.ndarray) -> Prediction:
         dtype = _NUMPY_TYPES.get(self.io["type"], np.float32)
@@ -116,6 +117,13 @@ class OnnxModel:
                           values=None)
 
 
+class OnnxMatrixModel(OnnxModel):
+    """An ONNX graph fed one numeric matrix: the data plane batches requests through `predict_matrix`."""
+
+    def predict_matrix(self, matrix: np.ndarray) -> Prediction:
+        return self._predict_matrix(matrix)
+
+
 def save_onnx_model(path: Path, *, onnx_bytes: bytes, signature: Signature,
                     extra: dict[str, Any] | None = None) -> None:
     """Write an ONNX model folder at `path`."""
@@ -154,7 +162,7 @@ def onnx_signature(path: Path, *, target: str = "target") -> Signature:
     classes = [str(k) for k in raw[0]] if isinstance(raw, list) else [str(i) for i in range(np.shape(raw)[-1])]
     if len(classes) < 2:
         classes = ["0", "1"]
-    task = "binary" if len(classes) == 2 else "multiclass"
+    task: Task = "binary" if len(classes) == 2 else "multiclass"
     return Signature(inputs=inputs, task=task, target=target, classes=tuple(classes))
 
 
