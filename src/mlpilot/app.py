@@ -78,8 +78,10 @@ def start_runtime(runtime: Runtime) -> None:
     """Start the executor, the telemetry sink and the in-process data plane with every deployed service."""
     prepare_runtime(runtime)
     runtime.start_executor()
+    # Started on every start: a runtime started again in the same process keeps its data plane, whose sink must
+    # write again (start is idempotent and returns the running sink).
+    sink = monitoring_service.start_inference_sink(runtime)
     if runtime.dataplane is None:
-        sink = monitoring_service.start_inference_sink(runtime)
         runtime.dataplane = DataPlane(runtime.settings.serving, sink=sink)
         runtime.dataplane.gate = TokenGate()
         token_sync = TokenSync(runtime.sessions, runtime.dataplane.gate,

@@ -9,10 +9,13 @@ contracts of pyproject.toml.
 from __future__ import annotations
 
 import importlib.util
+import pkgutil
 
-from mlpilot.metadata import DOMAINS
+from mlpilot.metadata import DOMAIN_TIERS, DOMAINS, REFERENCE_MODULES
 
 LAYERS = ("routes", "views", "service", "models")
+# Modules of a domain that serve HTTP: they compose services of any domain, so the tiers do not bind them.
+WEB_MODULES = ("routes", "views", "deps")
 
 
 def _exists(module: str) -> bool:
@@ -42,4 +45,33 @@ def generated_contracts() -> str:
     lines += ["[importlinter:contract:core-below-domains]", "name = core depends on no domain", "type = forbidden",
               "source_modules =", "    mlpilot.core", "forbidden_modules =",
               *[f"    mlpilot.{d}" for d in DOMAINS], "    mlpilot.web", "    mlpilot.app", "    mlpilot.cli", ""]
+    lines += _tier_contracts()
     return "\n".join(lines)
+
+
+def domain_core_modules(domain: str) -> list[str]:
+    """The modules of a domain below its web layer (service, tables, adapters, pure computation)."""
+    package = importlib.import_module(f"mlpilot.{domain}")
+    found = []
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.endswith(WEB_MODULES):
+            found.append(f"mlpilot.{domain}.{info.name}")
+    return sorted(found)
+
+
+def _tier_contracts() -> list[str]:
+    lines = []
+    for level, tier in enumerate(DOMAIN_TIERS):
+        above = [d for higher in DOMAIN_TIERS[level + 1:] for d in higher]
+        for domain in tier:
+            forbidden = sorted({*above, *(d for d in tier if d != domain)})
+            sources = domain_core_modules(domain)
+            if not forbidden or not sources:
+                continue
+            lines += [f"[importlinter:contract:tier-{domain}]",
+                      f"name = {domain} uses only the services of lower tiers (mlpilot.metadata.DOMAIN_TIERS)",
+                      "type = forbidden", "allow_indirect_imports = true",
+                      "ignore_imports =", *[f"    mlpilot.** -> {m}" for m in REFERENCE_MODULES],
+                      "source_modules =", *[f"    {m}" for m in sources],
+                      "forbidden_modules =", *[f"    mlpilot.{d}" for d in forbidden], ""]
+    return lines

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[2] / "src" / "mlpilot"
 
 
@@ -79,17 +81,33 @@ def test_generated_contracts_cover_every_domain_and_hold(tmp_path: Path) -> None
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 
-def test_generated_contracts_catch_a_service_importing_its_routes(tmp_path: Path) -> None:
-    """The contracts can fail: a copy of the tree where a service imports the web layer is refused."""
+@pytest.mark.parametrize(("module", "line", "refused"), [
+    ("reports/service.py", "from mlpilot.reports import routes", "mlpilot.reports.service"),
+    # The registry sits below training (it registers from plain values), so reading runs is refused.
+    ("registry/service.py", "from mlpilot.training import service", "mlpilot.registry.service"),
+    # Two domains of one tier stay independent.
+    ("recipes/service.py", "from mlpilot.registry import service", "mlpilot.recipes.service"),
+])
+def test_generated_contracts_catch_a_broken_change(tmp_path: Path, module: str, line: str, refused: str) -> None:
+    """The contracts can fail: a copy of the tree with one import against the direction is refused."""
     import shutil
 
     from mlpilot.contracts import generated_contracts
 
     copy = tmp_path / "src"
     shutil.copytree(SRC, copy / "mlpilot", ignore=shutil.ignore_patterns("__pycache__", "static", "templates"))
-    service = copy / "mlpilot" / "reports" / "service.py"
-    service.write_text(service.read_text() + "\nfrom mlpilot.reports import routes  # noqa: E402,F401\n")
+    target = copy / "mlpilot" / module
+    target.write_text(target.read_text() + f"\n{line}  # noqa: E402,F401\n")
     config = tmp_path / "contracts.ini"
     config.write_text(generated_contracts())
     result = _lint(config, copy)
-    assert result.returncode != 0 and "mlpilot.reports.service" in result.stdout, result.stdout[-2000:]
+    assert result.returncode != 0 and refused in result.stdout, result.stdout[-2000:]
+
+
+def test_domain_tiers_list_every_domain_once() -> None:
+    from mlpilot.metadata import DOMAIN_TIERS, DOMAINS
+
+    assert len(DOMAINS) == len(set(DOMAINS))
+    packages = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "service.py").exists()}
+    assert packages <= set(DOMAINS), f"a domain with a service is missing from DOMAIN_TIERS: {packages - set(DOMAINS)}"
+    assert all(tier for tier in DOMAIN_TIERS)

@@ -20,16 +20,17 @@ from mlpilot.core.db import session_scope, unit_of_work
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.core.runtime import Runtime
 from mlpilot.datasets import lake, service
-from mlpilot.datasets.ingest import parse_upload, sniff_delimiter
+from mlpilot.datasets.connectors.encoding import sniff_delimiter
+from mlpilot.datasets.ingest import parse_upload
 from mlpilot.datasets.profiling import HISTOGRAM_BINS, profile_frame
 from tests.datasets.factories import make_version
 from tests.projects.factories import make_project, make_user
 
 
 def test_sniffing_and_parsing_text_variants() -> None:
-    assert sniff_delimiter("a;b;c\n1;2;3\n") == ";"
-    assert sniff_delimiter("a\tb\n1\t2\n") == "\t"
-    assert sniff_delimiter('name,note\n"x","a;b;c"\n') == ","
+    assert sniff_delimiter("a;b;c\n1;2;3\n", source="t") == ";"
+    assert sniff_delimiter("a\tb\n1\t2\n", source="t") == "\t"
+    assert sniff_delimiter('name,note\n"x","a;b;c"\n', source="t") == ","
     parsed = parse_upload("x.csv", '\ufeffcity,n\n"Seoul, KR",3\n부산,NA\n'.encode())
     assert parsed.frame.columns == ["city", "n"] and parsed.frame["city"].to_list() == ["Seoul, KR", "부산"]
     assert parsed.frame["n"].null_count() == 1 and parsed.source_format == "csv"

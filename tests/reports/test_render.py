@@ -8,11 +8,12 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from mlpilot.core.documents import format_number
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.pdf import missing_glyphs
 from mlpilot.pmo.slippage import ScheduleItem, summarize_schedule
 from mlpilot.reports.evidence import Evidence, assemble_evidence
-from mlpilot.reports.render import format_number, render_html, render_pdf
+from mlpilot.reports.render import render_html, render_pdf
 
 NOW = dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC)
 

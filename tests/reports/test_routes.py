@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from mlpilot.core import jobs
-from mlpilot.reports.render import format_number
+from mlpilot.core.documents import format_number
 from mlpilot.usecases.screening import QUESTION_KEYS
 from tests.datasets.factories import csv_bytes, synthetic_frame, upload_ok, wait_job
 from tests.projects.factories import api_project, login

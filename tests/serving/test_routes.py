@@ -69,7 +69,7 @@ def test_deploy_infer_and_metrics(client: TestClient, runtime: Runtime, project:
     # The deployment moved the project into the deploy stage, and the status report sees the traffic.
     assert client.get(f"/api/v1/projects/{project['id']}").json()["stage"] == "deploy"
     with session_scope(runtime.sessions) as session:
-        summary = serving_service.project_summary(session, project_id=project["id"])
+        summary = monitoring_service.summarize_project_services(session, project_id=project["id"])
     assert summary == {"services": [{
         "name": "churn-scoring", "model_version": "churn v1", "state": "deployed", "requests": 2, "errors": 1,
         "latency_p50_ms": totals["latency_p50_ms"], "latency_p95_ms": totals["latency_p95_ms"],

@@ -78,7 +78,7 @@ def test_run_trains_registers_and_summarises(live_runtime: Runtime) -> None:
         [experiment] = service.list_experiments(session, project_id=project.id)
         assert (experiment["name"], experiment["runs"], experiment["best_run_id"]) == ("Default", 1, tracked.id)
         assert service.get_or_create_experiment(session, project_id=project.id, name=" ").id == experiment["id"]
-        renamed = registry_service.register_run(session, run_id=best["run_id"], user_id=user.id, name="sales-model")
+        renamed = service.register_run(session, run_id=best["run_id"], user_id=user.id, name="sales-model")
         assert (renamed.name, renamed.version) == ("sales-model", 1)
 
 

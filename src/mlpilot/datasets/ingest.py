@@ -16,6 +16,7 @@ import polars as pl
 
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.limits import DEFAULT_LIMITS, SizeLimits, gunzip_capped
+from mlpilot.datasets.connectors.encoding import sniff_delimiter
 
 # Suffix → (format, compressed). Longest suffixes first so ".csv.gz" wins over ".gz".
 SUFFIXES: tuple[tuple[str, str, bool], ...] = (
@@ -28,7 +29,6 @@ SUFFIXES: tuple[tuple[str, str, bool], ...] = (
     (".txt", "csv", False),
 )
 SUPPORTED = ".csv, .tsv, .txt, .csv.gz, .tsv.gz or .parquet"
-DELIMITERS = (",", ";", "\t")
 NULL_VALUES = ["NA", "N/A", "null", "NULL"]
 BOM = b"\xef\xbb\xbf"
 INFER_ROWS = 10_000
@@ -76,7 +76,7 @@ def parse_upload(filename: str, data: bytes, *, limits: SizeLimits = DEFAULT_LIM
     else:
         data = data.removeprefix(BOM)
         head = _check_text(filename, data, limit=SNIFF_BYTES)
-        delimiter = "\t" if fmt == "tsv" else sniff_delimiter(head)
+        delimiter = "\t" if fmt == "tsv" else sniff_delimiter(head, source=repr(filename))
         blank_lines: list[tuple[int, int]] = []
         header = _check_rows_fast(filename, data, delimiter, blank_lines)
         if header is None:  # quotes used in a way only the csv module reads as Python does
@@ -122,21 +122,6 @@ def _check_text(filename: str, data: bytes, *, limit: int | None = None) -> str:
             head = text[:SNIFF_BYTES]
             head = head[: head.rfind("\n") + 1] or head
     return head
-
-
-def sniff_delimiter(text: str) -> str:
-    """Pick the delimiter (comma, semicolon or tab) that splits the first lines most consistently."""
-    lines = [line for line in text.splitlines()[:20] if line.strip()]
-    best, best_score = ",", (-1, -1)
-    for delimiter in DELIMITERS:
-        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
-        if not counts or counts[0] < 2:
-            continue
-        consistent = sum(1 for c in counts if c == counts[0])
-        score = (consistent, counts[0])
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
 
 
 def _check_rows(filename: str, text: str, delimiter: str) -> list[str]:

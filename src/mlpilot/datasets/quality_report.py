@@ -8,20 +8,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from mlpilot.core.documents import document_environment
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.i18n import get_translations
 from mlpilot.core.pdf import html_to_pdf
 from mlpilot.core.storage import ArtifactStore
 from mlpilot.datasets import profiling
 from mlpilot.datasets import service as datasets_service
-from mlpilot.reports.render import format_number
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
-_env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=select_autoescape(["html"]))
-_env.filters["num"] = format_number
+_env = document_environment(TEMPLATE_DIR)
 CHART_WIDTH, CHART_HEIGHT = 240.0, 60.0
 MAX_ASSOCIATION_BARS = 20
 

@@ -19,6 +19,7 @@ from mlpilot.dataplane.telemetry import PredictionLog
 from mlpilot.monitoring import live, metrics
 from mlpilot.monitoring.models import Feedback, InferenceLog
 from mlpilot.monitoring.sink import InferenceSink, SinkStats
+from mlpilot.serving import service as serving_service
 
 SINK_KEY = "inference_sink"
 # Window → (length, bucket size in seconds): about 60–100 points per chart.
@@ -235,3 +236,19 @@ def service_drift(plane: Any, *, service_name: str, min_rows: int = LIVE_DRIFT_M
     return {"service": service_name, "reference": "training" if reference is not None else "first_window",
             "window_seconds": plane.traffic.window_s, "min_rows": min_rows, "windows": windows,
             "latest": judged[-1] if judged else None}
+
+
+def summarize_project_services(session: Session, *, project_id: int, hours: int = 24) -> dict[str, Any]:
+    """Return the project's services with their last `hours` hours of traffic and latency (for reports)."""
+    services = serving_service.list_services(session, project_id=project_id)
+    totals = summarize_services(session, service_names=[s.name for s in services],
+                                since=utcnow() - dt.timedelta(hours=hours))
+    rows = []
+    for service in services:
+        stats = totals[service.name]
+        rows.append({"name": service.name, "model_version": serving_service.primary_label(session, service=service),
+                     "state": service.state,
+                     "requests": stats["requests"], "errors": stats["errors"],
+                     "latency_p50_ms": stats["latency_p50_ms"], "latency_p95_ms": stats["latency_p95_ms"],
+                     "latency_p99_ms": stats["latency_p99_ms"]})
+    return {"services": rows}

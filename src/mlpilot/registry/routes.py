@@ -65,7 +65,8 @@ def register_run(run_id: int, session: DbSession, user: CurrentUser,
                  body: RegisterRequest | None = None) -> ModelVersionRead:
     run = training_service.get_run(session, run_id=run_id)
     projects_service.check_project_access(session, project_id=run.project_id, user=user, write=True)
-    model_version = service.register_run(session, run_id=run_id, user_id=user.id, name=body.name if body else None)
+    model_version = training_service.register_run(session, run_id=run_id, user_id=user.id,
+                                                  name=body.name if body else None)
     return _read(model_version, ModelVersionDetail)
 
 

@@ -11,6 +11,8 @@ import re
 import shutil
 import tempfile
 import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,6 @@ from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
 from mlpilot.registry.flavors import read_manifest
 from mlpilot.registry.models import ModelStage, ModelVersion, StageTransition
-from mlpilot.training import service as training_service
 
 STAGES = tuple(s.value for s in ModelStage)
 
@@ -43,25 +44,45 @@ def default_model_name(session: Session, *, project_id: int, target: str) -> str
     return f"{project_slug}-{slugify(target) or 'target'}"[:200]
 
 
-def register_run(session: Session, *, run_id: int, user_id: int | None, name: str | None = None) -> ModelVersion:
-    """Register the model of a succeeded run as the next version of `name`."""
-    run = training_service.get_run(session, run_id=run_id)
-    if run.status != "succeeded" or not run.artifact_key or run.signature is None:
-        raise InvalidInput(f"Run {run_id} is {run.status}; only a succeeded run with a saved model can be registered.")
-    name = (name or "").strip() or default_model_name(session, project_id=run.project_id, target=run.target)
+@dataclass(frozen=True)
+class RunModel:
+    """A fitted model as the training domain hands it over: the registry keeps these values and never reads runs.
+
+    `engine`, `task` and `finished_at` are kept in the version's lineage, so the model page needs no training data.
+    """
+
+    run_id: int
+    project_id: int
+    dataset_version_id: int | None
+    target: str
+    task: str
+    engine: str
+    flavor: str
+    artifact_key: str
+    signature: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    finished_at: datetime | None = None
+
+
+def register_run_model(session: Session, model: RunModel, *, user_id: int | None,
+                       name: str | None = None) -> ModelVersion:
+    """Register a fitted run's model as the next version of `name` (by default '<project>-<target>')."""
+    name = (name or "").strip() or default_model_name(session, project_id=model.project_id, target=model.target)
+    source = {"kind": "run", "run_id": model.run_id, "engine": model.engine, "task": model.task,
+              "target": model.target, "finished_at": model.finished_at.isoformat() if model.finished_at else None}
     with unit_of_work(session):
         latest = session.scalar(select(func.max(ModelVersion.version))
-                                .where(ModelVersion.project_id == run.project_id, ModelVersion.name == name)) or 0
+                                .where(ModelVersion.project_id == model.project_id, ModelVersion.name == name)) or 0
         model_version = ModelVersion(
-            project_id=run.project_id, name=name, version=latest + 1, run_id=run.id,
-            dataset_version_id=run.dataset_version_id, flavor=run.flavor or "lightgbm", signature=dict(run.signature),
-            metrics=dict(run.metrics), artifact_key=run.artifact_key, created_by_id=user_id,
-            stage=ModelStage.staging, source={"kind": "run", "run_id": run.id},
+            project_id=model.project_id, name=name, version=latest + 1, run_id=model.run_id,
+            dataset_version_id=model.dataset_version_id, flavor=model.flavor, signature=dict(model.signature),
+            metrics=dict(model.metrics), artifact_key=model.artifact_key, created_by_id=user_id,
+            stage=ModelStage.staging, source=source,
         )
         session.add(model_version)
         session.flush()
         session.add(StageTransition(model_version_id=model_version.id, from_stage=None, to_stage=ModelStage.staging,
-                                    user_id=user_id, reason=f"registered from run {run.id}"))
+                                    user_id=user_id, reason=f"registered from run {model.run_id}"))
     return model_version
 
 
@@ -127,9 +148,10 @@ def get_model_lineage(session: Session, *, model_version: ModelVersion) -> dict[
     lineage: dict[str, Any] = {"source": dict(model_version.source or {}), "run": None, "dataset_version": None,
                                "recipe": None, "exported_from": None}
     if model_version.run_id is not None:
-        run = training_service.get_run(session, run_id=model_version.run_id)
-        lineage["run"] = {"id": run.id, "engine": getattr(run, "engine", None), "target": run.target,
-                          "task": getattr(run, "task", None), "status": run.status, "created_at": run.created_at}
+        source = model_version.source or {}
+        # Only succeeded runs are registered; what else is shown was handed over at registration.
+        lineage["run"] = {"id": model_version.run_id, "engine": source.get("engine"), "target": source.get("target"),
+                          "task": source.get("task"), "status": "succeeded", "finished_at": source.get("finished_at")}
     if model_version.dataset_version_id is not None:
         try:
             data = datasets_service.get_dataset_version_lineage(session, version_id=model_version.dataset_version_id)

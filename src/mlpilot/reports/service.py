@@ -24,12 +24,12 @@ from mlpilot.core.jobs import Job, JobContext, job_handler
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.storage import ArtifactStore
 from mlpilot.datasets import service as datasets_service
+from mlpilot.monitoring import service as monitoring_service
 from mlpilot.pmo import service as pmo_service
 from mlpilot.projects import service as projects_service
 from mlpilot.reports.evidence import Evidence, assemble_evidence
 from mlpilot.reports.models import Report
 from mlpilot.reports.render import render_html, render_pdf
-from mlpilot.serving import service as serving_service
 from mlpilot.training import service as training_service
 from mlpilot.usecases import service as usecases_service
 
@@ -61,7 +61,7 @@ def collect_evidence(session: Session, *, project_id: int, locale: str = "en",
             "answers": screening.answers, "created_at": screening.created_at},
         datasets_summary=datasets_service.project_summary(session, project_id=project_id),
         training_summary=training_service.project_summary(session, project_id=project_id),
-        serving_summary=serving_service.project_summary(session, project_id=project_id),
+        serving_summary=monitoring_service.summarize_project_services(session, project_id=project_id),
         generated_at=now,
     )
 

@@ -6,7 +6,6 @@ to load leaves the running service and its records untouched.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 from typing import Any
@@ -18,7 +17,6 @@ from mlpilot.accounts.models import User
 from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, MlpilotError, NotFound, Unavailable
 from mlpilot.core.runtime import Runtime
-from mlpilot.monitoring import service as monitoring_service
 from mlpilot.projects import service as projects_service
 from mlpilot.projects.models import Stage
 from mlpilot.registry import service as registry_service
@@ -200,9 +198,6 @@ def load_deployed_services(session: Session, *, runtime: Runtime) -> int:
     dataplane = runtime.dataplane
     if dataplane is None:
         return 0
-    # A runtime started again in the same process keeps its data plane; its telemetry sink must write again.
-    if getattr(dataplane.sink, "running", True) is False:
-        monitoring_service.start_inference_sink(runtime)
     loaded = 0
     stmt = select(Service).where(Service.state == ServiceState.deployed).order_by(Service.name)
     for service in session.scalars(stmt):
@@ -224,23 +219,3 @@ def get_servable_service(session: Session, *, name: str, user: User) -> Service:
     return service
 
 
-def summarize_services(session: Session, *, services: list[Service],
-                       hours: int = 24) -> dict[str, dict[str, Any]]:
-    """Return each service's traffic totals over the last `hours` hours."""
-    since = utcnow() - dt.timedelta(hours=hours)
-    return monitoring_service.summarize_services(session, service_names=[s.name for s in services], since=since)
-
-
-def project_summary(session: Session, *, project_id: int) -> dict[str, Any]:
-    """Return the project's services with their last 24 hours of traffic and latency (for reports)."""
-    services = list_services(session, project_id=project_id)
-    totals = summarize_services(session, services=services)
-    rows = []
-    for service in services:
-        stats = totals[service.name]
-        rows.append({"name": service.name, "model_version": primary_label(session, service=service),
-                     "state": service.state,
-                     "requests": stats["requests"], "errors": stats["errors"],
-                     "latency_p50_ms": stats["latency_p50_ms"], "latency_p95_ms": stats["latency_p95_ms"],
-                     "latency_p99_ms": stats["latency_p99_ms"]})
-    return {"services": rows}

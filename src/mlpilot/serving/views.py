@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from mlpilot.accounts import service as accounts_service
 from mlpilot.accounts.models import ROLE_RANK, Role, User
+from mlpilot.core.db import utcnow
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import InvalidInput, MlpilotError
 from mlpilot.monitoring import service as monitoring_service
@@ -19,6 +22,7 @@ from mlpilot.registry import service as registry_service
 from mlpilot.registry.signature import Signature
 from mlpilot.serving import service, traffic
 from mlpilot.serving.addresses import base_url, endpoints
+from mlpilot.serving.models import Service
 from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render
 
@@ -65,7 +69,7 @@ def services_page(request: Request, session: DbSession, user: PageUser) -> HTMLR
     services = service.list_user_services(session, user=user)
     projects = {p.id: p for p in projects_service.list_projects(session, user=user)}
     return render(request, "serving/list.html", user=user, services=services, projects=projects,
-                  labels=_labels(session, services), stats=service.summarize_services(session, services=services))
+                  labels=_labels(session, services), stats=_traffic(session, services))
 
 
 def _service_page(request: Request, session: DbSession, runtime: RuntimeDep, user: User, name: str, *,
@@ -167,7 +171,7 @@ def _section(request: Request, session: DbSession, user: User, project_id: int, 
     services = service.list_services(session, project_id=project_id)
     model_versions = registry_service.list_model_versions(session, project_id=project_id)
     return render(request, "serving/_section.html", user=user, p=project, services=services,
-                  labels=_labels(session, services), stats=service.summarize_services(session, services=services),
+                  labels=_labels(session, services), stats=_traffic(session, services),
                   model_versions=model_versions, can_write=_can_write(user), error=error, form=form or {},
                   message=message)
 
@@ -198,3 +202,9 @@ async def deploy_from_section(project_id: int, request: Request, session: DbSess
         return _section(request, session, user, project_id, message=svc.name)
 
     return await run_in_threadpool(act)
+
+
+def _traffic(session: Session, services: list[Service]) -> dict[str, dict[str, Any]]:
+    """Each service's traffic totals over the last 24 hours."""
+    since = utcnow() - dt.timedelta(hours=24)
+    return monitoring_service.summarize_services(session, service_names=[s.name for s in services], since=since)

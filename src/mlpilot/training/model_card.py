@@ -1,29 +1,29 @@
 """Model card of a run: data, metrics, explanations, fairness and limitations, as HTML and PDF (Korean/English).
 
-Rendered with the reports domain's WeasyPrint machinery (`reports.render.render_pdf`) from the run's stored
+Drawn with the package's fonts (`core.pdf`) from the run's stored
 test-split evaluation, so a card never retrains or rescores anything.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from mlpilot.core.db import utcnow
+from mlpilot.core.documents import document_environment
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.i18n import get_translations
+from mlpilot.core.pdf import html_to_pdf
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
-from mlpilot.reports.render import TEMPLATE_DIR, format_date, format_number, render_pdf
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training.models import Run, RunStatus
 from mlpilot.training.service import TEST_FRACTION, experiment_names
 
-_env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=select_autoescape(["html"]))
-_env.filters["num"] = format_number
-_env.filters["day"] = format_date
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+_env = document_environment(TEMPLATE_DIR)
 # Above this demographic-parity / equalized-odds difference the card flags the gap (the four-fifths rule's
 # spirit for rates; a common screening threshold, not a legal verdict).
 FAIRNESS_FLAG = 0.1
@@ -77,4 +77,4 @@ def render_card_html(context: dict[str, Any], *, locale: str) -> str:
 
 def render_card_pdf(context: dict[str, Any], *, locale: str) -> bytes:
     """The model card as a PDF (WeasyPrint)."""
-    return render_pdf(render_card_html(context, locale=locale))
+    return html_to_pdf(render_card_html(context, locale=locale), base_url=TEMPLATE_DIR)

@@ -24,6 +24,8 @@ from mlpilot.core.runtime import Runtime
 from mlpilot.core.secrets import masked, seal_values, unseal_values
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
+from mlpilot.registry import service as registry_service
+from mlpilot.registry.models import ModelVersion
 from mlpilot.training import evaluation
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training.engines import engines
@@ -76,6 +78,18 @@ def get_run(session: Session, *, run_id: int) -> Run:
         raise NotFound(f"Run {run_id} does not exist.")
     _reconcile(session, [run])
     return run
+
+
+def register_run(session: Session, *, run_id: int, user_id: int | None, name: str | None = None) -> ModelVersion:
+    """Register the model of a succeeded run in the registry as the next version of `name`."""
+    run = get_run(session, run_id=run_id)
+    if run.status != RunStatus.succeeded or not run.artifact_key or run.signature is None:
+        raise InvalidInput(f"Run {run_id} is {run.status}; only a succeeded run with a saved model can be registered.")
+    model = registry_service.RunModel(
+        run_id=run.id, project_id=run.project_id, dataset_version_id=run.dataset_version_id, target=run.target,
+        task=run.task, engine=run.engine, flavor=run.flavor or "lightgbm", artifact_key=run.artifact_key,
+        signature=dict(run.signature), metrics=dict(run.metrics), finished_at=run.finished_at)
+    return registry_service.register_run_model(session, model, user_id=user_id, name=name)
 
 
 def list_runs(session: Session, *, project_id: int) -> list[Run]:
@@ -421,8 +435,6 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
 
     On failure record why (and the log so far) and keep nothing.
     """
-    from mlpilot.registry import service as registry_service  # registry reads runs, so import it lazily
-
     run = get_run(session, run_id=run_id)
     if run.status != RunStatus.queued:
         raise InvalidInput(f"Run {run_id} is {run.status}; only a queued run can be trained.")
@@ -514,7 +526,7 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
             note(f"done: {metric_name} = {metric_value}")
             run.logs = "\n".join(lines)
             if registrable:
-                registry_service.register_run(session, run_id=run_id, user_id=run.created_by_id)
+                register_run(session, run_id=run_id, user_id=run.created_by_id)
         return run
     except BaseException as exc:
         session.rollback()
