@@ -49,8 +49,9 @@ def prepare_runtime(runtime: Runtime) -> accounts_service.BootstrapResult:
 
     Safe to call more than once; `mlpilot up` calls it before the server starts to print the login.
     """
-    if "bootstrap" in runtime.extras:
-        return runtime.extras["bootstrap"]
+    prepared = runtime.part("bootstrap", accounts_service.BootstrapResult)
+    if prepared is not None:
+        return prepared
     upgrade_database(runtime.engine)
     settings = runtime.settings
     with session_scope(runtime.sessions) as session:
@@ -70,7 +71,7 @@ def prepare_runtime(runtime: Runtime) -> accounts_service.BootstrapResult:
         password_file.parent.mkdir(parents=True, exist_ok=True)
         password_file.write_text(result.admin_password + "\n")
         password_file.chmod(0o600)
-    runtime.extras["bootstrap"] = result
+    runtime.parts["bootstrap"] = result
     return result
 
 
@@ -87,7 +88,7 @@ def start_runtime(runtime: Runtime) -> None:
         token_sync = TokenSync(runtime.sessions, runtime.dataplane.gate,
                                scopes=serving_service.token_service_scopes)
         token_sync.start()
-        runtime.extras["token_sync"] = token_sync
+        runtime.parts["token_sync"] = token_sync
     with session_scope(runtime.sessions) as session:
         serving_service.load_deployed_services(session, runtime=runtime)
     feeder_scheduler.start_scheduler(runtime)
@@ -100,7 +101,7 @@ def stop_runtime(runtime: Runtime) -> None:
     feeder_scheduler.stop_scheduler(runtime)
     notifier.stop_notifier(runtime)
     monitoring_alerts.stop_alert_evaluator(runtime)
-    token_sync = runtime.extras.pop("token_sync", None)
+    token_sync = runtime.pop_part("token_sync", TokenSync)
     if token_sync is not None:
         token_sync.stop()
     monitoring_service.stop_inference_sink(runtime)

@@ -27,7 +27,7 @@ def count(runtime: Runtime) -> int:
 
 def test_records_reach_the_database_after_flush_and_on_stop(runtime: Runtime) -> None:
     sink = runtime.dataplane.sink
-    assert sink is runtime.extras[monitoring_service.SINK_KEY] and sink.running
+    assert sink is runtime.parts[monitoring_service.SINK_KEY] and sink.running
     for latency in (1.0, 2.0, 3.0):
         sink.put(event(latency=latency))
     sink.put(event(status=400))

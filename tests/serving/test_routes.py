@@ -218,7 +218,7 @@ def test_v2_answers_a_token_only_for_services_of_its_projects(client: TestClient
     member = role_headers(client, project["id"], "member")
     other = api_project(client, name="elsewhere")
     outsider = role_headers(client, other["id"], "viewer")
-    runtime.extras["token_sync"].sync_once()
+    runtime.parts["token_sync"].sync_once()
     body = {"inputs": churn_inputs(1)}
     assert client.post("/v2/models/scoped/infer", json=body, headers=member).status_code == 200
     for method, path in (("POST", "/v2/models/scoped/infer"), ("GET", "/v2/models/scoped"),

@@ -255,6 +255,10 @@ def create_job(session: Session, *, runtime: Runtime, kind: str, params: dict[st
 @event.listens_for(Session, "after_commit")
 def _submit_pending(session: Session) -> None:
     for runtime, job_id in session.info.pop(_PENDING_KEY, []):
+        if runtime.executor is None:
+            # A runtime without an executor (a CLI or test process) leaves the job queued for one that has one.
+            log.warning("job %s stays queued: this process runs no executor", job_id)
+            continue
         runtime.executor.submit(job_id)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +15,11 @@ from mlpilot.core.db import engine_from_settings, make_sessionmaker
 from mlpilot.core.storage import ArtifactStore
 from mlpilot.settings import Settings
 
+if TYPE_CHECKING:
+    from mlpilot.core.jobs import Executor
+
+PartT = TypeVar("PartT")
+
 
 @dataclass
 class Runtime:
@@ -22,10 +27,25 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     store: ArtifactStore
-    executor: Any = None
-    # The in-process data plane (mlpilot.dataplane.DataPlane) when this process serves models.
+    executor: Executor | None = None
+    # The in-process data plane (mlpilot.dataplane.server.DataPlane) when this process serves models; core may not
+    # import the data plane, so its type is the data plane's own.
     dataplane: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    # What domains start for this runtime (telemetry sink, schedulers, token sync, the bootstrap result), by name;
+    # read back with `part(name, Type)`, which checks the type.
+    parts: dict[str, object] = field(default_factory=dict)
+
+    def part(self, name: str, kind: type[PartT]) -> PartT | None:
+        """Return the part started under `name` if it is a `kind`, else None."""
+        found = self.parts.get(name)
+        return found if isinstance(found, kind) else None
+
+    def pop_part(self, name: str, kind: type[PartT]) -> PartT | None:
+        """Remove and return the part under `name` if it is a `kind`."""
+        found = self.part(name, kind)
+        if found is not None:
+            del self.parts[name]
+        return found
 
     @classmethod
     def from_settings(cls, settings: Settings, *, engine: Engine | None = None) -> Runtime:

@@ -16,7 +16,7 @@ from mlpilot.core.runtime import Runtime
 from mlpilot.feeder import service
 
 log = logging.getLogger(__name__)
-EXTRAS_KEY = "feeder_scheduler"
+PART_NAME = "feeder_scheduler"
 
 
 class PipelineScheduler(PeriodicTask):
@@ -42,16 +42,16 @@ def start_scheduler(runtime: Runtime) -> PipelineScheduler | None:
     settings = runtime.settings.feeder
     if not settings.scheduler_enabled:
         return None
-    scheduler = runtime.extras.get(EXTRAS_KEY)
+    scheduler = runtime.part(PART_NAME, PipelineScheduler)
     if scheduler is None:
         scheduler = PipelineScheduler(runtime, interval_s=settings.scheduler_interval_s)
         scheduler.start()
-        runtime.extras[EXTRAS_KEY] = scheduler
+        runtime.parts[PART_NAME] = scheduler
     return scheduler
 
 
 def stop_scheduler(runtime: Runtime) -> None:
     """Stop the runtime's pipeline scheduler, if one runs."""
-    scheduler = runtime.extras.pop(EXTRAS_KEY, None)
+    scheduler = runtime.pop_part(PART_NAME, PipelineScheduler)
     if scheduler is not None:
         scheduler.stop()

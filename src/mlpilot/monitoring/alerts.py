@@ -30,7 +30,7 @@ QUALITY_METRICS = ("accuracy", "rmse", "mae")
 DRIFT_METRICS = ("drift_share", "prediction_drift")
 METRICS = ("error_rate", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "requests", "errors",
            *QUALITY_METRICS, *DRIFT_METRICS)
-EXTRAS_KEY = "alert_evaluator"
+PART_NAME = "alert_evaluator"
 
 
 def create_rule(session: Session, *, name: str, service: str, metric: str, threshold: float, op: str = ">",
@@ -199,9 +199,9 @@ def start_alert_evaluator(runtime: Runtime) -> PeriodicTask | None:
         with session_scope(runtime.sessions) as session:
             return len(evaluate_rules(session, plane=runtime.dataplane))
 
-    return start_task(runtime, EXTRAS_KEY, lambda: PeriodicTask(
+    return start_task(runtime, PART_NAME, lambda: PeriodicTask(
         "alerts", tick, interval_s=runtime.settings.notifications.alert_interval_s))
 
 
 def stop_alert_evaluator(runtime: Runtime) -> None:
-    stop_task(runtime, EXTRAS_KEY)
+    stop_task(runtime, PART_NAME)

@@ -32,32 +32,32 @@ WINDOWS: dict[str, tuple[dt.timedelta, int]] = {
 
 def start_inference_sink(runtime: Runtime) -> InferenceSink:
     """Start the buffered inference-log sink and return it (the running one, if started before)."""
-    sink: InferenceSink | None = runtime.extras.get(SINK_KEY)
+    sink = runtime.part(SINK_KEY, InferenceSink)
     if sink is None:
         serving = runtime.settings.serving
         sink = InferenceSink(runtime.sessions, capacity=serving.telemetry_buffer,
                              flush_seconds=serving.telemetry_flush_seconds)
-        runtime.extras[SINK_KEY] = sink
+        runtime.parts[SINK_KEY] = sink
     sink.start()
     return sink
 
 
 def stop_inference_sink(runtime: Runtime) -> None:
     """Stop the sink and store what it still holds."""
-    sink: InferenceSink | None = runtime.extras.get(SINK_KEY)
+    sink = runtime.part(SINK_KEY, InferenceSink)
     if sink is not None:
         sink.stop()
 
 
 def flush_inference_sink(runtime: Runtime) -> int:
     """Store buffered inference records now (tests, the demo, shutdown); return how many."""
-    sink: InferenceSink | None = runtime.extras.get(SINK_KEY)
+    sink = runtime.part(SINK_KEY, InferenceSink)
     return sink.flush() if sink is not None else 0
 
 
 def get_sink_stats(runtime: Runtime) -> SinkStats | None:
     """Return the sink's counters (accepted, dropped, written, lost, queued), if a sink runs."""
-    sink: InferenceSink | None = runtime.extras.get(SINK_KEY)
+    sink = runtime.part(SINK_KEY, InferenceSink)
     return sink.stats() if sink is not None else None
 
 

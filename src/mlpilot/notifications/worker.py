@@ -12,7 +12,7 @@ from mlpilot.core.periodic import PeriodicTask
 from mlpilot.core.runtime import Runtime
 from mlpilot.notifications import service
 
-EXTRAS_KEY = "notifier"
+PART_NAME = "notifier"
 __all__ = ["PeriodicTask", "start_notifier", "start_task", "stop_notifier", "stop_task"]
 
 
@@ -20,15 +20,16 @@ def start_task(runtime: Runtime, key: str, make: Callable[[], PeriodicTask]) -> 
     """Start the runtime's task under `key` unless notifications are off; starting twice is harmless."""
     if not runtime.settings.notifications.enabled:
         return None
-    task = runtime.extras.get(key)
+    task = runtime.part(key, PeriodicTask)
     if task is None:
-        task = runtime.extras[key] = make()
+        task = make()
+        runtime.parts[key] = task
         task.start()
     return task
 
 
 def stop_task(runtime: Runtime, key: str) -> None:
-    task = runtime.extras.pop(key, None)
+    task = runtime.pop_part(key, PeriodicTask)
     if task is not None:
         task.stop()
 
@@ -44,9 +45,9 @@ def Notifier(runtime: Runtime, *, interval_s: float) -> PeriodicTask:  # noqa: N
 
 
 def start_notifier(runtime: Runtime) -> PeriodicTask | None:
-    return start_task(runtime, EXTRAS_KEY,
+    return start_task(runtime, PART_NAME,
                       lambda: Notifier(runtime, interval_s=runtime.settings.notifications.interval_s))
 
 
 def stop_notifier(runtime: Runtime) -> None:
-    stop_task(runtime, EXTRAS_KEY)
+    stop_task(runtime, PART_NAME)
