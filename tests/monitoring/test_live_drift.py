@@ -178,7 +178,7 @@ def test_drift_rules_and_unknown_services_are_clear(client: TestClient) -> None:
 
 
 def test_training_saves_the_drift_reference_next_to_the_model(tmp_path: Path) -> None:
-    from mlpilot.training.service import _save_drift_reference
+    from mlpilot.training.fitting import _save_drift_reference
 
     class Engine:
         classes_ = ["no", "yes"]

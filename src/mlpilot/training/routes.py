@@ -14,6 +14,7 @@ from mlpilot.core.errors import InvalidInput
 from mlpilot.projects import service as projects_service
 from mlpilot.projects.deps import ProjectAccess, ProjectWriteAccess
 from mlpilot.training import model_card, service
+from mlpilot.training.charts import comparison_charts
 from mlpilot.training.schemas import (
     CompareResult,
     EngineInfo,
@@ -64,7 +65,8 @@ def compare_runs(session: DbSession, user: CurrentUser,
     run_ids = _ids(ids)
     for run in service.get_runs(session, run_ids=run_ids):
         projects_service.check_project_access(session, project_id=run.project_id, user=user)
-    return CompareResult(**service.compare_runs(session, run_ids=run_ids))
+    comparison = service.compare_runs(session, run_ids=run_ids)
+    return CompareResult(**comparison.as_dict(), charts=comparison_charts(comparison.records))
 
 
 def _ids(ids: str) -> list[int]:

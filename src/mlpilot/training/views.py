@@ -17,6 +17,7 @@ from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training import model_card, service
+from mlpilot.training.charts import comparison_charts
 from mlpilot.training.models import Run
 from mlpilot.training.tasks import TASK_CHOICES
 from mlpilot.web import access
@@ -174,7 +175,8 @@ def compare_page(request: Request, session: DbSession, user: PageUser, ids: Anno
         runs = service.get_runs(session, run_ids=run_ids)
         for run in runs:
             projects_service.check_project_access(session, project_id=run.project_id, user=user)
-        comparison = service.compare_runs(session, run_ids=run_ids)
+        compared = service.compare_runs(session, run_ids=run_ids)
+        comparison = {**compared.as_dict(), "charts": comparison_charts(compared.records)}
     except (InvalidInput, NotFound) as exc:
         return render(request, "training/compare.html", user=user, error=exc.detail, c=None, p=None,
                       status_code=exc.status)

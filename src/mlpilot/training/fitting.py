@@ -1,0 +1,208 @@
+"""Fitting a queued run in a job: train on the train split, evaluate on the held-out test split, store the model
+and hand it to the registry; on failure record why and keep nothing."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy.orm import Session
+
+from mlpilot.core.db import session_scope, unit_of_work, utcnow
+from mlpilot.core.errors import InvalidInput, MlpilotError
+from mlpilot.core.jobs import JobContext, job_handler
+from mlpilot.core.runtime import Runtime
+from mlpilot.datasets import service as datasets_service
+from mlpilot.training import evaluation
+from mlpilot.training import metrics as run_metrics
+from mlpilot.training.catalog import ENGINE_LIBRARIES
+from mlpilot.training.engines import engines
+from mlpilot.training.external import resolve_external_config
+from mlpilot.training.models import Run, RunStatus
+from mlpilot.training.preparation import library_versions
+from mlpilot.training.runs import FIT_JOB, MIN_TRAIN_ROWS, TEST_FRACTION, _set_status, get_run, register_run
+
+
+def _engine_for(session: Session, runtime: Runtime, run: Run) -> Any:
+    cls = engines.get(run.engine)
+    if run.engine == "http":
+        config = resolve_external_config(session, runtime=runtime, project_id=run.project_id,
+                                         external_engine_id=int(run.params["external_engine_id"]))
+        return cls(config=config)
+    return cls(**run.params)
+
+
+def split_for_evaluation(frame: pl.DataFrame, *, target: str, task: str,
+                         seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The seeded train/test split every run of a dataset version shares (stratified for classification)."""
+    known = frame.filter(pl.col(target).is_not_null())
+    if known.schema[target].is_float():
+        known = known.filter(pl.col(target).is_not_nan())
+    labels = None if task == "regression" else known[target].cast(pl.String).to_numpy()
+    train_idx, test_idx = evaluation.split_indices(known.height, labels=labels, fraction=TEST_FRACTION, seed=seed)
+    return known[train_idx], known[test_idx]
+
+
+def _versions(engine: Any, model_dir: Path | None, name: str) -> dict[str, Any]:
+    from mlpilot import __version__
+    from mlpilot.registry.flavors import read_manifest
+
+    found: dict[str, Any] = {"python": platform.python_version(), "mlpilot": __version__}
+    found.update(library_versions("numpy", "polars"))
+    found.update(library_versions(*ENGINE_LIBRARIES.get(name, ())))
+    if model_dir is not None:
+        try:
+            found.update(read_manifest(model_dir).get("libraries") or {})
+        except (OSError, ValueError, MlpilotError):
+            pass
+    found.update(getattr(engine, "library_versions_", None) or {})
+    return found
+
+
+def _save_drift_reference(engine: Any, train: pl.DataFrame, model_dir: Path, *, target: str, note: Any) -> None:
+    """Keep a sample of the training features and the model's answers on them, for live drift once deployed.
+
+    Live drift then compares served traffic with what the model was trained on; without the file a service
+    falls back to its own first window. A failure here costs only that, never the run.
+    """
+    from mlpilot.registry.flavors import REFERENCE_ROWS, Prediction, write_reference
+
+    try:
+        sample = train.drop(target)
+        if sample.height > REFERENCE_ROWS:
+            sample = sample.sample(REFERENCE_ROWS, seed=0)
+        answers = np.asarray(engine.predict(sample))
+        if engine.classes_ is not None:
+            prediction = Prediction(probabilities=None, labels=[str(v) for v in answers], values=None)
+        else:
+            prediction = Prediction(probabilities=None, labels=None, values=answers.astype(np.float64))
+        write_reference(model_dir, sample, prediction)
+    except Exception as exc:  # noqa: BLE001 — the reference is a convenience for monitoring
+        note(f"warning: no live-drift reference saved ({type(exc).__name__}: {exc})")
+
+
+def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = None, log: Any = None) -> Run:
+    """Train a queued run on the train split, evaluate it on the held-out test split, store and register it.
+
+    On failure record why (and the log so far) and keep nothing.
+    """
+    run = get_run(session, run_id=run_id)
+    if run.status != RunStatus.queued:
+        raise InvalidInput(f"Run {run_id} is {run.status}; only a queued run can be trained.")
+    _set_status(session, run_id, status=RunStatus.running)
+    started = time.monotonic()
+    key = f"runs/{run_id}/model"
+    published = False
+    workdir = Path(tempfile.mkdtemp(prefix="mlpilot-run-"))
+    lines: list[str] = []
+    report = progress or (lambda fraction, message: None)
+
+    def note(line: str) -> None:
+        lines.append(f"[{time.monotonic() - started:7.1f}s] {line}")
+        if log is not None:
+            log(line)
+
+    try:
+        frame = datasets_service.read_dataset_version_frame(session, store=runtime.store,
+                                                            version_id=run.dataset_version_id)
+        train, test = split_for_evaluation(frame, target=run.target, task=run.task)
+        if train.height < MIN_TRAIN_ROWS:
+            raise InvalidInput(f"Training needs at least {MIN_TRAIN_ROWS} rows with a value in {run.target!r} after "
+                               f"holding out {TEST_FRACTION:.0%} for the test split; the dataset has "
+                               f"{train.height + test.height} ({train.height} left to train on).")
+        note(f"{frame.height} rows: {train.height} to train on, {test.height} held out for the test split")
+        engine = _engine_for(session, runtime, run)
+        note(f"fitting engine {run.engine!r} for up to {run.time_budget_s:g} s"
+             + (f", optimising {run.metric}" if run.metric else ""))
+
+        def fit_progress(fraction: float, message: str) -> None:
+            report(0.05 + 0.8 * max(0.0, min(1.0, fraction)), message)
+
+        fit_kwargs: dict[str, Any] = {"target": run.target, "task": run.task, "time_budget_s": run.time_budget_s,
+                                      "progress": fit_progress, "seed": 0}
+        if run.metric:
+            fit_kwargs["metric"] = run.metric
+        engine.fit(train, **fit_kwargs)
+        fit_seconds = time.monotonic() - started
+        note(f"fitted in {fit_seconds:.1f} s")
+        for warning in getattr(engine, "warnings_", None) or []:
+            note(f"warning: {warning}")
+        report(0.88, "evaluating on the test split")
+        classes = list(engine.classes_) if engine.classes_ is not None else None
+        repeats = 1 if run.engine == "http" else 3
+        result = evaluation.evaluate_model(engine, test, target=run.target, task=run.task, classes=classes,
+                                           sensitive_column=run.sensitive_column,
+                                           positive_class=run.positive_class, repeats=repeats,
+                                           importance_rows=300 if run.engine == "http" else 1000)
+        for warning in result["warnings"]:
+            note(f"warning: {warning}")
+        test_metrics = dict(result.pop("metrics"))
+        test_metrics["test_rows"] = result["test_rows"]
+        note("test split: " + ", ".join(f"{k}={v:.4g}" for k, v in test_metrics.items()
+                                          if isinstance(v, float)))
+        validation = dict(engine.metrics_ or {})
+        folds = validation.pop("folds", None) or []
+        validation.pop("leaderboard", None)
+        model_dir: Path | None = None
+        registrable = getattr(engine, "registrable", True)
+        if registrable:
+            report(0.95, "saving the model")
+            model_dir = workdir / "model"
+            engine.save(model_dir, metrics=test_metrics)
+            _save_drift_reference(engine, train, model_dir, target=run.target, note=note)
+            runtime.store.put_dir(key, model_dir)
+            published = True
+        metric_name, metric_value = run_metrics.primary_metric(run.task, test_metrics)
+        if run.metric and test_metrics.get(run.metric) is not None:
+            metric_name, metric_value = run.metric, test_metrics[run.metric]
+        candidates = getattr(engine, "leaderboard_", None)
+        if candidates:
+            result["candidates"] = candidates[:50]
+        with unit_of_work(session):
+            run = get_run(session, run_id=run_id)
+            run.status = RunStatus.succeeded
+            run.metrics = test_metrics
+            run.validation_metrics = validation
+            run.fold_metrics = list(folds)
+            run.evaluation = result
+            run.library_versions = _versions(engine, model_dir, run.engine)
+            run.params = {**run.params, "chosen": getattr(engine, "best_params_", {}),
+                          "tried": getattr(engine, "trials_", [])}
+            run.primary_metric, run.primary_metric_value = metric_name, metric_value
+            run.artifact_key = key if registrable else None
+            run.flavor = engine.flavor
+            run.signature = engine.signature_.to_dict()
+            run.duration_s = round(time.monotonic() - started, 3)
+            run.finished_at = utcnow()
+            note(f"done: {metric_name} = {metric_value}")
+            run.logs = "\n".join(lines)
+            if registrable:
+                register_run(session, run_id=run_id, user_id=run.created_by_id)
+        return run
+    except BaseException as exc:
+        session.rollback()
+        if published:
+            runtime.store.delete(key)
+        detail = exc.detail if isinstance(exc, MlpilotError) else f"{type(exc).__name__}: {exc}"
+        note(f"failed: {detail}")
+        _set_status(session, run_id, status=RunStatus.failed, error=detail[:4000], finished_at=utcnow(),
+                    duration_s=round(time.monotonic() - started, 3), logs="\n".join(lines)[-50_000:])
+        raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@job_handler(FIT_JOB)
+def _run_fit_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    ctx.progress(0.02, "reading data", force=True)
+    with session_scope(ctx.runtime.sessions) as session:
+        run = fit_run(session, runtime=ctx.runtime, run_id=int(params["run_id"]),
+                      progress=lambda fraction, message: ctx.progress(fraction, message), log=ctx.log)
+        return {"run_id": run.id, "metric": run.primary_metric, "value": run.primary_metric_value}
+

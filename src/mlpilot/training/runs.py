@@ -1,0 +1,296 @@
+"""Runs and experiments as records: validate and queue a run, read, tag and rank runs, group them in experiments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mlpilot.core import jobs
+from mlpilot.core.db import unit_of_work, utcnow
+from mlpilot.core.errors import InvalidInput, NotFound
+from mlpilot.core.runtime import Runtime
+from mlpilot.datasets import service as datasets_service
+from mlpilot.projects import service as projects_service
+from mlpilot.registry import service as registry_service
+from mlpilot.registry.models import ModelVersion
+from mlpilot.training import metrics as run_metrics
+from mlpilot.training.catalog import default_engine, engine_installed
+from mlpilot.training.engines import engines
+from mlpilot.training.external import get_external_engine
+from mlpilot.training.models import Experiment, Run, RunStatus
+from mlpilot.training.tasks import TASK_CHOICES, resolve_task
+
+FIT_JOB = "training.fit"
+MAX_BUDGET_S = 3600
+ACTIVE = (RunStatus.queued, RunStatus.running)
+DEFAULT_EXPERIMENT = "Default"
+# Share of the dataset version held out (seeded, stratified) to evaluate every run on the same rows.
+TEST_FRACTION = 0.2
+MIN_TRAIN_ROWS = 10
+MAX_TAGS = 20
+TASK_METRICS = {
+    "binary": ("roc_auc", "log_loss", "accuracy", "f1"),
+    "multiclass": ("log_loss", "accuracy", "f1_macro"),
+    "regression": ("rmse", "mae", "r2"),
+}
+
+
+def _reconcile(session: Session, runs: list[Run]) -> None:
+    """Mark runs failed whose job died outside the training code (e.g. the server restarted mid-run)."""
+    stale = []
+    for run in runs:
+        if run.status in ACTIVE and run.job_id is not None:
+            job = session.get(jobs.Job, run.job_id)
+            if job is not None and job.state == jobs.JobState.failed:
+                stale.append((run, job))
+    if stale:
+        with unit_of_work(session):
+            for run, job in stale:
+                run.status, run.error, run.finished_at = RunStatus.failed, job.error, job.finished_at or utcnow()
+
+
+def get_run(session: Session, *, run_id: int) -> Run:
+    """Return run `run_id`."""
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"Run {run_id} does not exist.")
+    _reconcile(session, [run])
+    return run
+
+
+def register_run(session: Session, *, run_id: int, user_id: int | None, name: str | None = None) -> ModelVersion:
+    """Register the model of a succeeded run in the registry as the next version of `name`."""
+    run = get_run(session, run_id=run_id)
+    if run.status != RunStatus.succeeded or not run.artifact_key or run.signature is None:
+        raise InvalidInput(f"Run {run_id} is {run.status}; only a succeeded run with a saved model can be registered.")
+    model = registry_service.RunModel(
+        run_id=run.id, project_id=run.project_id, dataset_version_id=run.dataset_version_id, target=run.target,
+        task=run.task, engine=run.engine, flavor=run.flavor or "lightgbm", artifact_key=run.artifact_key,
+        signature=dict(run.signature), metrics=dict(run.metrics), finished_at=run.finished_at)
+    return registry_service.register_run_model(session, model, user_id=user_id, name=name)
+
+
+def list_runs(session: Session, *, project_id: int) -> list[Run]:
+    """Return the project's runs, newest first."""
+    runs = list(session.scalars(select(Run).where(Run.project_id == project_id).order_by(Run.id.desc())))
+    _reconcile(session, runs)
+    return runs
+
+
+def get_or_create_experiment(session: Session, *, project_id: int, name: str | None,
+                             user_id: int | None = None) -> Experiment:
+    """Return the project's experiment called `name` (the default one when empty), creating it if needed."""
+    name = (name or "").strip() or DEFAULT_EXPERIMENT
+    if len(name) > 200:
+        raise InvalidInput("An experiment name has at most 200 characters.")
+    query = select(Experiment).where(Experiment.project_id == project_id, Experiment.name == name)
+    found = session.scalar(query)
+    if found is None:
+        try:
+            with unit_of_work(session):
+                found = Experiment(project_id=project_id, name=name, description="", created_by_id=user_id)
+                session.add(found)
+        except IntegrityError:  # created at the same moment by another request: use theirs
+            session.rollback()
+            found = session.scalars(query).one()
+    return found
+
+
+def list_experiments(session: Session, *, project_id: int) -> list[dict[str, Any]]:
+    """The project's experiments with their run counts and best run, newest first."""
+    experiments = list(session.scalars(select(Experiment).where(Experiment.project_id == project_id)
+                                       .order_by(Experiment.id.desc())))
+    runs = list_runs(session, project_id=project_id)
+    ranked = leaderboard(session, project_id=project_id)
+    result = []
+    for experiment in experiments:
+        mine = [r for r in runs if r.experiment_id == experiment.id]
+        board = [r for r in ranked if r.experiment_id == experiment.id]
+        result.append({"id": experiment.id, "name": experiment.name, "description": experiment.description,
+                       "runs": len(mine), "best_run_id": board[0].id if board else None,
+                       "created_at": experiment.created_at})
+    return result
+
+
+def experiment_names(session: Session, *, project_id: int) -> dict[int, str]:
+    """Experiment id → name for a project."""
+    rows = session.execute(select(Experiment.id, Experiment.name).where(Experiment.project_id == project_id))
+    return {row.id: row.name for row in rows}
+
+
+def create_run(session: Session, *, runtime: Runtime, project_id: int, dataset_version_id: int, target: str,
+               task: str = "auto", time_budget_s: float = 60.0, engine: str | None = None,
+               user_id: int | None = None, params: dict[str, Any] | None = None, metric: str | None = None,
+               sensitive_column: str | None = None, positive_class: str | None = None,
+               experiment: str | None = None, tags: list[str] | None = None, notes: str = "",
+               external_engine_id: int | None = None) -> Run:
+    """Check the request against the data, record a queued run and start its training job."""
+    projects_service.get_project(session, project_id=project_id)
+    engine = engine or default_engine()
+    engine_cls = engines.get(engine)
+    installed, reason = engine_installed(engine_cls)
+    if not installed:
+        raise InvalidInput(f"Engine {engine!r} cannot run here: {reason}.")
+    params = dict(params or {})
+    if engine == "http":
+        external_engine_id = external_engine_id or params.get("external_engine_id")
+        if not external_engine_id:
+            raise InvalidInput("Engine 'http' needs external_engine_id: create the vendor's endpoint first "
+                               "(POST /api/v1/projects/{id}/external-engines).")
+        external = get_external_engine(session, external_engine_id=int(external_engine_id))
+        if external.project_id != project_id:
+            raise InvalidInput(f"External engine {external_engine_id} belongs to another project.")
+        params = {"external_engine_id": external.id, "external_engine": external.name}
+    elif external_engine_id:
+        raise InvalidInput("external_engine_id is only used with engine 'http'.")
+    if task not in TASK_CHOICES:
+        raise InvalidInput(f"Unknown task {task!r}; expected one of: {', '.join(TASK_CHOICES)}.")
+    if not 0 < time_budget_s <= MAX_BUDGET_S:
+        raise InvalidInput(f"time_budget_s must be more than 0 and at most {MAX_BUDGET_S} seconds; "
+                           f"got {time_budget_s}.")
+    version = datasets_service.get_dataset_version(session, version_id=dataset_version_id)
+    if version.dataset.project_id != project_id:
+        raise InvalidInput(f"Dataset version {dataset_version_id} belongs to another project; "
+                           "pick a dataset version of this project.")
+    columns = [c["name"] for c in version.schema]
+    if target not in columns:
+        raise InvalidInput(f"Target column {target!r} is not in dataset {version.dataset.name!r} "
+                           f"v{version.version}; columns are: {', '.join(columns)}.")
+    if len(columns) < 2:
+        raise InvalidInput(f"Dataset {version.dataset.name!r} has only the target column; add feature columns.")
+    sensitive_column = (sensitive_column or "").strip() or None
+    if sensitive_column is not None:
+        if sensitive_column == target:
+            raise InvalidInput("The sensitive column must not be the target; pick e.g. a gender or region column.")
+        if sensitive_column not in columns:
+            raise InvalidInput(f"Sensitive column {sensitive_column!r} is not in dataset {version.dataset.name!r} "
+                               f"v{version.version}; columns are: {', '.join(columns)}.")
+    series = datasets_service.read_dataset_version_frame(session, store=runtime.store, version_id=version.id,
+                                                         columns=[target])[target]
+    task, _ = resolve_task(series, target=target, task=task)
+    positive_class = (positive_class or "").strip() or None
+    if positive_class is not None:
+        if task == "regression":
+            raise InvalidInput("positive_class is only for classification; a regression run measures fairness as "
+                               "per-group errors.")
+        values = sorted({str(v) for v in series.drop_nulls().to_list()})
+        if positive_class not in values:
+            raise InvalidInput(f"positive_class {positive_class!r} is not a value of target {target!r}; "
+                               f"its values are: {', '.join(values[:50])}.")
+    metric = (metric or "").strip() or None
+    if metric is not None and metric not in TASK_METRICS[task]:
+        raise InvalidInput(f"Metric {metric!r} does not fit task {task!r}; choose one of: "
+                           f"{', '.join(TASK_METRICS[task])}.")
+    tags = clean_tags(tags or [])
+    chosen = get_or_create_experiment(session, project_id=project_id, name=experiment, user_id=user_id)
+    with unit_of_work(session):
+        run = Run(project_id=project_id, experiment_id=chosen.id, dataset_version_id=version.id, target=target,
+                  task=task, engine=engine, metric=metric, sensitive_column=sensitive_column,
+                  positive_class=positive_class, params=params,
+                  metrics={}, status=RunStatus.queued, time_budget_s=float(time_budget_s), tags=tags,
+                  notes=(notes or "")[:20_000], created_by_id=user_id)
+        session.add(run)
+        session.flush()
+        job = jobs.create_job(session, runtime=runtime, kind=FIT_JOB, params={"run_id": run.id}, user_id=user_id,
+                              project_id=project_id, message="training queued")
+        run.job_id = job.id
+    return run
+
+
+def clean_tags(tags: list[str]) -> list[str]:
+    """Trimmed, de-duplicated tags (order kept); each at most 50 characters, at most 20 tags."""
+    cleaned: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise InvalidInput("Tags must be strings.")
+        tag = tag.strip()
+        if not tag:
+            continue
+        if len(tag) > 50:
+            raise InvalidInput(f"Tag {tag[:20]!r}… is longer than 50 characters.")
+        if tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > MAX_TAGS:
+        raise InvalidInput(f"A run has at most {MAX_TAGS} tags; got {len(cleaned)}.")
+    return cleaned
+
+
+def update_run(session: Session, *, run_id: int, tags: list[str] | None = None, notes: str | None = None,
+               add_tags: list[str] | None = None, remove_tags: list[str] | None = None) -> Run:
+    """Edit a run's tags and notes (the only things editable after creation)."""
+    run = get_run(session, run_id=run_id)
+    with unit_of_work(session):
+        if tags is not None:
+            run.tags = clean_tags(tags)
+        if add_tags or remove_tags:
+            drop = set(clean_tags(remove_tags or []))
+            run.tags = clean_tags([t for t in run.tags if t not in drop] + list(add_tags or []))
+        if notes is not None:
+            if len(notes) > 20_000:
+                raise InvalidInput("Notes are at most 20,000 characters.")
+            run.notes = notes
+    return run
+
+
+def _set_status(session: Session, run_id: int, **values: Any) -> None:
+    with unit_of_work(session):
+        run = get_run(session, run_id=run_id)
+        for key, value in values.items():
+            setattr(run, key, value)
+
+
+def leaderboard(session: Session, *, project_id: int, task: str | None = None) -> list[Run]:
+    """Return succeeded runs ranked best first by their primary metric, per task (newest task first)."""
+    stmt = select(Run).where(Run.project_id == project_id, Run.status == RunStatus.succeeded,
+                             Run.primary_metric_value.is_not(None))
+    if task is not None:
+        stmt = stmt.where(Run.task == task)
+    runs = list(session.scalars(stmt.order_by(Run.id.desc())))
+    task_order = {t: i for i, t in reversed(list(enumerate(r.task for r in runs)))}
+
+    def key(run: Run) -> tuple[int, float, int]:
+        value = run.primary_metric_value or 0.0
+        return (task_order[run.task], -value if run_metrics.higher_is_better(run.primary_metric or "") else value,
+                -run.id)
+
+    return sorted(runs, key=key)
+
+
+def describe_dataset(session: Session, *, run: Run) -> str:
+    """Return 'name vN' for the dataset version a run used."""
+    version = datasets_service.get_dataset_version(session, version_id=run.dataset_version_id)
+    return f"{version.dataset.name} v{version.version}"
+
+
+def leaderboard_entries(session: Session, *, project_id: int, task: str | None = None) -> list[dict[str, Any]]:
+    """Return the leaderboard as plain rows, ranked within each task."""
+    entries: list[dict[str, Any]] = []
+    ranks: dict[str, int] = {}
+    names = experiment_names(session, project_id=project_id)
+    for run in leaderboard(session, project_id=project_id, task=task):
+        ranks[run.task] = ranks.get(run.task, 0) + 1
+        metric = run.primary_metric or ""
+        entries.append({
+            "rank": ranks[run.task], "run_id": run.id, "engine": run.engine, "task": run.task, "target": run.target,
+            "metric_name": metric, "metric_value": run.primary_metric_value,
+            "higher_is_better": run_metrics.higher_is_better(metric), "metrics": dict(run.metrics),
+            "duration_s": run.duration_s, "dataset": describe_dataset(session, run=run),
+            "experiment": names.get(run.experiment_id or 0), "tags": list(run.tags or []),
+        })
+    return entries
+
+
+def project_summary(session: Session, *, project_id: int) -> dict[str, Any]:
+    """Summarise the project's leaderboard and best run (for reports)."""
+    keys = ("run_id", "engine", "task", "target", "metric_name", "metric_value", "metrics", "duration_s", "dataset")
+    entries = [{k: entry[k] for k in keys} for entry in leaderboard_entries(session, project_id=project_id)]
+    return {"leaderboard": entries, "best": entries[0] if entries else None}
+
+
+def get_runs(session: Session, *, run_ids: list[int]) -> list[Run]:
+    """The runs `run_ids` in the given order (NotFound names the first missing one)."""
+    return [get_run(session, run_id=run_id) for run_id in run_ids]
+
