@@ -26,8 +26,9 @@ from mlpilot.core.db import session_scope
 from mlpilot.core.errors import MlpilotError
 from mlpilot.core.limits import BodyLimit
 from mlpilot.core.runtime import Runtime
+from mlpilot.dataplane.asgi import install_dataplane
 from mlpilot.dataplane.auth import TokenGate
-from mlpilot.dataplane.server import DataPlane, install_dataplane
+from mlpilot.dataplane.server import DataPlane
 from mlpilot.feeder import scheduler as feeder_scheduler
 from mlpilot.metadata import DOMAINS, load_services
 from mlpilot.migrations import upgrade_database

@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mlpilot.core.errors import InvalidInput
-from mlpilot.dataplane.server import DataPlane, create_dataplane_app
+from mlpilot.dataplane.asgi import create_dataplane_app
+from mlpilot.dataplane.server import DataPlane
 from mlpilot.dataplane.telemetry import EventBuffer
 from mlpilot.settings import ServingSettings
 from tests.dataplane.factories import make_churn_model, make_numeric_multiclass_model, make_regression_model

@@ -12,7 +12,8 @@ import pytest
 import tritonclient.http as httpclient
 import uvicorn
 
-from mlpilot.dataplane.server import DataPlane, create_dataplane_app
+from mlpilot.dataplane.asgi import create_dataplane_app
+from mlpilot.dataplane.server import DataPlane
 from mlpilot.settings import ServingSettings
 from tests.dataplane.factories import fast_server, make_churn_model, make_numeric_multiclass_model
 

@@ -102,8 +102,9 @@ def _serve_uvicorn(name: str, model_dir: Path, host: str, port: int, token: str 
 
     import uvicorn
 
+    from mlpilot.dataplane.asgi import create_dataplane_app
     from mlpilot.dataplane.auth import TokenGate
-    from mlpilot.dataplane.server import DataPlane, create_dataplane_app
+    from mlpilot.dataplane.server import DataPlane
 
     plane = DataPlane(get_settings().serving, sink=None)
     if token:

@@ -438,7 +438,7 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 def serve_on(loop: asyncio.AbstractEventLoop, plane: DataPlane, host: str, port: int, *,
              on_ready: Callable[[int], None] | None = None, handle_signals: bool = True) -> None:
     """Serve `plane` on host:port on `loop` until the loop is stopped (SIGINT/SIGTERM when `handle_signals`)."""
-    from mlpilot.dataplane.server import create_dataplane_app
+    from mlpilot.dataplane.asgi import create_dataplane_app
 
     asyncio.set_event_loop(loop)
     server = FastServer(plane, create_dataplane_app(plane), loop)

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from mlpilot.accounts import service as accounts_service
 from mlpilot.accounts.deps import CurrentUser
 from mlpilot.core.deps import DbSession, RuntimeDep
-from mlpilot.dataplane.server import read_body_limited
+from mlpilot.dataplane.asgi import read_body_limited
 from mlpilot.registry import service as registry_service
 from mlpilot.serving import service, traffic
 from mlpilot.serving.addresses import base_url, endpoints
