@@ -11,6 +11,7 @@ from mlpilot.accounts import service
 from mlpilot.accounts.models import Role, User
 from mlpilot.core.deps import DbSession
 from mlpilot.core.errors import Unauthenticated
+from mlpilot.core.rules import declare_rule
 from mlpilot.settings import Settings
 
 SESSION_COOKIE = "mlpilot_session"
@@ -47,7 +48,7 @@ def get_current_user(request: Request, session: DbSession) -> User:
     return user
 
 
-get_current_user.__access_rule__ = "signed-in"  # type: ignore[attr-defined]  (read by the route-walking test)
+declare_rule(get_current_user, "signed-in")
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
@@ -58,8 +59,7 @@ def RequireRole(role: Role) -> Callable[..., User]:  # noqa: N802 - reads as a t
         service.require_role(user, role)
         return user
 
-    check.__access_rule__ = f"role:{role.value}"  # type: ignore[attr-defined]  (read by the route-walking test)
-    return check
+    return declare_rule(check, f"role:{role.value}")
 
 
 MemberUser = Annotated[User, Depends(RequireRole(Role.member))]

@@ -23,13 +23,12 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, event, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from mlpilot.core.db import Base, session_scope, unit_of_work, utcnow
+from mlpilot.core.db import Base, rows_changed, session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, MlpilotError, NotFound
 
 if TYPE_CHECKING:
@@ -174,11 +173,9 @@ def run_job(runtime: Runtime, job_id: int) -> None:
     with session_scope(runtime.sessions) as session:
         with unit_of_work(session):
             # Claim the job with a conditional UPDATE so it runs once even if submitted twice.
-            claimed = cast(CursorResult[Any], session.execute(
-                update(Job).where(Job.id == job_id, Job.state == JobState.queued)
-                .values(state=JobState.running, started_at=utcnow(), owner=PROCESS_OWNER,
-                        lease_expires_at=utcnow() + _lease(runtime))
-            )).rowcount
+            claimed = rows_changed(session, update(Job).where(Job.id == job_id, Job.state == JobState.queued)
+                                   .values(state=JobState.running, started_at=utcnow(), owner=PROCESS_OWNER,
+                                           lease_expires_at=utcnow() + _lease(runtime)))
         if not claimed:
             return
         job = session.get(Job, job_id)
@@ -293,10 +290,8 @@ def _lease(runtime: Runtime) -> dt.timedelta:
 def renew_leases(session: Session, *, lease: dt.timedelta, owner: str = PROCESS_OWNER) -> int:
     """Extend the leases of the unfinished jobs `owner` holds; return how many."""
     with unit_of_work(session):
-        result = cast(CursorResult[Any], session.execute(
-            update(Job).where(Job.owner == owner, Job.state.in_(list(ACTIVE)))
-            .values(lease_expires_at=utcnow() + lease)))
-    return result.rowcount or 0
+        return rows_changed(session, update(Job).where(Job.owner == owner, Job.state.in_(list(ACTIVE)))
+                            .values(lease_expires_at=utcnow() + lease))
 
 
 def reclaim_expired_jobs(session: Session) -> int:

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mlpilot import __version__
 from mlpilot.core.errors import MlpilotError, PayloadTooLarge, Unavailable
+from mlpilot.core.rules import declare_rule
 from mlpilot.dataplane import binary
 from mlpilot.dataplane.auth import refusal_status
 from mlpilot.dataplane.metrics import CONTENT_TYPE
@@ -139,7 +140,7 @@ def open_to_all() -> None:
     """Access rule of probes and the metrics exporter: no token (load balancers and scrapers carry none)."""
 
 
-setattr(open_to_all, "__access_rule__", "public")  # noqa: B010  (read by the route-walking access test)
+declare_rule(open_to_all, "public")
 
 
 def authorization_error(plane: DataPlane | None, authorization: str | None,
@@ -171,8 +172,8 @@ def build_router(get_dataplane: Callable[[], DataPlane | None]) -> APIRouter:
         if refusal is not None:
             raise _Refused(refusal)
 
-    # Read by the route-walking access test: a token valid for the named model (see dataplane.auth).
-    require_token.__access_rule__ = "service-token:read:name"  # type: ignore[attr-defined]
+    # A token valid for the named model (see dataplane.auth).
+    declare_rule(require_token, "service-token:read:name")
 
     router = APIRouter(dependencies=[Depends(require_token)])
 

@@ -71,8 +71,8 @@ def profile_file(path: Path, *, target: str | None = None, task: str | None = No
                  full_max_rows: int = profiling.FULL_MAX_ROWS, sample_rows: int = profiling.SAMPLE_ROWS,
                  sampled: bool = False, seed: int = 0, progress: profiling.Progress | None = None) -> dict[str, Any]:
     """Profile a data file; a column whose type changes after the first rows makes the whole file re-inferred."""
-    options = {"target": target, "task": task, "full_max_rows": full_max_rows, "sample_rows": sample_rows,
-               "sampled": sampled, "seed": seed, "progress": progress}
+    options: dict[str, Any] = {"target": target, "task": task, "full_max_rows": full_max_rows,
+                               "sample_rows": sample_rows, "sampled": sampled, "seed": seed, "progress": progress}
     lazy = scan_file(path)
     try:
         profile = profiling.profile_frame(lazy, **options)

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mlpilot.core import jobs
-from mlpilot.core.db import session_scope, unit_of_work, utcnow
+from mlpilot.core.db import rows_changed, session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, MlpilotError, NotFound
 from mlpilot.core.jobs import JobContext, job_handler
 from mlpilot.core.runtime import Runtime
@@ -86,10 +86,8 @@ def _check_recipe_version(session: Session, *, project_id: int, recipe_version_i
 
 
 def _apply_recipe(session: Session, *, recipe_version_id: int, frame: pl.LazyFrame) -> pl.LazyFrame:
-    result = recipes_service.apply_recipe_frame(session, recipe_version_id=recipe_version_id, frame=frame)
-    if isinstance(result, tuple):
-        result = result[0]
-    return result.lazy() if isinstance(result, pl.DataFrame) else result
+    applied, _reports = recipes_service.apply_recipe_frame(session, recipe_version_id=recipe_version_id, frame=frame)
+    return applied
 
 
 def _start_training(session: Session, *, runtime: Runtime, project_id: int, version_id: int,
@@ -262,15 +260,17 @@ def run_due_pipelines(session: Session, *, runtime: Runtime, now: Any = None) ->
     started: list[PipelineRun] = []
     for pipeline in due:
         slot, pipeline_id = pipeline.next_run_at, pipeline.id
+        # Both are set on every row the query selects (schedule and next_run_at not null).
+        assert pipeline.schedule is not None and slot is not None
         following = cron.next_run_from(pipeline.schedule, slot, now, timezone=pipeline.timezone)
         try:
             with unit_of_work(session):
-                claimed = session.execute(
+                claimed = rows_changed(
+                    session,
                     update(Pipeline).where(Pipeline.id == pipeline_id, Pipeline.next_run_at == slot,
                                            Pipeline.enabled.is_(True))
                     .values(next_run_at=following, last_scheduled_at=slot)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
+                    .execution_options(synchronize_session=False))
                 if not claimed:
                     continue
                 if _active_run(session, pipeline_id) is not None:

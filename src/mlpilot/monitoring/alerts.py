@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from mlpilot.core.db import session_scope, unit_of_work, utcnow
+from mlpilot.core.db import rows_changed, session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, NotFound
 from mlpilot.core.runtime import Runtime
 from mlpilot.monitoring import service as monitoring_service
@@ -138,10 +138,10 @@ def evaluate_rules(session: Session, *, now: dt.datetime | None = None, plane: A
                 session.execute(update(AlertRule).where(AlertRule.id == rule.id).values(last_value=value))
                 continue
             # Claim the firing so two evaluators never both fire inside one cooldown.
-            claimed = session.execute(update(AlertRule).where(
+            claimed = rows_changed(session, update(AlertRule).where(
                 AlertRule.id == rule.id,
                 (AlertRule.last_fired_at.is_(None)) | (AlertRule.last_fired_at == rule.last_fired_at))
-                .values(last_fired_at=now, last_value=value)).rowcount
+                .values(last_fired_at=now, last_value=value))
             if not claimed:
                 continue
             event = AlertEvent(rule_id=rule.id, service=rule.service, metric=rule.metric, value=value,

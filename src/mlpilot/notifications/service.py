@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from mlpilot.core import jobs
 from mlpilot.core.allowlist import AllowList
-from mlpilot.core.db import unit_of_work, utcnow
+from mlpilot.core.db import rows_changed, unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, NotFound
 from mlpilot.core.runtime import allowlist_from_settings
 from mlpilot.core.secrets import seal_text, unseal_text
@@ -152,14 +152,16 @@ def deliver_due(session: Session, *, settings: Any, now: dt.datetime | None = No
     for delivery_id in due:
         with unit_of_work(session):
             lease = now + dt.timedelta(seconds=conf.timeout_s * 3 + 30)
-            claimed = session.execute(update(Delivery).where(
+            claimed = rows_changed(session, update(Delivery).where(
                 Delivery.id == delivery_id, Delivery.state == "pending", Delivery.next_attempt_at <= now)
-                .values(next_attempt_at=lease)).rowcount
+                .values(next_attempt_at=lease))
         if not claimed:
             continue
         delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None  # claimed just above; deliveries are never deleted
         session.refresh(delivery)
         event = session.get(OutboxEvent, delivery.event_id)
+        assert event is not None  # a delivery's event is kept while the delivery is
         sub = session.get(Subscription, delivery.subscription_id) if delivery.subscription_id else None
         try:
             secret = unseal_text(settings, sub.secret, what=f"webhook {sub.name!r} secret") if sub is not None else ""

@@ -9,6 +9,7 @@ from fastapi import Depends, Path
 from mlpilot.accounts.deps import CurrentUser
 from mlpilot.core.db import INT64_MAX
 from mlpilot.core.deps import DbSession
+from mlpilot.core.rules import declare_rule
 from mlpilot.projects import service
 from mlpilot.projects.models import Project
 
@@ -26,8 +27,8 @@ def write_access(project_id: ProjectId, session: DbSession, user: CurrentUser) -
 
 
 # The rules the route-walking test reads (see mlpilot.web.access).
-read_access.__access_rule__ = "project:read:project_id"  # type: ignore[attr-defined]
-write_access.__access_rule__ = "project:write:project_id"  # type: ignore[attr-defined]
+declare_rule(read_access, "project:read:project_id")
+declare_rule(write_access, "project:write:project_id")
 
 
 ProjectAccess = Annotated[Project, Depends(read_access)]

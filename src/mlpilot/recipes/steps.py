@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -82,7 +82,7 @@ def _opt_columns(step: dict[str, Any], key: str, where: str, *, required: bool =
         raise InvalidInput(f"{where}: '{key}' must be a non-empty list of column names.")
 
 
-def _choice(step: dict[str, Any], key: str, options: tuple[str, ...], default: str | None, where: str) -> None:
+def _choice(step: dict[str, Any], key: str, options: tuple[str | None, ...], default: str | None, where: str) -> None:
     value = step.get(key, default)
     if value not in options:
         raise InvalidInput(f"{where}: '{key}' must be one of {', '.join(map(repr, options))}; got {value!r}.")
@@ -435,9 +435,11 @@ def _op_outliers(ctx: _Ctx, step: dict[str, Any]) -> _Outcome:
         if method == "iqr":
             q1, q3 = values.quantile(0.25, "linear"), values.quantile(0.75, "linear")
             k = float(step.get("k", 1.5))
-            low, high = (None, None) if q1 is None else (q1 - k * (q3 - q1), q3 + k * (q3 - q1))
+            low, high = (None, None) if q1 is None or q3 is None else (q1 - k * (q3 - q1), q3 + k * (q3 - q1))
         elif method == "zscore":
-            mean, std, t = values.mean(), values.std(), float(step.get("threshold", 3.0))
+            # A Float64 column's mean and deviation are floats (or None when it has no values).
+            mean, std = cast(float | None, values.mean()), cast(float | None, values.std())
+            t = float(step.get("threshold", 3.0))
             low, high = (None, None) if mean is None or not std else (mean - t * std, mean + t * std)
         else:
             low, high = step.get("lower"), step.get("upper")

@@ -25,10 +25,9 @@ from mlpilot.accounts.models import Role, User
 from mlpilot.core.db import INT64_MAX
 from mlpilot.core.deps import DbSession
 from mlpilot.core.errors import NotFound, PermissionDenied
+from mlpilot.core.rules import RULE_ATTRIBUTE
 from mlpilot.projects import service as projects_service
 from mlpilot.web.pages import get_page_user
-
-RULE_ATTRIBUTE = "__access_rule__"
 
 
 def rule_of(call: Any) -> str | None:

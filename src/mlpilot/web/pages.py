@@ -19,6 +19,7 @@ from mlpilot.accounts.models import User
 from mlpilot.core.deps import DbSession
 from mlpilot.core.errors import MlpilotError, Unauthenticated
 from mlpilot.core.i18n import LOCALE_NAMES, LOCALES, get_translations, negotiate_locale
+from mlpilot.core.rules import declare_rule
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -69,7 +70,7 @@ def _next(request: Request) -> str:
     return quote(target, safe="/?=&")
 
 
-get_page_user.__access_rule__ = "signed-in"  # type: ignore[attr-defined]  (read by the route-walking test)
+declare_rule(get_page_user, "signed-in")
 PageUser = Annotated[User, Depends(get_page_user)]
 
 

@@ -69,7 +69,7 @@ class FileStreaming(FileParsing):
         with tempfile.TemporaryDirectory(prefix="mlpilot-stream-") as folder:
             parts = _PartWriter(Path(folder), chunk_rows)
             delimiter = self._transcode(path, parts)
-            options = {"separator": delimiter, "has_header": True, "null_values": NULL_VALUES,
+            options: dict[str, Any] = {"separator": delimiter, "has_header": True, "null_values": NULL_VALUES,
                        "try_parse_dates": False, "raise_if_empty": False}
             try:
                 schema: dict[str, pl.DataType] = {}
