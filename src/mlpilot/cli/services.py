@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -49,7 +49,7 @@ def metrics(name: str, window: str = "24h") -> None:
         print_json(client.get(f"/api/v1/services/{name}/metrics", params={"window": window}))
 
 
-def _routing(service: dict) -> str:
+def _routing(service: dict[str, Any]) -> str:
     live = service.get("live") or {}
     parts = [f"{b['role']}: {b['backend']}" + (f" ({b['weight']:.0%})" if b.get("weight") else "")
              for b in live.get("backends", [])]
@@ -79,7 +79,7 @@ def attach(
     reason: str = "",
 ) -> None:
     """Attach a backend; it must fit the service contract, and gets traffic only from canary/shadow/promote."""
-    body: dict = {"reason": reason}
+    body: dict[str, Any] = {"reason": reason}
     if model_version is not None:
         body["model_version_id"] = model_version
     if external_url is not None:
@@ -156,7 +156,7 @@ def audit(name: str) -> None:
         print_table(rows, ["at", "action", "user", "reason", "before", "after"], empty="No changes yet.")
 
 
-def _state(state: dict) -> str:
+def _state(state: dict[str, Any]) -> str:
     if not state:
         return "—"
     text = f"{state.get('policy')}: {state.get('primary')}"

@@ -299,7 +299,7 @@ def ingest_connection_now(session: Session, *, runtime: Runtime, connection_id: 
             quarantine_key = f"quarantine/{connection.project_id}/{connection.id}-{uuid.uuid4().hex}.parquet"
             with runtime.store.writer(quarantine_key) as tmp:
                 quarantine_frame(extracted.quarantined).write_parquet(tmp)
-        lineage = {
+        lineage: dict[str, Any] = {
             "source": f"connection:{connection.name}", "connector": connection.kind,
             "connector_settings": dict(connection.settings), "recipe": None, "parents": [],
             "rows_in": extracted.rows + quarantined, "rows_out": extracted.rows, "quarantined_rows": quarantined,

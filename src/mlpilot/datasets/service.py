@@ -76,10 +76,11 @@ def create_dataset_version(session: Session, *, runtime: Runtime, project_id: in
     _check_name(name)
     filename = (filename or "").strip() or "upload"
     parsed = ingest.parse_upload(filename, data, limits=runtime.settings.limits.as_limits())
-    lineage = {"source": f"upload:{filename}", "connector": None, "connector_settings": {}, "recipe": None,
-               "parents": [], "rows_in": parsed.frame.height, "rows_out": parsed.frame.height,
-               "quarantined_rows": 0, "watermark": None, "format": parsed.source_format,
-               "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    lineage: dict[str, Any] = {
+        "source": f"upload:{filename}", "connector": None, "connector_settings": {}, "recipe": None,
+        "parents": [], "rows_in": parsed.frame.height, "rows_out": parsed.frame.height,
+        "quarantined_rows": 0, "watermark": None, "format": parsed.source_format,
+        "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     return create_dataset_version_from_frame(session, runtime=runtime, project_id=project_id, name=name,
                                              frame=parsed.frame, lineage=lineage, user_id=user_id,
                                              description=description)

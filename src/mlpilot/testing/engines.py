@@ -66,8 +66,10 @@ def check_engine(engine_cls: type, *, time_budget_s: float = 2.0) -> None:
             loaded = load_model(Path(tmp) / "model")
             prediction = loaded.predict(features)
             if n_classes is None:
+                assert prediction.values is not None, "a regressor's saved model must give values"
                 assert np.allclose(prediction.values, np.asarray(predicted, dtype=float)), \
                     "the saved model must predict what the engine predicts"
             else:
+                assert prediction.probabilities is not None, "a classifier's saved model must give probabilities"
                 assert np.allclose(prediction.probabilities, engine.predict_proba(features)), \
                     "the saved model must predict what the engine predicts"

@@ -47,8 +47,8 @@ def compare_runs(session: Session, *, run_ids: list[int]) -> RunComparison:
         raise InvalidInput("Runs of different projects cannot be compared; pick runs of one project.")
     metric_names = sorted({k for r in runs for k, v in r.metrics.items() if isinstance(v, int | float)
                            and k != "test_rows"})
-    rows = [{"metric": name, "higher_is_better": run_metrics.higher_is_better(name),
-             "values": [r.metrics.get(name) for r in runs]} for name in metric_names]
+    rows: list[dict[str, Any]] = [{"metric": name, "higher_is_better": run_metrics.higher_is_better(name),
+                                   "values": [r.metrics.get(name) for r in runs]} for name in metric_names]
     for row in rows:
         known = [v for v in row["values"] if v is not None]
         best = (max(known) if row["higher_is_better"] else min(known)) if known else None

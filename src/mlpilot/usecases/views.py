@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
@@ -30,7 +32,7 @@ def usecases_page(request: Request, user: PageUser, industry: str = "", function
 
 
 def _screening_fragment(request: Request, session: DbSession, user: User, project_id: int, *,
-                        error: str | None = None, draft: dict | None = None) -> HTMLResponse:
+                        error: str | None = None, draft: dict[str, Any] | None = None) -> HTMLResponse:
     project = projects_service.check_project_access(session, project_id=project_id, user=user)
     current = service.get_current_screening(session, project_id=project_id)
     history = service.list_screenings(session, project_id=project_id)
@@ -59,7 +61,7 @@ async def screening_submit(project_id: int, request: Request, session: DbSession
 
 
 def _record_and_render(request: Request, session: DbSession, user: User, project_id: int,
-                       answers: dict) -> HTMLResponse:
+                       answers: dict[str, Any]) -> HTMLResponse:
     try:
         service.record_screening(session, project_id=project_id, user=user, answers=answers)
     except (InvalidInput, PermissionDenied) as exc:
