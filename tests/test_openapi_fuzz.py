@@ -58,22 +58,6 @@ def test_no_operation_answers_a_server_error(fuzz_app: object) -> None:
 KEEP_TABLES = {"users", "api_tokens", "alembic_version"}
 
 
-def wait_for_idle_jobs(engine: object, timeout_s: float = 30.0) -> None:
-    """Wait until no job is queued or running (or the timeout passes)."""
-    import time
-
-    from sqlalchemy import func, select
-
-    from mlpilot.core.jobs import ACTIVE, Job
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with engine.connect() as conn:  # type: ignore[attr-defined]
-            if not conn.scalar(select(func.count()).select_from(Job).where(Job.state.in_(list(ACTIVE)))):
-                return
-        time.sleep(0.02)
-
-
 def test_chained_calls_answer_no_server_error(fuzz_app: object) -> None:
     """Stateful: operations chained on the links schemathesis infers from the schema (a created project's id feeds
     the calls that take a project id, and so on), so generated calls reach real resources. Every sequence starts
@@ -96,11 +80,6 @@ def test_chained_calls_answer_no_server_error(fuzz_app: object) -> None:
 
         def get_call_kwargs(self, case: object) -> dict[str, object]:
             return {"headers": {"Authorization": f"Bearer {ADMIN_TOKEN}"}}
-
-        def after_call(self, response: object, case: object) -> None:
-            # Jobs a call queued (profiling an upload, a recipe run …) finish before the next step, so a sequence
-            # sees the same states every time Hypothesis replays it, whatever the machine's load.
-            wait_for_idle_jobs(engine)
 
         def validate_response(self, response: object, case: object, **kwargs: object) -> None:
             statuses.append(response.status_code)  # type: ignore[attr-defined]
