@@ -6,6 +6,10 @@ A seeded, bounded budget keeps it in the suite (about a minute); outside the sui
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -58,7 +62,24 @@ def test_no_operation_answers_a_server_error(fuzz_app: object) -> None:
 KEEP_TABLES = {"users", "api_tokens", "alembic_version"}
 
 
-def test_chained_calls_answer_no_server_error(fuzz_app: object) -> None:
+ISOLATED = "MLPILOT_TEST_FUZZ_IN_THIS_PROCESS"
+
+
+def test_chained_calls_answer_no_server_error(dialect: str) -> None:
+    """The stateful run below, in a process of its own: Hypothesis replays sequences, and state that earlier tests
+    leave in a shared process (threads, caches, registries) made a replay differ, which it reports as flaky data
+    generation (seen in full runs only)."""
+    if os.environ.get(ISOLATED):
+        pytest.skip("this is the isolated run itself")
+    node = f"{__file__}::test_chained_calls_in_this_process[{dialect}]"
+    result = subprocess.run([sys.executable, "-m", "pytest", node, "-q", "-p", "no:cacheprovider"],
+                            env={**os.environ, ISOLATED: "1"}, capture_output=True, text=True, timeout=900,
+                            check=False)
+    assert result.returncode == 0 and " passed" in result.stdout, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+@pytest.mark.skipif(not os.environ.get(ISOLATED), reason="run in a process of its own by the test above")
+def test_chained_calls_in_this_process(fuzz_app: object) -> None:
     """Stateful: operations chained on the links schemathesis infers from the schema (a created project's id feeds
     the calls that take a project id, and so on), so generated calls reach real resources. Every sequence starts
     from the same empty database, so a sequence replays the same way when Hypothesis shrinks it."""
@@ -67,6 +88,7 @@ def test_chained_calls_answer_no_server_error(fuzz_app: object) -> None:
     engine = fuzz_app.state.runtime.engine  # type: ignore[attr-defined]
     schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app).exclude(path_regex=r"^/v2/")
     statuses: list[int] = []
+    server_errors: list[str] = []
 
     def reset() -> None:
         with engine.begin() as conn:
@@ -82,10 +104,15 @@ def test_chained_calls_answer_no_server_error(fuzz_app: object) -> None:
             return {"headers": {"Authorization": f"Bearer {ADMIN_TOKEN}"}}
 
         def validate_response(self, response: object, case: object, **kwargs: object) -> None:
+            # Recorded, not raised: a failing step makes Hypothesis replay and shrink the sequence, and a replay
+            # reaches the server in another state (ids, background jobs), which Hypothesis reports as flaky data
+            # generation instead of the server error. The errors are reported below, each with its call.
             statuses.append(response.status_code)  # type: ignore[attr-defined]
-            assert response.status_code < 500, (  # type: ignore[attr-defined]
-                f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:300]}")  # type: ignore
+            if response.status_code >= 500:  # type: ignore[attr-defined]
+                server_errors.append(f"{case.method} {case.formatted_path} {case.body!r:.300}: "  # type: ignore
+                                     f"{response.status_code} {response.text[:300]}")  # type: ignore[attr-defined]
 
     Chains.run(settings=settings(max_examples=20, stateful_step_count=5, derandomize=True, deadline=None,
                                  suppress_health_check=list(HealthCheck), database=None))
+    assert not server_errors, "server errors:\n" + "\n".join(server_errors)
     assert len(statuses) > 20 and any(code < 300 for code in statuses)
