@@ -33,6 +33,20 @@ def _fail(ctx: jobs.JobContext, params: dict[str, Any]) -> None:
     raise ZeroDivisionError("division by zero")
 
 
+recovered: list[tuple[int, str, str | None]] = []
+
+
+@jobs.job_handler("test.maybe")
+def _maybe(ctx: jobs.JobContext, params: dict[str, Any]) -> None:
+    if params.get("crash"):
+        raise RuntimeError("session lost before the domain settled its records")
+
+
+@jobs.on_job_interrupted("test.maybe")
+def _recover_maybe(session: Any, job: jobs.Job) -> None:
+    recovered.append((job.id, job.state, job.error))
+
+
 @jobs.job_handler("test.block")
 def _block(ctx: jobs.JobContext, params: dict[str, Any]) -> None:
     release.wait(10)
@@ -69,6 +83,15 @@ def test_crash_is_recorded_with_type_and_traceback(job_runtime: Runtime) -> None
 def test_domain_error_message_is_kept_verbatim(job_runtime: Runtime) -> None:
     job = jobs.wait_for_job(job_runtime, _start(job_runtime, "test.fail", {"domain": True}), timeout=30)
     assert job.state == "failed" and job.error == "column 'x' is missing"
+
+
+def test_the_domain_recovery_hook_runs_once_for_a_failed_job_and_never_for_a_succeeded_one(
+        job_runtime: Runtime) -> None:
+    ok = jobs.wait_for_job(job_runtime, _start(job_runtime, "test.maybe", {}), timeout=30)
+    crashed = jobs.wait_for_job(job_runtime, _start(job_runtime, "test.maybe", {"crash": True}), timeout=30)
+    assert ok.state == "succeeded" and crashed.state == "failed"
+    mine = [entry for entry in recovered if entry[0] in (ok.id, crashed.id)]
+    assert mine == [(crashed.id, "failed", "RuntimeError: session lost before the domain settled its records")]
 
 
 def test_job_in_rolled_back_transaction_is_never_submitted(job_runtime: Runtime) -> None:

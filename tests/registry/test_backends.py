@@ -10,7 +10,8 @@ import pytest
 import xgboost as xgb
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from mlpilot.dataplane.routing import ExternalModel, contract_problems
+from mlpilot.dataplane.routing import contract_problems
+from mlpilot.registry.external import ExternalModel
 from mlpilot.registry.flavors import load_model
 from mlpilot.registry.flavors.importing import import_model
 from mlpilot.registry.flavors.onnx import export_onnx

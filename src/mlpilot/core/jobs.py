@@ -92,8 +92,10 @@ _interrupt_hooks: dict[str, InterruptHook] = {}
 
 
 def on_job_interrupted(kind: str) -> Callable[[InterruptHook], InterruptHook]:
-    """Register what a domain does with the work of a `kind` job whose process died: called in the
-    transaction that fails the job, to remove partial output or mark the work resumable."""
+    """Register the one place a domain recovers the work of a failed `kind` job: called in the transaction that
+    fails the job, whether its process died (restart, crash) or its handler raised, to fail the domain's
+    records still marked active, remove partial output or mark the work resumable. It must only touch records
+    still active, so a handler that settled them itself is left alone."""
 
     def decorate(fn: InterruptHook) -> InterruptHook:
         _interrupt_hooks[kind] = fn
@@ -187,15 +189,15 @@ def run_job(runtime: Runtime, job_id: int) -> None:
         if handler is None:
             raise InvalidInput(f"No handler for job kind {kind!r}.")
         result = handler(ctx, params) or {}
-        _finish(runtime, job_id, JobState.succeeded, result=result, message="done")
+        _finish(runtime, job_id, kind, JobState.succeeded, result=result, message="done")
     except MlpilotError as exc:
         ctx.log(f"failed: {exc.detail}")
-        _finish(runtime, job_id, JobState.failed, error=exc.detail, message=exc.detail)
+        _finish(runtime, job_id, kind, JobState.failed, error=exc.detail, message=exc.detail)
     except Exception as exc:
         log.exception("job %s (%s) crashed", job_id, kind)
         ctx.log(traceback.format_exc())
         detail = f"{type(exc).__name__}: {exc}"
-        _finish(runtime, job_id, JobState.failed, error=detail, message=detail)
+        _finish(runtime, job_id, kind, JobState.failed, error=detail, message=detail)
 
 
 FinishListener = Callable[[Session, "Job"], None]
@@ -210,7 +212,7 @@ def on_job_finished(listener: FinishListener) -> FinishListener:
     return listener
 
 
-def _finish(runtime: Runtime, job_id: int, state: JobState, *, result: dict | None = None,
+def _finish(runtime: Runtime, job_id: int, kind: str, state: JobState, *, result: dict | None = None,
             error: str | None = None, message: str = "") -> None:
     with session_scope(runtime.sessions) as session, unit_of_work(session):
         values: dict[str, Any] = {"state": state, "finished_at": utcnow(), "message": message[:500]}
@@ -219,10 +221,15 @@ def _finish(runtime: Runtime, job_id: int, state: JobState, *, result: dict | No
         else:
             values["error"] = error
         session.execute(update(Job).where(Job.id == job_id).values(**values))
-        if not _finish_listeners:
+        hook = _interrupt_hooks.get(kind) if state == JobState.failed else None
+        if not _finish_listeners and hook is None:
             return
         job = session.execute(select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
                               ).scalar_one()
+        if hook is not None:
+            # The handler may have failed before it settled its domain's records (e.g. its session broke).
+            with session.begin_nested():
+                hook(session, job)
         for listener in list(_finish_listeners):
             # A listener's failure must never leave the job looking unfinished: it is undone on its own.
             try:

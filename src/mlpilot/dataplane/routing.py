@@ -22,7 +22,7 @@ from typing import Any, cast
 import numpy as np
 
 from mlpilot.core.errors import InvalidInput, MlpilotError, NotFound
-from mlpilot.dataplane.external import ExternalModel, check_external_config
+from mlpilot.registry.external import ExternalModel, check_external_config
 from mlpilot.registry.flavors import Prediction, load_model
 from mlpilot.registry.signature import Signature
 

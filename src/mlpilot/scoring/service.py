@@ -192,7 +192,7 @@ def submit_run(session: Session, *, runtime: Runtime, run_id: int, user_id: int 
 
 def _service_model(runtime: Runtime, session: Session, run: ScoringRun) -> Any:
     """Load the model a service-targeted run scores with: the backend pinned at its start, else the primary now."""
-    from mlpilot.dataplane.external import ExternalModel
+    from mlpilot.registry.external import ExternalModel
     from mlpilot.serving import traffic
     from mlpilot.serving.service import get_service_by_name
 

@@ -22,6 +22,7 @@ from mlpilot.core.secrets import masked, seal_values, unseal_values
 from mlpilot.dataplane import routing
 from mlpilot.notifications.service import publish
 from mlpilot.registry import service as registry_service
+from mlpilot.registry.external import check_external_config
 from mlpilot.registry.signature import Signature
 from mlpilot.serving.models import BackendKind, Deployment, DeploymentAction, Service, ServiceBackend, TrafficPolicy
 
@@ -262,7 +263,7 @@ def attach_backend(session: Session, *, runtime: Runtime, service: Service, user
             created.append(new_model_backend(session, service=svc, model_version=model_version, user=user))
             return
         assert external is not None
-        config = routing.check_external_config(external)
+        config = check_external_config(external)
         runtime.allowlist.outbound_url(config["url"], field_name="external.url")
         label = f"external:{config['name']}"
         if any(b.label == label for b in list_backends(session, service_id=svc.id)):

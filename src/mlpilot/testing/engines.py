@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from mlpilot.registry.flavors import load_model
+from mlpilot.training.engines.base import ENGINE_ATTRIBUTES
 
 
 def tiny_frame(task: str, rows: int = 120, seed: int = 0) -> pl.DataFrame:
@@ -33,6 +34,9 @@ def tiny_frame(task: str, rows: int = 120, seed: int = 0) -> pl.DataFrame:
 
 def check_engine(engine_cls: type, *, time_budget_s: float = 2.0) -> None:
     """Fit `engine_cls` on tiny data for every task and check the scikit-learn style contract."""
+    missing = [name for name in ENGINE_ATTRIBUTES if not hasattr(engine_cls, name)]
+    assert not missing, (f"{engine_cls.__name__} lacks {', '.join(missing)} of the Engine protocol; inherit "
+                         "mlpilot.training.engines.base.EngineBase for their defaults")
     params = engine_cls().get_params()
     assert isinstance(params, dict), "get_params() must return a dict"
     fresh = engine_cls()

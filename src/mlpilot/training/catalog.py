@@ -6,7 +6,7 @@ import importlib.util
 from typing import Any
 
 from mlpilot.training.engines import engines
-from mlpilot.training.engines.base import engine_capabilities
+from mlpilot.training.engines.base import Engine, engine_capabilities
 from mlpilot.training.preparation import library_versions
 
 # Libraries behind each built-in engine (peer adapters declare `requires`).
@@ -26,11 +26,10 @@ def default_engine() -> str:
 
 
 
-def engine_installed(cls: Any) -> tuple[bool, str | None]:
-    for module in getattr(cls, "requires", ()):
+def engine_installed(cls: type[Engine]) -> tuple[bool, str | None]:
+    for module in cls.requires:
         if importlib.util.find_spec(module.split(".")[0]) is None or importlib.util.find_spec(module) is None:
-            extra = getattr(cls, "extra", "")
-            hint = f" (pip install 'mlpilot[{extra}]')" if extra else ""
+            hint = f" (pip install 'mlpilot[{cls.extra}]')" if cls.extra else ""
             return False, f"{module} is not installed{hint}"
     return True, None
 
@@ -41,11 +40,11 @@ def list_engines() -> list[dict[str, Any]]:
     for name in engines.names():
         cls = engines.get(name)
         installed, reason = engine_installed(cls)
-        libraries = ENGINE_LIBRARIES.get(name) or tuple(getattr(cls, "requires", ()))
+        libraries = ENGINE_LIBRARIES.get(name) or cls.requires
         found.append({
             "name": name,
-            "description": getattr(cls, "description", None) or (cls.__doc__ or "").strip().split("\n")[0],
-            "flavor": getattr(cls, "flavor", None), "capabilities": sorted(engine_capabilities(cls)),
+            "description": cls.description or (cls.__doc__ or "").strip().split("\n")[0],
+            "flavor": cls.flavor, "capabilities": sorted(engine_capabilities(cls)),
             "installed": installed, "status": "installed" if installed else "not installed", "reason": reason,
             "libraries": library_versions(*libraries), "default": name == default_engine(),
         })

@@ -9,12 +9,15 @@ No database, no web layer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
 from mlpilot.training import metrics as run_metrics
+
+if TYPE_CHECKING:
+    from mlpilot.training.engines.base import Engine
 
 CALIBRATION_BINS = 10
 RESIDUAL_POINTS = 500
@@ -149,21 +152,7 @@ def split_indices(n: int, *, labels: np.ndarray | None, fraction: float, seed: i
     return np.sort(train), np.sort(test)
 
 
-def tree_shap(engine: Any, frame: pl.DataFrame) -> dict[str, float] | None:
-    """Exact TreeSHAP importance when the engine's model is a LightGBM booster (`pred_contrib`), else None."""
-    model = getattr(engine, "model_", None)
-    booster = getattr(model, "booster", None)
-    signature = getattr(engine, "signature_", None)
-    if booster is None or signature is None or not hasattr(booster, "predict"):
-        return None
-    from mlpilot.registry.flavors.lightgbm import encode_features
-
-    contributions = booster.predict(encode_features(frame, signature), pred_contrib=True)
-    classes = len(signature.classes or ()) if signature.task == "multiclass" else 1
-    return shap_summary(np.asarray(contributions), signature.input_names, n_classes=classes)
-
-
-def evaluate_model(engine: Any, test: pl.DataFrame, *, target: str, task: str, classes: list[str] | None,
+def evaluate_model(engine: Engine, test: pl.DataFrame, *, target: str, task: str, classes: list[str] | None,
                    sensitive_column: str | None = None, positive_class: str | None = None,
                    importance_rows: int = 1000, repeats: int = 3,
                    seed: int = 0) -> dict[str, Any]:
@@ -206,7 +195,7 @@ def evaluate_model(engine: Any, test: pl.DataFrame, *, target: str, task: str, c
         sample = np.sort(np.random.default_rng(seed).choice(sample, size=importance_rows, replace=False))
     result["permutation_importance"] = top(permutation_importance(
         predict, features[sample], y[sample], task=task, repeats=repeats, seed=seed), 30)
-    shap = tree_shap(engine, features[sample])
+    shap = engine.exact_attribution(features[sample])
     result["shap"] = top(shap, 30) if shap is not None else None
 
     result["fairness"] = None

@@ -12,6 +12,7 @@ from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.secrets import masked, seal_values, unseal_values
 from mlpilot.projects import service as projects_service
+from mlpilot.registry.external import check_external_config
 from mlpilot.training.models import ExternalEngine
 
 
@@ -19,8 +20,6 @@ def create_external_engine(session: Session, *, runtime: Runtime, project_id: in
                            secret_headers: dict[str, str] | None = None,
                            user_id: int | None = None) -> ExternalEngine:
     """Record a vendor model reached over HTTP; secret header values are encrypted like connection secrets."""
-    from mlpilot.dataplane.routing import check_external_config
-
     projects_service.get_project(session, project_id=project_id)
     secret_headers = dict(secret_headers or {})
     if not all(isinstance(v, str) for v in secret_headers.values()):

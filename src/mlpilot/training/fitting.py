@@ -16,17 +16,18 @@ from sqlalchemy.orm import Session
 
 from mlpilot.core.db import session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, MlpilotError
-from mlpilot.core.jobs import JobContext, job_handler
+from mlpilot.core.jobs import Job, JobContext, job_handler, on_job_interrupted
 from mlpilot.core.runtime import Runtime
 from mlpilot.datasets import service as datasets_service
 from mlpilot.training import evaluation
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training.catalog import ENGINE_LIBRARIES
 from mlpilot.training.engines import engines
+from mlpilot.training.engines.base import Engine
 from mlpilot.training.external import resolve_external_config
 from mlpilot.training.models import Run, RunStatus
 from mlpilot.training.preparation import library_versions
-from mlpilot.training.runs import FIT_JOB, MIN_TRAIN_ROWS, TEST_FRACTION, _set_status, get_run, register_run
+from mlpilot.training.runs import ACTIVE, FIT_JOB, MIN_TRAIN_ROWS, TEST_FRACTION, _set_status, get_run, register_run
 
 
 def _engine_for(session: Session, runtime: Runtime, run: Run) -> Any:
@@ -49,7 +50,7 @@ def split_for_evaluation(frame: pl.DataFrame, *, target: str, task: str,
     return known[train_idx], known[test_idx]
 
 
-def _versions(engine: Any, model_dir: Path | None, name: str) -> dict[str, Any]:
+def _versions(engine: Engine, model_dir: Path | None, name: str) -> dict[str, Any]:
     from mlpilot import __version__
     from mlpilot.registry.flavors import read_manifest
 
@@ -61,11 +62,11 @@ def _versions(engine: Any, model_dir: Path | None, name: str) -> dict[str, Any]:
             found.update(read_manifest(model_dir).get("libraries") or {})
         except (OSError, ValueError, MlpilotError):
             pass
-    found.update(getattr(engine, "library_versions_", None) or {})
+    found.update(engine.library_versions_)
     return found
 
 
-def _save_drift_reference(engine: Any, train: pl.DataFrame, model_dir: Path, *, target: str, note: Any) -> None:
+def _save_drift_reference(engine: Engine, train: pl.DataFrame, model_dir: Path, *, target: str, note: Any) -> None:
     """Keep a sample of the training features and the model's answers on them, for live drift once deployed.
 
     Live drift then compares served traffic with what the model was trained on; without the file a service
@@ -131,7 +132,7 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
         engine.fit(train, **fit_kwargs)
         fit_seconds = time.monotonic() - started
         note(f"fitted in {fit_seconds:.1f} s")
-        for warning in getattr(engine, "warnings_", None) or []:
+        for warning in engine.warnings_:
             note(f"warning: {warning}")
         report(0.88, "evaluating on the test split")
         classes = list(engine.classes_) if engine.classes_ is not None else None
@@ -150,7 +151,7 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
         folds = validation.pop("folds", None) or []
         validation.pop("leaderboard", None)
         model_dir: Path | None = None
-        registrable = getattr(engine, "registrable", True)
+        registrable = engine.registrable
         if registrable:
             report(0.95, "saving the model")
             model_dir = workdir / "model"
@@ -161,9 +162,8 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
         metric_name, metric_value = run_metrics.primary_metric(run.task, test_metrics)
         if run.metric and test_metrics.get(run.metric) is not None:
             metric_name, metric_value = run.metric, test_metrics[run.metric]
-        candidates = getattr(engine, "leaderboard_", None)
-        if candidates:
-            result["candidates"] = candidates[:50]
+        if engine.leaderboard_:
+            result["candidates"] = [dict(candidate) for candidate in engine.leaderboard_[:50]]
         with unit_of_work(session):
             run = get_run(session, run_id=run_id)
             run.status = RunStatus.succeeded
@@ -172,8 +172,8 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
             run.fold_metrics = list(folds)
             run.evaluation = result
             run.library_versions = _versions(engine, model_dir, run.engine)
-            run.params = {**run.params, "chosen": getattr(engine, "best_params_", {}),
-                          "tried": getattr(engine, "trials_", [])}
+            run.params = {**run.params, "chosen": dict(engine.best_params_),
+                          "tried": [dict(trial) for trial in engine.trials_]}
             run.primary_metric, run.primary_metric_value = metric_name, metric_value
             run.artifact_key = key if registrable else None
             run.flavor = engine.flavor
@@ -206,3 +206,12 @@ def _run_fit_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
                       progress=lambda fraction, message: ctx.progress(fraction, message), log=ctx.log)
         return {"run_id": run.id, "metric": run.primary_metric, "value": run.primary_metric_value}
 
+
+
+@on_job_interrupted(FIT_JOB)
+def _fit_job_interrupted(session: Session, job: Job) -> None:
+    """The run fails with the job's reason (e.g. the server restarted mid-fit); its work folder was a temporary
+    directory and a model is only published at the very end, so nothing partial is left."""
+    run = session.get(Run, job.params.get("run_id")) if isinstance(job.params.get("run_id"), int) else None
+    if run is not None and run.status in ACTIVE:
+        run.status, run.error, run.finished_at = RunStatus.failed, job.error, job.finished_at or utcnow()

@@ -13,6 +13,7 @@ import polars as pl
 
 from mlpilot.core.errors import InvalidInput
 from mlpilot.registry.signature import Signature, infer_signature
+from mlpilot.training.engines.base import EngineBase
 from mlpilot.training.tasks import resolve_task
 
 MIN_ROWS = 10
@@ -73,7 +74,7 @@ def require(module: str, extra: str) -> None:
                            f"`pip install 'mlpilot[{extra}]'`.")
 
 
-class PeerEngine:
+class PeerEngine(EngineBase):
     """Shared plumbing of the peer-engine adapters: hyper-parameters in, a fitted `model_` out."""
 
     def __init__(self, **hyperparams: Any) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mlpilot.core import jobs
-from mlpilot.core.db import unit_of_work, utcnow
+from mlpilot.core.db import unit_of_work
 from mlpilot.core.errors import InvalidInput, NotFound
 from mlpilot.core.runtime import Runtime
 from mlpilot.datasets import service as datasets_service
@@ -38,26 +38,11 @@ TASK_METRICS = {
 }
 
 
-def _reconcile(session: Session, runs: list[Run]) -> None:
-    """Mark runs failed whose job died outside the training code (e.g. the server restarted mid-run)."""
-    stale = []
-    for run in runs:
-        if run.status in ACTIVE and run.job_id is not None:
-            job = session.get(jobs.Job, run.job_id)
-            if job is not None and job.state == jobs.JobState.failed:
-                stale.append((run, job))
-    if stale:
-        with unit_of_work(session):
-            for run, job in stale:
-                run.status, run.error, run.finished_at = RunStatus.failed, job.error, job.finished_at or utcnow()
-
-
 def get_run(session: Session, *, run_id: int) -> Run:
     """Return run `run_id`."""
     run = session.get(Run, run_id)
     if run is None:
         raise NotFound(f"Run {run_id} does not exist.")
-    _reconcile(session, [run])
     return run
 
 
@@ -75,9 +60,7 @@ def register_run(session: Session, *, run_id: int, user_id: int | None, name: st
 
 def list_runs(session: Session, *, project_id: int) -> list[Run]:
     """Return the project's runs, newest first."""
-    runs = list(session.scalars(select(Run).where(Run.project_id == project_id).order_by(Run.id.desc())))
-    _reconcile(session, runs)
-    return runs
+    return list(session.scalars(select(Run).where(Run.project_id == project_id).order_by(Run.id.desc())))
 
 
 def get_or_create_experiment(session: Session, *, project_id: int, name: str | None,

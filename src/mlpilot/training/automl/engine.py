@@ -36,7 +36,7 @@ from mlpilot.training.automl.ensemble import caruana, loss
 from mlpilot.training.automl.families import FAMILIES, Context
 from mlpilot.training.automl.predictor import AutoMLPredictor, Member, normalise
 from mlpilot.training.automl.preprocess import Preprocessor
-from mlpilot.training.engines.base import ProgressFn
+from mlpilot.training.engines.base import EngineBase, ProgressFn
 from mlpilot.training.engines.explain import model_reliance
 from mlpilot.training.preparation import Prepared, prepare
 
@@ -81,7 +81,7 @@ def _optuna_params(trial: Any) -> dict[str, Any]:
     return params
 
 
-class AutoMLEngine:
+class AutoMLEngine(EngineBase):
     """The built-in AutoML engine. Hyper-parameters: `families` (names to try), `folds` (force a CV fold count,
     1 = holdout), `max_trials` (cap on candidates), `optuna` (bool, default True)."""
 
@@ -399,8 +399,8 @@ class AutoMLEngine:
         return {"engine": "auto", "validation": self.validation_, "metric": self.metric_,
                 "ensemble": self.ensemble_, "trials": len(self.trials_),
                 "failed_trials": sum(1 for t in self.trials_ if "error" in t),
-                "leaderboard": [{k: v for k, v in row.items() if k != "params"} for row in self.leaderboard_[:10]],
-                "columns": self.columns_, "fit_seconds": self.fit_seconds_, "warnings": self.warnings_}
+                "leaderboard": [{k: v for k, v in row.items() if k != "params"} for row in (self.leaderboard_ or ())[:10]],
+                "columns": self.columns_, "fit_seconds": self.fit_seconds_, "warnings": list(self.warnings_)}
 
     def save(self, path: Path, metrics: dict[str, Any] | None = None) -> None:
         """Write the model folder (flavor `automl`) to `path`."""
@@ -411,4 +411,4 @@ class AutoMLEngine:
                           extra={"engine": "auto", "ensemble": self.ensemble_, "validation": self.validation_,
                                  "columns": self.columns_,
                                  "leaderboard": [{k: v for k, v in r.items() if k != "params"}
-                                                 for r in self.leaderboard_[:20]]})
+                                                 for r in (self.leaderboard_ or ())[:20]]})

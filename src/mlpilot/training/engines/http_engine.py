@@ -1,7 +1,7 @@
 """An outside vendor's model reached over HTTP, as an engine: nothing is trained here, but it is scored on the
 same held-out test split as every other run, so vendors and in-house models meet on one leaderboard.
 
-The request/response mapping is the data plane's (`dataplane.routing.ExternalModel`): a `request` JSON
+The request/response mapping is the data plane's (`registry.external.ExternalModel`): a `request` JSON
 template with `$records` / `$instances` / `$columns` / `$inputs` where the rows go, the answer at
 `response_path` (dots; digits index lists) and, per row, `response_field`. Row answers may be values,
 positive-class probabilities, class→probability objects, probability lists or labels. The training service
@@ -18,16 +18,16 @@ import numpy as np
 import polars as pl
 
 from mlpilot.core.errors import InvalidInput
-from mlpilot.dataplane.routing import ExternalModel, check_external_config
+from mlpilot.registry.external import ExternalModel, check_external_config
 from mlpilot.registry.flavors import write_manifest
-from mlpilot.training.engines.base import ProgressFn
+from mlpilot.training.engines.base import EngineBase, ProgressFn
 from mlpilot.training.preparation import library_versions, prepare
 
 PROBE_ROWS = 5
 BATCH_ROWS = 256
 
 
-class HttpEngine:
+class HttpEngine(EngineBase):
     """A vendor model behind HTTP; `config` holds url, headers, request template and response mapping."""
 
     flavor: ClassVar[str] = "external"

@@ -21,8 +21,9 @@ from sklearn.model_selection import train_test_split
 from mlpilot.core.errors import InvalidInput
 from mlpilot.registry.flavors.lightgbm import LightGBMModel, encode_features, save_lightgbm_model
 from mlpilot.training import metrics as run_metrics
-from mlpilot.training.engines.base import ProgressFn
+from mlpilot.training.engines.base import EngineBase, ProgressFn
 from mlpilot.training.engines.explain import model_reliance
+from mlpilot.training.evaluation import shap_summary
 from mlpilot.training.preparation import prepare
 
 # Tried in order while time remains: a robust default, a smaller/slower one, a larger one.
@@ -68,7 +69,7 @@ class _Stop:
             raise lgb.callback.EarlyStopException(self.best_iteration, self.best_results)
 
 
-class LightGBMEngine:
+class LightGBMEngine(EngineBase):
     """Gradient-boosted trees; hyper-parameters given to the constructor override every candidate's."""
 
     flavor: ClassVar[str] = "lightgbm"
@@ -196,6 +197,12 @@ class LightGBMEngine:
             return prediction.values if prediction.values is not None else prediction.probabilities
 
         return model_reliance(predict, frame, self.signature_.input_names, max_rows=max_rows, seed=seed)
+
+    def exact_attribution(self, frame: pl.DataFrame) -> dict[str, float]:
+        """Mean |TreeSHAP value| per input column on these rows (LightGBM `pred_contrib`), largest first."""
+        contributions = self._fitted().booster.predict(encode_features(frame, self.signature_), pred_contrib=True)
+        classes = len(self.signature_.classes or ()) if self.signature_.task == "multiclass" else 1
+        return shap_summary(np.asarray(contributions), self.signature_.input_names, n_classes=classes)
 
     def save(self, path: Path, metrics: dict[str, Any] | None = None) -> None:
         """Write the model folder (LightGBM flavor) to `path`."""

@@ -1,4 +1,5 @@
-"""External AI engines over HTTP as service backends, spoken to in the service contract's terms.
+"""External AI engines over HTTP, used as models: the data plane serves them as service backends and training
+scores them as engines, both in the service contract's terms (so neither reaches into the other).
 
 An `ExternalModel` turns the contract's rows into the engine's request (a JSON template with a placeholder
 for the rows) and reads its answer back (a path to the row answers, optionally a field of each). Errors,
