@@ -80,7 +80,10 @@ BAD_UPLOADS = [
     ("dup.csv", b"a,b,a\n1,2,3\n", "duplicate column name 'a'"),
     ("blank.csv", b"a,,c\n1,2,3\n", "column 2 of the header has an empty name"),
     ("header.csv", b"a,b,c\n", "no data rows"),
-    ("sheet.xlsx", b"PK\x03\x04 not really", "Unsupported file type '.xlsx'"),
+    ("sheet.xlsx", b"PK\x03\x04 not really", "is not a valid .xlsx workbook"),
+    ("slides.pptx", b"PK\x03\x04", "Unsupported file type '.pptx'"),
+    ("rows.jsonl", b'{"a": 1}\n[1, 2]\n', "line 2: not a JSON object"),
+    ("rows.json", b'{"a": ', "invalid JSON"),
     ("broken.parquet", b"PAR1 this is not parquet", "not a valid Parquet file"),
     ("bad.csv.gz", b"not gzip at all", "not a valid gzip file"),
 ]

@@ -1,5 +1,6 @@
-"""Turning uploaded bytes into a validated Polars frame: format by extension, CSV dialect sniffing, and
-errors that name the file, line and column. Pure: no database, no storage.
+"""Turning uploaded bytes into a validated Polars frame: format by name (`connectors.formats`, which also reads
+Parquet, Excel and JSON), a fast strict UTF-8 CSV check with dialect sniffing, and errors that name the file, line
+and column. Pure: no database, no storage.
 """
 
 from __future__ import annotations
@@ -16,19 +17,10 @@ import polars as pl
 
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.limits import DEFAULT_LIMITS, SizeLimits, gunzip_capped
+from mlpilot.datasets.connectors import formats
 from mlpilot.datasets.connectors.encoding import sniff_delimiter
+from mlpilot.datasets.connectors.formats import detect_format
 
-# Suffix → (format, compressed). Longest suffixes first so ".csv.gz" wins over ".gz".
-SUFFIXES: tuple[tuple[str, str, bool], ...] = (
-    (".csv.gz", "csv", True),
-    (".tsv.gz", "tsv", True),
-    (".txt.gz", "csv", True),
-    (".parquet", "parquet", False),
-    (".csv", "csv", False),
-    (".tsv", "tsv", False),
-    (".txt", "csv", False),
-)
-SUPPORTED = ".csv, .tsv, .txt, .csv.gz, .tsv.gz or .parquet"
 NULL_VALUES = ["NA", "N/A", "null", "NULL"]
 BOM = b"\xef\xbb\xbf"
 INFER_ROWS = 10_000
@@ -46,17 +38,6 @@ class ParsedUpload:
     delimiter: str | None
 
 
-def detect_format(filename: str) -> tuple[str, bool]:
-    """Return (format, gzip-compressed) for `filename`, or raise naming the unsupported extension."""
-    lower = filename.lower()
-    for suffix, fmt, compressed in SUFFIXES:
-        if lower.endswith(suffix):
-            return fmt, compressed
-    dot = lower.rfind(".")
-    ext = lower[dot:] if dot > 0 else "(none)"
-    raise InvalidInput(f"Unsupported file type {ext!r} for {filename!r}; upload {SUPPORTED}.")
-
-
 def parse_upload(filename: str, data: bytes, *, limits: SizeLimits = DEFAULT_LIMITS) -> ParsedUpload:
     """Parse and validate an uploaded file; raise InvalidInput naming the problem."""
     fmt, compressed = detect_format(filename)
@@ -69,10 +50,16 @@ def parse_upload(filename: str, data: bytes, *, limits: SizeLimits = DEFAULT_LIM
             raise InvalidInput(f"{filename!r} is not a valid gzip file: {exc}.") from None
         if not data:
             raise InvalidInput(f"The uploaded file {filename!r} is empty once decompressed.")
+    delimiter: str | None = None
     if fmt == "parquet":
-        frame = _read_parquet(filename, data)
-        _check_names(filename, frame.columns)
-        delimiter = None
+        frame = formats.read_parquet(repr(filename), data)
+    elif fmt == "xlsx":
+        # The header row's names are checked as written: the cell reader would rename a duplicate.
+        frame = formats.read_excel(repr(filename), data, check_names=lambda names, _: _check_names(filename, names))
+    elif fmt == "json":
+        frame = formats.read_json(repr(filename), data)
+    elif fmt == "jsonl":
+        frame = formats.read_json_lines(repr(filename), data)
     else:
         data = data.removeprefix(BOM)
         head = _check_text(filename, data, limit=SNIFF_BYTES)
@@ -91,6 +78,8 @@ def parse_upload(filename: str, data: bytes, *, limits: SizeLimits = DEFAULT_LIM
         _check_names(filename, header)
         # Polars refuses text that is not UTF-8, so the whole file is only checked again to name the byte.
         frame = _read_csv(filename, data, delimiter, on_error=lambda: _check_text(filename, data))
+    if fmt not in ("csv", "tsv"):
+        _check_names(filename, frame.columns)
     if frame.height == 0:
         raise InvalidInput(f"{filename!r} has a header but no data rows; upload at least one row.")
     if frame.width == 0:
@@ -272,11 +261,3 @@ def _read_csv(filename: str, data: bytes, delimiter: str, *, on_error: Callable[
             on_error()
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidInput(f"{filename!r} could not be parsed as CSV: {first}") from None
-
-
-def _read_parquet(filename: str, data: bytes) -> pl.DataFrame:
-    try:
-        return pl.read_parquet(io.BytesIO(data))
-    except Exception as exc:  # polars/arrow raise several unrelated types for corrupt files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidInput(f"{filename!r} is not a valid Parquet file: {first}") from None

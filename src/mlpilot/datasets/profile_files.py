@@ -13,6 +13,7 @@ import polars as pl
 
 from mlpilot.core.errors import InvalidInput
 from mlpilot.datasets import profiling
+from mlpilot.datasets.connectors import formats
 from mlpilot.datasets.connectors.encoding import decode_text, sniff_delimiter
 
 SNIFF_BYTES = 1 << 16
@@ -20,36 +21,39 @@ INFER_ROWS = 10_000
 
 
 def scan_file(path: Path) -> pl.LazyFrame:
-    """Open a CSV/TSV (any delimiter; UTF-8, UTF-8 BOM or CP949), Parquet, JSON Lines, JSON or Excel file lazily.
+    """Open a file of any format in `connectors.formats` lazily: CSV/TSV (any delimiter; UTF-8, UTF-8 BOM or
+    CP949), Parquet, JSON Lines, JSON or Excel.
 
-    UTF-8 text and Parquet stream from disk; a legacy-encoded, gzip, JSON or Excel file is read into memory.
+    UTF-8 text, JSON Lines and Parquet stream from disk; a legacy-encoded, gzip, JSON or Excel file is read into
+    memory by the same readers uploads and file connections use.
     """
     name = path.name.lower()
     if not path.is_file():
         raise InvalidInput(f"{path}: no such file.")
     if path.stat().st_size == 0:
         raise InvalidInput(f"{path}: the file is empty.")
-    if name.endswith(".parquet"):
+    fmt = formats.format_of(name)
+    if fmt is None:
+        raise InvalidInput(f"{path}: unsupported file type; profile a file ending in one of {formats.SUPPORTED}.")
+    compressed = name.endswith(".gz")
+    if fmt == "parquet":
         return pl.scan_parquet(path)
-    if name.endswith((".jsonl", ".ndjson")):
+    if fmt == "jsonl" and not compressed:
         return pl.scan_ndjson(path)
-    if name.endswith(".json"):
-        return pl.read_json(path).lazy()
-    if name.endswith((".xlsx", ".xls")):
-        return pl.read_excel(path).lazy()
-    if not name.endswith((".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz")):
-        raise InvalidInput(f"{path}: unsupported file type; profile a .csv, .tsv, .txt, .parquet, .jsonl, .json "
-                           "or .xlsx file.")
-    if name.endswith(".gz"):
-        return _read_text(path, gzip.decompress(path.read_bytes()), tab=name.endswith(".tsv.gz"))
+    if fmt in ("json", "jsonl", "xlsx"):
+        data = gzip.decompress(path.read_bytes()) if compressed else path.read_bytes()
+        read = {"json": formats.read_json, "jsonl": formats.read_json_lines, "xlsx": formats.read_excel}[fmt]
+        return read(str(path), data).lazy()
+    if compressed:
+        return _read_text(path, gzip.decompress(path.read_bytes()), tab=fmt == "tsv")
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
     try:
         # Cut at the last newline so a multi-byte character split by the sniff window is not an error.
         text = head[: head.rfind(b"\n") + 1 or len(head)].decode("utf-8-sig")
     except UnicodeDecodeError:
-        return _read_text(path, path.read_bytes(), tab=name.endswith(".tsv"))
-    separator = "\t" if name.endswith(".tsv") else sniff_delimiter(text, source=str(path))
+        return _read_text(path, path.read_bytes(), tab=fmt == "tsv")
+    separator = "\t" if fmt == "tsv" else sniff_delimiter(text, source=str(path))
     lazy = pl.scan_csv(path, separator=separator, infer_schema_length=INFER_ROWS, encoding="utf8")
     try:
         lazy.collect_schema()

@@ -14,10 +14,14 @@ from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from mlpilot.core.limits import read_capped
 from mlpilot.datasets import connection_views, service
+from mlpilot.datasets.connectors.formats import ACCEPT
 from mlpilot.datasets.models import DatasetVersion
 from mlpilot.projects import service as projects_service
 from mlpilot.web import access
-from mlpilot.web.pages import PageUser, render
+from mlpilot.web.pages import PageUser, render, templates
+
+# The upload form offers exactly the file types uploads read (the project page includes the section too).
+templates.env.globals["upload_accept"] = ACCEPT
 
 router = APIRouter(include_in_schema=False)
 router.include_router(connection_views.router)

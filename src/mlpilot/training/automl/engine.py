@@ -399,7 +399,8 @@ class AutoMLEngine(EngineBase):
         return {"engine": "auto", "validation": self.validation_, "metric": self.metric_,
                 "ensemble": self.ensemble_, "trials": len(self.trials_),
                 "failed_trials": sum(1 for t in self.trials_ if "error" in t),
-                "leaderboard": [{k: v for k, v in row.items() if k != "params"} for row in (self.leaderboard_ or ())[:10]],
+                "leaderboard": [{k: v for k, v in row.items() if k != "params"}
+                                for row in (self.leaderboard_ or ())[:10]],
                 "columns": self.columns_, "fit_seconds": self.fit_seconds_, "warnings": list(self.warnings_)}
 
     def save(self, path: Path, metrics: dict[str, Any] | None = None) -> None:

@@ -2,6 +2,7 @@
 than memory (`streaming`) and the connector itself (`connector`: settings, listing, the Connector protocol)."""
 
 from mlpilot.datasets.connectors.files.connector import FileConnector
-from mlpilot.datasets.connectors.files.parsing import FORMATS, format_of
+from mlpilot.datasets.connectors.files.parsing import FORMATS
+from mlpilot.datasets.connectors.formats import format_of
 
 __all__ = ["FORMATS", "FileConnector", "format_of"]

@@ -16,8 +16,9 @@ import polars as pl
 
 from mlpilot.core.allowlist import AllowList
 from mlpilot.datasets.connectors.base import ConnectorError
-from mlpilot.datasets.connectors.files.parsing import FORMATS, _as_bool, format_of
+from mlpilot.datasets.connectors.files.parsing import FORMATS, _as_bool
 from mlpilot.datasets.connectors.files.streaming import STREAM_ABOVE_BYTES, FileStreaming
+from mlpilot.datasets.connectors.formats import format_of
 
 GLOB_CHARS = "*?["
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import zlib
 from typing import Any
 
@@ -13,36 +12,24 @@ import fsspec
 import polars as pl
 
 from mlpilot.core.limits import gunzip_capped
+from mlpilot.datasets.connectors import formats
 from mlpilot.datasets.connectors.base import BaseConnector, ConnectorError, QuarantinedRow
 from mlpilot.datasets.connectors.encoding import (
     decode_text,
     sniff_delimiter,
     sniff_header,
 )
+from mlpilot.datasets.connectors.formats import first_line as _first_line
+from mlpilot.datasets.connectors.formats import format_of
+from mlpilot.datasets.connectors.formats import is_blank as _blank
 
-FORMATS = ("auto", "csv", "tsv", "parquet", "xlsx", "json", "jsonl")
-# Suffix → format; longest first so ".csv.gz" wins over ".gz".
-SUFFIXES: tuple[tuple[str, str], ...] = (
-    (".csv.gz", "csv"), (".tsv.gz", "tsv"), (".txt.gz", "csv"), (".jsonl.gz", "jsonl"), (".ndjson", "jsonl"),
-    (".jsonl", "jsonl"), (".json", "json"), (".parquet", "parquet"), (".pq", "parquet"), (".xlsx", "xlsx"),
-    (".csv", "csv"), (".tsv", "tsv"), (".txt", "csv"),
-)
+# What a connection may set as its format: one of the known formats, or "auto" to go by each file's name.
+FORMATS = ("auto", *formats.FORMATS)
 NULL_VALUES = ["", "NA", "N/A", "null", "NULL"]
 PREVIEW_BYTES = 2 * 1024 * 1024
 INFER_ROWS = 10_000
 
 
-
-
-def format_of(path: str, configured: str = "auto") -> str | None:
-    """Return the format of `path` (the configured one unless auto), or None when the suffix is unknown."""
-    if configured != "auto":
-        return configured
-    lower = path.lower()
-    for suffix, fmt in SUFFIXES:
-        if lower.endswith(suffix):
-            return fmt
-    return None
 
 
 class FileParsing(BaseConnector):
@@ -88,13 +75,16 @@ class FileParsing(BaseConnector):
         if fmt in ("csv", "tsv"):
             frame = self._csv(path, data, fmt, limit)
         elif fmt == "parquet":
-            frame = _parquet(path, data)
+            frame = formats.read_parquet(path, data)
         elif fmt == "xlsx":
-            frame = self._excel(path, data)
+            frame = formats.read_excel(path, data, sheet=self.sheet, header_row=self.header_row,
+                                       check_names=lambda names, source: self.check_column_names(names, source=source))
         elif fmt == "json":
-            frame = _json(path, data)
+            frame = formats.read_json(path, data)
         else:
-            frame = self._jsonl(path, data, limit)
+            frame = formats.read_json_lines(path, data, encoding=self.encoding, limit=limit,
+                                            on_bad_line=lambda number, line, reason: self._bad_json_line(
+                                                path, number, line, reason))
         self.check_column_names(frame.columns, source=path)
         if frame.width == 0:
             raise ConnectorError(f"The source is empty: {path} has no columns.")
@@ -245,82 +235,22 @@ class FileParsing(BaseConnector):
         source = buffer.getvalue()
         return _read_csv(path, source, has_header=False, new_columns=names, separator=delimiter, quote_char=None)
 
-    def _excel(self, path: str, data: bytes) -> pl.DataFrame:
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises zipfile/KeyError/ValueError for files that are not xlsx
-            raise ConnectorError(f"{path} is not a valid .xlsx workbook: {_first_line(exc)}") from None
-        try:
-            sheets = book.sheetnames
-            sheet = self.sheet
-            if sheet in (None, ""):
-                sheet_name = sheets[0]
-            elif str(sheet).isdigit() and str(sheet) not in sheets:
-                number = int(sheet)
-                if not 1 <= number <= len(sheets):
-                    raise ConnectorError(f"{path} has {len(sheets)} sheet(s); sheet {number} does not exist.")
-                sheet_name = sheets[number - 1]
-            elif str(sheet) in sheets:
-                sheet_name = str(sheet)
-            else:
-                raise ConnectorError(f"{path} has no sheet named {sheet!r}; sheets are {', '.join(sheets)}.")
-            rows = book[sheet_name].iter_rows(min_row=self.header_row, max_row=self.header_row, values_only=True)
-            header = next(rows, None)
-        finally:
-            book.close()
-        if header is None:
-            raise ConnectorError(f"The source is empty: sheet {sheet_name!r} of {path} has no row "
-                                 f"{self.header_row}.")
-        names = ["" if v is None else str(v) for v in header]
-        while names and not names[-1]:
-            names.pop()  # trailing empty cells are formatting, not columns
-        if not names:
-            raise ConnectorError(f"{path} sheet {sheet_name!r} row {self.header_row} is empty; set header_row to the "
-                                 "row that holds the column names.")
-        self.check_column_names(names, source=f"{path} sheet {sheet_name!r} row {self.header_row}")
-        try:
-            frame = pl.read_excel(io.BytesIO(data), sheet_name=sheet_name, engine="calamine",
-                                  read_options={"header_row": self.header_row - 1})
-        except Exception as exc:  # fastexcel raises its own hierarchy
-            raise ConnectorError(f"{path} sheet {sheet_name!r} cannot be read: {_first_line(exc)}") from None
-        return frame.select(frame.columns[: len(names)])
+    def _bad_json_line(self, path: str, number: int, line: str, reason: str) -> None:
+        """A JSON Lines line that is not an object fails the read or is quarantined (on_bad_rows)."""
+        if self.on_bad_rows == "fail":
+            raise ConnectorError(f"{path} line {number}: {reason}. Fix the file or set "
+                                 "on_bad_rows=quarantine to set such rows aside.")
+        self.quarantined.append(QuarantinedRow(path, number, line[:10_000], reason))
 
     def _json_object_line(self, path: str, number: int, line: str) -> bool:
-        """Whether a JSON Lines line is a row: blank lines are skipped, a line that is not a JSON object fails the
-        read or is quarantined (on_bad_rows)."""
+        """Whether a JSON Lines line is a row: blank lines are skipped, other non-objects go to `_bad_json_line`."""
         if not line.strip():
             return False
-        try:
-            value = json.loads(line)
-            if not isinstance(value, dict):
-                raise ValueError("expected a JSON object")
-        except ValueError as exc:
-            reason = f"not a JSON object: {exc}"
-            if self.on_bad_rows == "fail":
-                raise ConnectorError(f"{path} line {number}: {reason}. Fix the file or set "
-                                     "on_bad_rows=quarantine to set such rows aside.") from None
-            self.quarantined.append(QuarantinedRow(path, number, line[:10_000], reason))
+        problem = formats.json_line_problem(line)
+        if problem is not None:
+            self._bad_json_line(path, number, line, problem)
             return False
         return True
-
-    def _jsonl(self, path: str, data: bytes, limit: int | None) -> pl.DataFrame:
-        text = decode_text(data, source=path, encoding=self.encoding).text
-        good: list[str] = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not self._json_object_line(path, number, line):
-                continue
-            good.append(line)
-            if limit is not None and len(good) >= limit:
-                break
-        if not good:
-            raise ConnectorError(f"The source is empty: {path} has no JSON objects.")
-        try:
-            return pl.read_ndjson(io.BytesIO("\n".join(good).encode("utf-8")), infer_schema_length=None)
-        except (pl.exceptions.PolarsError, ValueError) as exc:
-            raise ConnectorError(f"{path} could not be read as JSON Lines: {_first_line(exc)}") from None
-
 
 
 def _wider(a: pl.DataType, b: pl.DataType) -> pl.DataType:
@@ -333,11 +263,6 @@ def _wider(a: pl.DataType, b: pl.DataType) -> pl.DataType:
     if a.is_numeric() and b.is_numeric():
         return pl.Float64() if a.is_float() or b.is_float() else pl.Int64()
     return pl.String()
-
-
-def _blank(data: bytes | str) -> bool:
-    """Whether the content is only whitespace (looking at the whole of it only when its start is blank)."""
-    return not data[:4096].strip() and not data.strip()
 
 
 def _read_csv(path: str, data: bytes, **options: Any) -> pl.DataFrame:
@@ -362,35 +287,3 @@ def _as_bool(value: Any, name: str) -> bool:
     if text in ("false", "no", "0", "off"):
         return False
     raise ConnectorError(f"{name} must be auto, true or false; got {value!r}.")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _parquet(path: str, data: bytes) -> pl.DataFrame:
-    try:
-        return pl.read_parquet(io.BytesIO(data))
-    except Exception as exc:  # polars/arrow raise several unrelated types for corrupt files
-        raise ConnectorError(f"{path} is not a valid Parquet file: {_first_line(exc)}") from None
-
-
-def _json(path: str, data: bytes) -> pl.DataFrame:
-    text = decode_text(data, source=path).text
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConnectorError(f"{path} line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}.") from None
-    if isinstance(value, dict):
-        # A single object whose one list value holds the records ({"data": [...]}) is common in exports.
-        lists = [v for v in value.values() if isinstance(v, list)]
-        value = lists[0] if len(lists) == 1 else [value]
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ConnectorError(f"{path}: expected a JSON array of objects (one object per row).")
-    if not value:
-        raise ConnectorError(f"The source is empty: {path} holds an empty array.")
-    try:
-        return pl.from_dicts(value, infer_schema_length=None)
-    except (pl.exceptions.PolarsError, ValueError, TypeError) as exc:
-        raise ConnectorError(f"{path} could not be read as a table: {_first_line(exc)}") from None

@@ -31,11 +31,11 @@ from mlpilot.datasets.connectors.files.parsing import (
     NULL_VALUES,
     PREVIEW_BYTES,
     FileParsing,
-    _blank,
-    _first_line,
     _wider,
-    format_of,
 )
+from mlpilot.datasets.connectors.formats import first_line as _first_line
+from mlpilot.datasets.connectors.formats import format_of
+from mlpilot.datasets.connectors.formats import is_blank as _blank
 
 # Text files above this size are streamed (read block by block) instead of loaded whole.
 STREAM_ABOVE_BYTES = 256 * 1024 * 1024
