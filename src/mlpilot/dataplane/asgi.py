@@ -22,7 +22,15 @@ from mlpilot.core.rules import declare_rule
 from mlpilot.dataplane import binary
 from mlpilot.dataplane.auth import refusal_status
 from mlpilot.dataplane.metrics import CONTENT_TYPE
-from mlpilot.dataplane.server import INLINE_BODY_BYTES, INTERNAL_ERROR, SERVER_NAME, DataPlane
+from mlpilot.dataplane.pipeline import (
+    INTERNAL_ERROR,
+    BinaryOutputs,
+    InferenceCall,
+    encode_reply,
+    refuse_too_large,
+    runs_inline,
+)
+from mlpilot.dataplane.server import SERVER_NAME, DataPlane
 
 log = logging.getLogger(__name__)
 
@@ -57,42 +65,32 @@ async def read_body_limited(request: Request, limit: int) -> bytes:
 
 async def infer_response(plane: DataPlane | None, name: str, version: str | None,
                          request: Request) -> Response:
-    """Answer one OIP inference request with a JSON response (errors as {"error": ...})."""
+    """Answer one OIP inference request through the inference pipeline (errors as {"error": ...})."""
     started = time.perf_counter()
     try:
         if plane is None:
             raise Unavailable("The data plane is not running.")
         try:
             body = await read_body_limited(request, plane.settings.max_body_bytes)
-        except PayloadTooLarge as exc:
-            served = plane.get(name)
-            if served is not None:
-                plane.record(name, served.version, started, exc.status, 0, exc.detail)
-            raise
-        header_length = request.headers.get(binary.HEADER)
-        route = plane.routes.get(name)
-        # External backends wait on the network, so their requests never run on the event loop.
-        if len(body) <= INLINE_BODY_BYTES and (route is None or not route.blocking):
-            # A small request costs less than the hop to a worker thread: it is decoded right here and its
-            # rows join the micro-batch of concurrent requests for the same model.
+        except PayloadTooLarge:
+            raise PayloadTooLarge(refuse_too_large(plane, name, started, plane.settings.max_body_bytes)) from None
+        call = InferenceCall(plane, name, body, version=version, started=started,
+                             header_length=request.headers.get(binary.HEADER))
+        if runs_inline(plane, name, body):
             loop = asyncio.get_running_loop()
-            answered: asyncio.Future[tuple[int, dict[str, Any], frozenset[str] | bool]] = loop.create_future()
-            plane.submit_infer(plane.batcher_for(loop), name, body,
-                               lambda status, content, which: _settle(answered, (status, content, which)),
-                               version=version, started=started, header_length=header_length)
+            answered: asyncio.Future[tuple[int, dict[str, Any], BinaryOutputs]] = loop.create_future()
+            call.submit(plane.batcher_for(loop),
+                        lambda status, content, which: _settle(answered, (status, content, which)))
             status, result, binary_names = await answered
             if status != 200:
                 return _error(status, result["error"])
         else:
-            result, binary_names = await run_in_threadpool(plane.infer, name, body, version=version,
-                                                           started=started, header_length=header_length)
+            result, binary_names = await run_in_threadpool(call.run)
     except MlpilotError as exc:
         return _error(exc.status, exc.detail)
-    if binary_names:
-        content, json_size = binary.encode_response(result, binary_names)
-        return Response(content, media_type="application/octet-stream",
-                        headers={"Inference-Header-Content-Length": str(json_size)})
-    return FastJSONResponse(result)
+    content, media_type, json_size = encode_reply(result, binary_names)
+    headers = {"Inference-Header-Content-Length": str(json_size)} if json_size is not None else None
+    return Response(content, media_type=media_type, headers=headers)
 
 
 INFER_PATH = re.compile(r"/v2/models/([^/]+)(?:/versions/([^/]+))?/infer")

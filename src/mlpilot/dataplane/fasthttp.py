@@ -33,9 +33,18 @@ from urllib.parse import unquote
 import httptools
 import orjson
 
-from mlpilot.dataplane import binary
+from mlpilot.core.errors import MlpilotError
 from mlpilot.dataplane.auth import UNAUTHENTICATED, refusal_status
-from mlpilot.dataplane.server import INLINE_BODY_BYTES, INTERNAL_ERROR, DataPlane
+from mlpilot.dataplane.pipeline import (
+    INTERNAL_ERROR,
+    NO_BINARY,
+    BinaryOutputs,
+    InferenceCall,
+    encode_reply,
+    refuse_too_large,
+    runs_inline,
+)
+from mlpilot.dataplane.server import DataPlane
 
 log = logging.getLogger(__name__)
 
@@ -298,47 +307,38 @@ class HttpConnection(asyncio.Protocol):
                            extra=b"www-authenticate: Bearer\r\n" if status == 401 else b"")
                 return
         if request.too_large:
-            detail = f"The request body is larger than {self.limit} bytes; send fewer rows per request."
-            served = plane.get(name)
-            if served is not None:
-                plane.record(name, served.version, started, 413, 0, detail)
-            self._send(request, 413, orjson.dumps({"error": detail}))
+            self._send(request, 413, orjson.dumps({"error": refuse_too_large(plane, name, started, self.limit)}))
             return
         body = b"".join(request.body)
-        route = plane.routes.get(name)
-        if len(body) > INLINE_BODY_BYTES or (route is not None and route.blocking):
-            # Large bodies and external backends never hold the loop: they run on the default thread pool.
-            self.server.loop.create_task(self._infer_in_thread(request, name, version, body, started))
+        call = InferenceCall(plane, name, body, version=version, started=started,
+                             header_length=request.header_length)
+        if not runs_inline(plane, name, body):
+            self.server.loop.create_task(self._infer_in_thread(request, call))
             return
 
-        def reply(status: int, content: dict[str, Any], which: frozenset[str] | bool) -> None:
+        def reply(status: int, content: dict[str, Any], which: BinaryOutputs) -> None:
             self._reply(request, status, content, which)
 
-        plane.submit_infer(self.server.batcher, name, body, reply, version=version, started=started,
-                           header_length=request.header_length)
+        call.submit(self.server.batcher, reply)
 
-    async def _infer_in_thread(self, request: _Request, name: str, version: str | None, body: bytes,
-                               started: float) -> None:
-        from mlpilot.core.errors import MlpilotError
-
+    async def _infer_in_thread(self, request: _Request, call: InferenceCall) -> None:
         try:
-            content, which = await self.server.loop.run_in_executor(None, lambda: self.plane.infer(
-                name, body, version=version, started=started, header_length=request.header_length))
+            content, which = await self.server.loop.run_in_executor(None, call.run)
         except MlpilotError as exc:
-            self._reply(request, exc.status, {"error": exc.detail}, frozenset())
+            self._reply(request, exc.status, {"error": exc.detail}, NO_BINARY)
             return
         except Exception:
-            self._reply(request, 500, {"error": INTERNAL_ERROR}, frozenset())
+            self._reply(request, 500, {"error": INTERNAL_ERROR}, NO_BINARY)
             return
         self._reply(request, 200, content, which)
 
-    def _reply(self, request: _Request, status: int, content: dict[str, Any], which: frozenset[str] | bool) -> None:
-        if which:
-            body, json_size = binary.encode_response(content, which)
-            self._send(request, status, body, content_type=b"application/octet-stream",
+    def _reply(self, request: _Request, status: int, content: dict[str, Any], which: BinaryOutputs) -> None:
+        body, media_type, json_size = encode_reply(content, which)
+        if json_size is None:
+            self._send(request, status, body)
+        else:
+            self._send(request, status, body, content_type=media_type.encode(),
                        extra=b"inference-header-content-length: %d\r\n" % json_size)
-            return
-        self._send(request, status, orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY))
 
     def _send(self, request: _Request, status: int, body: bytes, *, content_type: bytes = JSON,
               extra: bytes = b"") -> None:

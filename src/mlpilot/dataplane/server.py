@@ -12,8 +12,6 @@ import datetime as dt
 import logging
 import threading
 import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,33 +20,18 @@ from typing import Any
 import numpy as np
 
 from mlpilot.core.errors import InvalidInput, MlpilotError, NotFound, Unavailable
-from mlpilot.dataplane import binary, fastpredict
+from mlpilot.dataplane import fastpredict
 from mlpilot.dataplane.auth import TokenGate
 from mlpilot.dataplane.batching import MicroBatcher
 from mlpilot.dataplane.metrics import DataPlaneMetrics
-from mlpilot.dataplane.protocol import (
-    Batch,
-    decode_oip,
-    decode_records,
-    encode_oip,
-    encode_records,
-    parse_json,
-    tensor_metadata,
-)
+from mlpilot.dataplane.pipeline import BinaryOutputs, InferenceCall, Reply
+from mlpilot.dataplane.protocol import Batch, tensor_metadata
 from mlpilot.dataplane.telemetry import EventSink, InferenceEvent, PredictionLog, TrafficSample
 from mlpilot.registry.flavors import REFERENCE_FILE, LoadedModel, Prediction, load_model
 from mlpilot.registry.signature import Signature
 
 log = logging.getLogger(__name__)
 SERVER_NAME = "mlpilot"
-# Requests up to this size (a few dozen rows) are decoded and predicted on the event loop: well under a
-# millisecond of work, cheaper than handing it to a worker thread. Larger ones go to the thread pool.
-INLINE_BODY_BYTES = 16 * 1024
-INTERNAL_ERROR = "Something went wrong on the server; the error has been logged."
-# What an answered request leaves for telemetry: its id, the prediction and the decoded batch.
-Evidence = tuple[str, Prediction, Batch]
-# reply(status, content, binary_outputs): how a submitted inference request is answered (see submit_infer).
-Reply = Callable[[int, dict[str, Any], "frozenset[str] | bool"], None]
 
 
 @dataclass(frozen=True)
@@ -192,22 +175,16 @@ class DataPlane:
             raise NotFound(f"model '{name}' version '{version}' not found; serving version '{served.version}'")
         return served
 
-    # --- inference -----------------------------------------------------------------------------------
+    def is_unavailable(self, name: str) -> bool:
+        """Whether `name` is deployed but could not be loaded (its requests answer 503 and count as its traffic)."""
+        return name in self._unavailable
+
+    # --- inference (the pipeline itself is `pipeline.InferenceCall`) ---------------------------------------
 
     def infer(self, name: str, body: bytes, *, version: str | None = None, started: float | None = None,
-              header_length: str | None = None) -> tuple[dict[str, Any], frozenset[str] | bool]:
-        """Answer an OIP V2 inference request for model `name`; also say which outputs go binary."""
-
-        def run(served: ServedModel) -> tuple[tuple[dict[str, Any], frozenset[str] | bool], int, Evidence]:
-            payload = binary.parse_request(body, header_length)
-            batch = decode_oip(payload, served.signature, max_rows=self.settings.max_rows_per_request)
-            prediction = _predict(served, batch)
-            response: dict[str, Any] = {"model_name": served.name, "model_version": served.version,
-                                        "id": _answer_id(batch)}
-            response["outputs"] = encode_oip(prediction, served.signature, rows=batch.rows, outputs=batch.outputs)
-            return (response, binary.binary_outputs(payload)), batch.rows, (response["id"], prediction, batch)
-
-        return self._observe(name, version, started, run)
+              header_length: str | None = None) -> tuple[dict[str, Any], BinaryOutputs]:
+        """Answer an OIP V2 inference request for model `name` on this thread; also say which outputs go binary."""
+        return InferenceCall(self, name, body, version=version, started=started, header_length=header_length).run()
 
     def batcher_for(self, loop: asyncio.AbstractEventLoop) -> MicroBatcher:
         """Return the micro-batcher of event loop `loop` (one per loop; a new loop gets a new one)."""
@@ -219,101 +196,13 @@ class DataPlane:
     def submit_infer(self, batcher: MicroBatcher, name: str, body: bytes, reply: Reply, *,
                      version: str | None = None, started: float | None = None,
                      header_length: str | None = None) -> None:
-        """Answer an OIP V2 inference request through `batcher` (on its event loop), calling `reply` once.
-
-        Decoding and checks run right away; a numeric model's rows join the micro-batch of concurrent requests
-        for the same model (one predict call), others are predicted at once. Errors are answered as
-        {"error": ...} with their status. Telemetry is recorded as in `infer`.
-        """
-        started = time.perf_counter() if started is None else started
-        label, backend, role = "", "", "primary"
-
-        def fail(exc: BaseException) -> None:
-            if isinstance(exc, MlpilotError):
-                self.record(name, label, started, exc.status, 0, exc.detail, backend=backend, role=role)
-                reply(exc.status, {"error": exc.detail}, frozenset())
-                return
-            log.error("inference failed for model %r", name, exc_info=exc)
-            self.record(name, label, started, 500, 0, f"{type(exc).__name__}: {exc}", backend=backend, role=role)
-            reply(500, {"error": INTERNAL_ERROR}, frozenset())
-
-        current = self._models.get(name)
-        if current is None and name not in self._unavailable:
-            # Unknown names are not telemetry of any service (as in `infer`).
-            reply(404, {"error": f"model '{name}' not found"}, frozenset())
-            return
-        label = current.version if current is not None else ""
-        try:
-            served = self.require(name, version)
-            label, backend, role = served.version, served.backend, served.role
-            payload = binary.parse_request(body, header_length)
-            batch = decode_oip(payload, served.signature, max_rows=self.settings.max_rows_per_request)
-            predict_matrix = getattr(served.model, "predict_matrix", None)
-            if not served.numeric_only or predict_matrix is None:
-                self._answer(served, batch, payload, _predict(served, batch), started, reply)
-                return
-            matrix = batch.matrix if batch.matrix is not None else _stack(served, batch)
-        except BaseException as exc:
-            fail(exc)
-            return
-
-        def done(prediction: Prediction | None, error: BaseException | None) -> None:
-            if error is not None or prediction is None:
-                fail(error or RuntimeError("no prediction"))
-                return
-            try:
-                self._answer(served, batch, payload, prediction, started, reply)
-            except BaseException as exc:
-                fail(exc)
-
-        batcher.submit(served.model, matrix, done)
-
-    def _answer(self, served: ServedModel, batch: Batch, payload: Any, prediction: Prediction, started: float,
-                reply: Reply) -> None:
-        response: dict[str, Any] = {"model_name": served.name, "model_version": served.version,
-                                    "id": _answer_id(batch)}
-        response["outputs"] = encode_oip(prediction, served.signature, rows=batch.rows, outputs=batch.outputs)
-        which = binary.binary_outputs(payload)
-        self.record(served.name, served.version, started, 200, batch.rows, None, backend=served.backend,
-                    role=served.role, request_id=response["id"], prediction=prediction, batch=batch)
-        reply(200, response, which)
+        """Answer an OIP V2 inference request through `batcher` (on its event loop), calling `reply` once."""
+        InferenceCall(self, name, body, version=version, started=started,
+                      header_length=header_length).submit(batcher, reply)
 
     def predict_json(self, name: str, body: bytes, *, started: float | None = None) -> dict[str, Any]:
         """Answer a plain-JSON request {"records": [...]} for model `name`."""
-
-        def run(served: ServedModel) -> tuple[dict[str, Any], int, Evidence]:
-            batch = decode_records(parse_json(body), served.signature,
-                                   max_rows=self.settings.max_rows_per_request)
-            prediction = _predict(served, batch)
-            request_id = _answer_id(batch)
-            return ({"service": served.name, "model_version": served.version, "request_id": request_id,
-                     "predictions": encode_records(prediction, served.signature)}, batch.rows,
-                    (request_id, prediction, batch))
-
-        return self._observe(name, None, started, run)
-
-    def _observe(self, name: str, version: str | None, started: float | None,
-                 run: Callable[[ServedModel], tuple[Any, int, Evidence]]) -> Any:
-        started = time.perf_counter() if started is None else started
-        served = self._models.get(name)
-        if served is None and name not in self._unavailable:
-            raise NotFound(f"model '{name}' not found")
-        label = served.version if served is not None else ""
-        backend, role = "", "primary"
-        try:
-            served = self.require(name, version)
-            label, backend, role = served.version, served.backend, served.role
-            response, rows, (request_id, prediction, batch) = run(served)
-        except MlpilotError as exc:
-            self.record(name, label, started, exc.status, 0, exc.detail, backend=backend, role=role)
-            raise
-        except Exception as exc:
-            log.exception("inference failed for model %r", name)
-            self.record(name, label, started, 500, 0, f"{type(exc).__name__}: {exc}", backend=backend, role=role)
-            raise
-        self.record(name, served.version, started, 200, rows, None, backend=backend, role=role,
-                    request_id=request_id, prediction=prediction, batch=batch)
-        return response
+        return InferenceCall(self, name, body, wire="records", started=started).run()[0]
 
     def record(self, service: str, model_version: str, started: float, status_code: int, rows: int,
                error: str | None, *, backend: str = "", role: str = "primary", request_id: str | None = None,
@@ -385,13 +274,6 @@ def _warm_up(model: LoadedModel) -> None:
     model.predict(frame)
 
 
-def _stack(served: ServedModel, batch: Batch) -> np.ndarray:
-    specs = served.signature.inputs
-    if not specs:
-        return np.empty((batch.rows, 0))
-    return np.ascontiguousarray(np.column_stack([batch.columns[c.name] for c in specs]), dtype=np.float64)
-
-
 def _first(prediction: Prediction) -> Any:
     """Return the first row's prediction (label or value): what feedback on a request is compared with."""
     if prediction.labels is not None and len(prediction.labels):
@@ -399,23 +281,3 @@ def _first(prediction: Prediction) -> Any:
     if prediction.values is not None and len(prediction.values):
         return float(prediction.values[0])
     return None
-
-
-def _answer_id(batch: Batch) -> str:
-    """Return the id an answer carries: the request's own `id`, or a new one (so feedback can name it)."""
-    return batch.request_id if batch.request_id is not None else uuid.uuid4().hex
-
-
-def _predict(served: ServedModel, batch: Batch) -> Prediction:
-    specs = served.signature.inputs
-    predict_matrix = getattr(served.model, "predict_matrix", None)
-    if served.numeric_only and predict_matrix is not None:
-        return predict_matrix(batch.matrix if batch.matrix is not None else _stack(served, batch))
-    import polars as pl  # only models with text columns need a frame
-
-    frame = pl.DataFrame([
-        pl.Series(c.name, batch.columns[c.name], dtype=pl.String if c.dtype == "string" else pl.Float64)
-        for c in specs
-    ])
-    return served.model.predict(frame)
-
