@@ -11,7 +11,7 @@ policy is to null and flag them instead.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Union, get_args
+from typing import Annotated, get_args
 
 import polars as pl
 from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError
@@ -43,8 +43,8 @@ STEP_TYPES: tuple[type[StepBase], ...] = (
     DropStep, RenameStep, DeriveStep, MapValuesStep, MaskPiiStep, DetectPiiStep,
 )
 Step = Annotated[
-    Union[CastStep, ParseDateStep, NormalizeTextStep, ImputeStep, DuplicatesStep, OutliersStep, FilterStep,
-          SelectStep, DropStep, RenameStep, DeriveStep, MapValuesStep, MaskPiiStep, DetectPiiStep],
+    CastStep | ParseDateStep | NormalizeTextStep | ImputeStep | DuplicatesStep | OutliersStep | FilterStep
+    | SelectStep | DropStep | RenameStep | DeriveStep | MapValuesStep | MaskPiiStep | DetectPiiStep,
     Field(discriminator="op"),
 ]
 BY_OP: dict[str, type[StepBase]] = {get_args(t.model_fields["op"].annotation)[0]: t for t in STEP_TYPES}

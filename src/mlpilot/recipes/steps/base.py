@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 import polars as pl
 from pydantic import (
@@ -129,11 +129,11 @@ OptionalText = Annotated[NonEmptyStr | None, hint("must be a non-empty string")]
 ColumnList = Annotated[list[NonEmptyStr], Field(min_length=1)]
 Columns = Annotated[ColumnList, hint("must be a non-empty list of column names")]
 OptionalColumns = Annotated[ColumnList | None, hint("must be a non-empty list of column names")]
-Number = Annotated[Union[StrictInt, StrictFloat], WrapValidator(lambda v, h: _finite(h(v)))]
+Number = Annotated[StrictInt | StrictFloat, WrapValidator(lambda v, h: _finite(h(v)))]
 OptionalNumber = Annotated[Number | None, hint("must be a number", show_value=True)]
 Flag = Annotated[StrictBool, hint("must be true or false", show_value=True)]
 # A value a cell can take: text, a number, true/false or null.
-Scalar = Union[StrictBool, StrictInt, StrictFloat, str, None]
+Scalar = StrictBool | StrictInt | StrictFloat | str | None
 Value = Annotated[Scalar, hint("must be a single value (text, number, true/false or null)", show_value=True)]
 OnErrorPolicy = Literal["fail", "null"]
 OnError = Annotated[OnErrorPolicy, one_of(OnErrorPolicy)]

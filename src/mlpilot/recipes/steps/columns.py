@@ -6,8 +6,17 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from mlpilot.recipes.steps.base import ROW_ID, Columns, Context, NonEmptyStr, Outcome, StepBase, column_text, hint, \
-    rule_error
+from mlpilot.recipes.steps.base import (
+    ROW_ID,
+    Columns,
+    Context,
+    NonEmptyStr,
+    Outcome,
+    StepBase,
+    column_text,
+    hint,
+    rule_error,
+)
 
 Renames = Annotated[dict[NonEmptyStr, NonEmptyStr], Field(min_length=1),
                     hint("must be an object of old name → new name")]

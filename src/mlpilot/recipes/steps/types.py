@@ -94,7 +94,8 @@ class CastStep(StepBase):
     to: Annotated[CastType, one_of(CastType)]
     on_error: OnError = "fail"
     flag_column: OptionalText = Field(None, description="With on_error null (default: <column>_cast_failed).")
-    example: ClassVar[dict[str, Any]] = {"op": "cast", "column": "age", "to": "int", "on_error": "null", "flag_column": "bad_age"}
+    example: ClassVar[dict[str, Any]] = {"op": "cast", "column": "age", "to": "int", "on_error": "null",
+                                         "flag_column": "bad_age"}
 
     def describe(self) -> str:
         return f"cast {self.column} to {self.to} (on error: {self.on_error})"
@@ -115,8 +116,8 @@ class ParseDateStep(StepBase):
     to: Annotated[DateType, one_of(DateType)] = "date"
     on_error: OnError = "fail"
     flag_column: OptionalText = Field(None, description="With on_error null (default: <column>_date_failed).")
-    example: ClassVar[dict[str, Any]] = {"op": "parse_date", "column": "joined", "formats": ["%Y-%m-%d", "%Y년 %m월 %d일"],
-                         "to": "date", "on_error": "fail"}
+    example: ClassVar[dict[str, Any]] = {"op": "parse_date", "column": "joined",
+                                         "formats": ["%Y-%m-%d", "%Y년 %m월 %d일"], "to": "date", "on_error": "fail"}
 
     def describe(self) -> str:
         return f"parse {self.column} as {self.to} ({' | '.join(self.formats)})"
