@@ -148,6 +148,12 @@ def _runtime_untyped(func: F) -> F:
     return func
 
 
+def _with_example(schema: dict[str, Any], cls: type) -> None:
+    example = getattr(cls, "example", None)
+    if example:
+        schema["examples"] = [example]
+
+
 class StepBase(BaseModel):
     """One recipe step: the fields of its op, how it reads, and what it does to a frame.
 
@@ -155,9 +161,9 @@ class StepBase(BaseModel):
     written; unknown keys are kept, as recipes always allowed.
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra=_with_example)
     op: str
-    example: ClassVar[dict[str, Any]] = {}
+    example: ClassVar[dict[str, Any]] = {}  # a typical step of the op, shown in the API docs
 
     @model_serializer(mode="wrap")
     @_runtime_untyped

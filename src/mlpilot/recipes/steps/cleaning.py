@@ -102,6 +102,8 @@ class DuplicatesStep(StepBase):
 
     def apply(self, ctx: Context) -> Outcome:
         subset = ctx.columns(self.subset)
+        if len(set(subset)) != len(subset):
+            raise ctx.error("a column is listed twice.")
         duplicate = ctx.frame.select(~pl.struct(subset).is_first_distinct()).to_series()
         count = int(duplicate.sum())
         if self.action == "drop":
