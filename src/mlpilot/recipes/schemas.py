@@ -8,17 +8,18 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from mlpilot.core.schemas import InputModel, ReadModel
+from mlpilot.recipes.steps import StepList
 
 
 class RecipeCreate(InputModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=5000)
-    steps: list[dict[str, Any]] = Field(default_factory=list, description="The steps of version 1.")
+    steps: StepList = Field(default_factory=list, description="The steps of version 1.")
     note: str = Field("", max_length=500)
 
 
 class RecipeVersionCreate(InputModel):
-    steps: list[dict[str, Any]]
+    steps: StepList
     note: str = Field("", max_length=500)
 
 
@@ -26,7 +27,7 @@ class RecipeVersionRead(ReadModel):
     id: int
     recipe_id: int
     version: int
-    steps: list[dict[str, Any]]
+    steps: StepList = Field(description="The steps as they were written (keys left out keep their defaults).")
     note: str
     created_by_id: int | None
     created_at: dt.datetime
@@ -48,7 +49,7 @@ class RecipeDetail(RecipeRead):
 class PreviewRequest(InputModel):
     dataset_version_id: int
     version: int | None = Field(None, description="Recipe version number (default: the latest).")
-    steps: list[dict[str, Any]] | None = Field(None, description="Unsaved steps to try instead of a version.")
+    steps: StepList | None = Field(None, description="Unsaved steps to try instead of a version.")
     sample_rows: int = Field(200, ge=1, le=5000)
 
 

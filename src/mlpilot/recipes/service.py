@@ -5,6 +5,7 @@ dataset version as a job that writes a new dataset version with lineage.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -20,7 +21,7 @@ from mlpilot.core.storage import ArtifactStore
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
 from mlpilot.recipes.models import Recipe, RecipeVersion
-from mlpilot.recipes.steps import StepError, StepReport, apply_steps, validate_steps
+from mlpilot.recipes.steps import StepBase, StepError, StepReport, apply_steps, dump_steps, validate_steps
 
 APPLY_JOB = "recipes.apply"
 PREVIEW_MAX_ROWS = 5000
@@ -72,33 +73,36 @@ def find_recipe_version(session: Session, *, recipe_id: int, version: int | None
                    f"{', '.join(str(v.version) for v in recipe.versions)}.")
 
 
-def create_recipe(session: Session, *, project_id: int, name: str, steps: list[dict[str, Any]],
+RawSteps = Sequence[StepBase | Mapping[str, object]]
+
+
+def create_recipe(session: Session, *, project_id: int, name: str, steps: RawSteps,
                   user_id: int | None, description: str = "", note: str = "") -> Recipe:
-    """Create a recipe with its first version of steps."""
+    """Create a recipe with its first version of steps (step models or their JSON objects)."""
     projects_service.get_project(session, project_id=project_id)
     name = _clean_name(name, "recipe")
-    validate_steps(steps)
+    stored = dump_steps(validate_steps(steps))
     with unit_of_work(session):
         if session.scalar(select(Recipe.id).where(Recipe.project_id == project_id, Recipe.name == name)):
             raise Conflict(f"The project already has a recipe named {name!r}; add a version to it instead.")
         recipe = Recipe(project_id=project_id, name=name, description=description or "", created_by_id=user_id)
         session.add(recipe)
         session.flush()
-        session.add(RecipeVersion(recipe_id=recipe.id, version=1, steps=steps, note=note or "",
+        session.add(RecipeVersion(recipe_id=recipe.id, version=1, steps=stored, note=note or "",
                                   created_by_id=user_id))
     session.expire(recipe, ["versions"])
     return get_recipe(session, recipe_id=recipe.id)
 
 
-def add_recipe_version(session: Session, *, recipe_id: int, steps: list[dict[str, Any]], user_id: int | None,
+def add_recipe_version(session: Session, *, recipe_id: int, steps: RawSteps, user_id: int | None,
                        note: str = "") -> RecipeVersion:
     """Record edited steps as the recipe's next version (earlier versions never change)."""
     recipe = get_recipe(session, recipe_id=recipe_id)
-    validate_steps(steps)
+    stored = dump_steps(validate_steps(steps))
     with unit_of_work(session):
         latest = session.scalar(select(func.max(RecipeVersion.version))
                                 .where(RecipeVersion.recipe_id == recipe.id)) or 0
-        version = RecipeVersion(recipe_id=recipe.id, version=latest + 1, steps=steps, note=note or "",
+        version = RecipeVersion(recipe_id=recipe.id, version=latest + 1, steps=stored, note=note or "",
                                 created_by_id=user_id)
         session.add(version)
     session.expire(recipe, ["versions"])
@@ -123,7 +127,7 @@ def _source_frame(session: Session, *, store: ArtifactStore, dataset_version_id:
 
 
 def preview_recipe(session: Session, *, store: ArtifactStore, dataset_version_id: int,
-                   recipe_version_id: int | None = None, steps: list[dict[str, Any]] | None = None,
+                   recipe_version_id: int | None = None, steps: RawSteps | None = None,
                    sample_rows: int = 200) -> dict[str, Any]:
     """Apply a recipe version (or unsaved steps) to the first rows of a dataset version; return before/after.
 
@@ -135,12 +139,12 @@ def preview_recipe(session: Session, *, store: ArtifactStore, dataset_version_id
         raise InvalidInput(f"sample_rows must be between 1 and {PREVIEW_MAX_ROWS}; got {sample_rows}.")
     if recipe_version_id is not None:
         steps = get_recipe_version(session, recipe_version_id=recipe_version_id).steps
-    validate_steps(steps)
+    parsed = validate_steps(steps)
     before = _source_frame(session, store=store, dataset_version_id=dataset_version_id).head(sample_rows).collect()
     result: dict[str, Any] = {"dataset_version_id": dataset_version_id, "sample_rows": before.height,
                               "before": _sample(before), "after": None, "steps": [], "error": None}
     try:
-        after, reports = apply_steps(before.lazy(), steps)
+        after, reports = apply_steps(before.lazy(), parsed)
     except StepError as exc:
         result.update(steps=_reports(exc.reports or []), error=exc.detail)
         return result
