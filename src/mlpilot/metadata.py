@@ -14,7 +14,7 @@ DOMAIN_TIERS: tuple[tuple[str, ...], ...] = (
     ("accounts",),
     ("projects", "notifications"),
     ("usecases", "pmo", "jobs", "datasets"),
-    ("recipes", "registry"),
+    ("connections", "recipes", "registry"),
     ("training", "serving"),
     ("monitoring", "scoring", "feeder"),
     ("reports",),

@@ -241,7 +241,7 @@ def test_report_rendering(crash_world: dict[str, Any]) -> None:
 
 def test_feeder_run(crash_world: dict[str, Any]) -> None:
     w = crash_world
-    from mlpilot.datasets import connections
+    from mlpilot.connections import service as connections
 
     csv = w["tmp"] / "feed.csv"
     synthetic_frame("binary", rows=200, seed=4).write_csv(csv)

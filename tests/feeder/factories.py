@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mlpilot.accounts import service as accounts_service
+from mlpilot.connections import service as connections_service
 from mlpilot.core import jobs
 from mlpilot.core.db import session_scope
 from mlpilot.core.runtime import Runtime
-from mlpilot.datasets import connections as connections_service
 from mlpilot.feeder import service as feeder_service
 from mlpilot.feeder.models import Pipeline, PipelineRun
 from mlpilot.projects import service as projects_service

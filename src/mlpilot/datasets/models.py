@@ -69,4 +69,3 @@ class DatasetProfile(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-from mlpilot.datasets import connection_models  # noqa: E402, F401 (its tables join the metadata)

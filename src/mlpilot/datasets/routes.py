@@ -10,7 +10,7 @@ from mlpilot.accounts.deps import CurrentUser
 from mlpilot.accounts.models import User
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.limits import read_capped
-from mlpilot.datasets import connection_routes, quality_routes, service
+from mlpilot.datasets import quality_routes, service
 from mlpilot.datasets.models import Dataset, DatasetVersion
 from mlpilot.datasets.schemas import (
     DatasetDetail,
@@ -27,7 +27,6 @@ from mlpilot.projects.deps import ProjectAccess, ProjectWriteAccess
 from mlpilot.web import access
 
 router = APIRouter(tags=["datasets"])
-router.include_router(connection_routes.router)
 router.include_router(quality_routes.router)
 
 

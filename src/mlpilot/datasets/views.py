@@ -13,7 +13,7 @@ from mlpilot.core import jobs
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from mlpilot.core.limits import read_capped
-from mlpilot.datasets import connection_views, service
+from mlpilot.datasets import service
 from mlpilot.datasets.connectors.formats import ACCEPT
 from mlpilot.datasets.models import DatasetVersion
 from mlpilot.projects import service as projects_service
@@ -24,7 +24,6 @@ from mlpilot.web.pages import PageUser, render, templates
 templates.env.globals["upload_accept"] = ACCEPT
 
 router = APIRouter(include_in_schema=False)
-router.include_router(connection_views.router)
 PREVIEW_ROWS = 20
 TOP_VALUES_MAX_DISTINCT = 10
 

@@ -19,12 +19,12 @@ import polars as pl
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from mlpilot.connections import service as connections_service
 from mlpilot.core import jobs
 from mlpilot.core.db import rows_changed, session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, MlpilotError, NotFound
 from mlpilot.core.jobs import JobContext, job_handler
 from mlpilot.core.runtime import Runtime
-from mlpilot.datasets import connections as connections_service
 from mlpilot.datasets import service as datasets_service
 from mlpilot.feeder import rules
 from mlpilot.feeder import schedule as cron

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mlpilot.accounts.models import ROLE_RANK, Role, User
+from mlpilot.connections import service as connections_service
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound
-from mlpilot.datasets import connections as connections_service
 from mlpilot.feeder import schedule as cron
 from mlpilot.feeder import service
 from mlpilot.feeder.models import ACTIVE

@@ -141,7 +141,7 @@ def _owner(module: str, getter: str, keyword: str, *path: str) -> Callable[[Sess
 
 
 # Services are imported when a rule first runs: every domain imports this module for its routes.
-_connection = _owner("mlpilot.datasets.connections", "get_connection", "connection_id", "project_id")
+_connection = _owner("mlpilot.connections.service", "get_connection", "connection_id", "project_id")
 _dataset = _owner("mlpilot.datasets.service", "get_dataset", "dataset_id", "project_id")
 _dataset_version = _owner("mlpilot.datasets.service", "get_dataset_version", "version_id", "dataset", "project_id")
 _recipe = _owner("mlpilot.recipes.service", "get_recipe", "recipe_id", "project_id")

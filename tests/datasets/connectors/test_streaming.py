@@ -11,14 +11,14 @@ import fsspec
 import polars as pl
 import pytest
 
+from mlpilot.connections import service as connections
 from mlpilot.core.db import session_scope
 from mlpilot.core.runtime import Runtime
-from mlpilot.datasets import connections
 from mlpilot.datasets import service as datasets_service
 from mlpilot.datasets.connectors import ConnectorError
 from mlpilot.datasets.connectors.files import FileConnector
 from tests.datasets.connectors.factories import many_rows_csv
-from tests.datasets.connectors.test_connections import ingest, versions_of
+from tests.connections.test_service import ingest, versions_of
 from tests.projects.factories import make_project, make_user
 
 SMALL = 1024

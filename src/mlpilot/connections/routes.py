@@ -8,10 +8,9 @@ from fastapi import APIRouter, Response
 
 from mlpilot.accounts.deps import CurrentUser
 from mlpilot.accounts.models import User
-from mlpilot.core.deps import DbSession, RuntimeDep
-from mlpilot.datasets import connections as service
-from mlpilot.datasets.connection_models import Connection
-from mlpilot.datasets.connection_schemas import (
+from mlpilot.connections import service as service
+from mlpilot.connections.models import Connection
+from mlpilot.connections.schemas import (
     ConnectionCreate,
     ConnectionPreviewRead,
     ConnectionRead,
@@ -19,6 +18,7 @@ from mlpilot.datasets.connection_schemas import (
     IngestRequest,
     IngestStarted,
 )
+from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.datasets.connectors import ConnectorError
 from mlpilot.datasets.profiling import json_safe
 from mlpilot.projects import service as projects_service

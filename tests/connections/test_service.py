@@ -12,14 +12,14 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 
+from mlpilot.connections import service as connections
+from mlpilot.connections.models import Connection
 from mlpilot.core import jobs
 from mlpilot.core.db import session_scope
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.secrets import seal_values, unseal_values
-from mlpilot.datasets import connections
 from mlpilot.datasets import service as datasets_service
-from mlpilot.datasets.connection_models import Connection
 from tests.datasets.connectors.factories import add_orders, alter_orders, korean_csv, orders_table
 from tests.projects.factories import make_project, make_user
 

@@ -18,6 +18,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mlpilot.connections.models import Connection, ConnectionWatermark
 from mlpilot.core import jobs
 from mlpilot.core.db import session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, NotFound
@@ -25,7 +26,6 @@ from mlpilot.core.jobs import Job, JobContext, job_handler
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.secrets import masked, seal_values, unseal_values
 from mlpilot.datasets import service as datasets_service
-from mlpilot.datasets.connection_models import Connection, ConnectionWatermark
 from mlpilot.datasets.connectors import Connector, ConnectorError, QuarantinedRow, connectors
 from mlpilot.projects import service as projects_service
 

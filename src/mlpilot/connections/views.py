@@ -10,11 +10,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mlpilot.accounts.models import ROLE_RANK, Role, User
+from mlpilot.connections import service as service
+from mlpilot.connections.models import Connection
 from mlpilot.core import jobs
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import InvalidInput
-from mlpilot.datasets import connections as service
-from mlpilot.datasets.connection_models import Connection
 from mlpilot.datasets.profiling import json_safe
 from mlpilot.projects import service as projects_service
 from mlpilot.web import access
