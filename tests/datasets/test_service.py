@@ -64,14 +64,15 @@ def test_project_summary_and_reading_versions(live_runtime: Runtime) -> None:
     with session_scope(runtime.sessions) as session:
         user = make_user(session)
         project = make_project(session, user=user)
-        assert service.project_summary(session, project_id=project.id) == {"datasets": []}
+        assert service.project_summary(session, project_id=project.id) == []
         frame = pl.DataFrame({"x": [1, 2, 3], "label": ["a", "b", "a"]})
         first = make_version(session, runtime, project_id=project.id, user_id=user.id, frame=frame)
         second = make_version(session, runtime, project_id=project.id, user_id=user.id, frame=pl.concat([frame] * 2))
         summary = service.project_summary(session, project_id=project.id)
-        assert [(d["name"], d["version"], d["rows"], d["columns"]) for d in summary["datasets"]] == [("data", 2, 6, 2)]
-        columns = summary["datasets"][0]["profile"]["columns"]
-        assert set(columns[0]) == {"name", "dtype", "missing_pct", "distinct", "min", "max", "mean", "top_values"}
+        assert [(d.name, d.version, d.rows, d.columns) for d in summary] == [("data", 2, 6, 2)]
+        columns = summary[0].profile_columns
+        assert columns is not None and [c.name for c in columns] == ["x", "label"]
+        assert columns[0].dtype is not None and columns[0].missing_pct == 0 and columns[0].max == 3
         assert service.read_dataset_version_frame(session, store=runtime.store, version_id=first).height == 3
         assert service.read_dataset_version_frame(session, store=runtime.store, version_id=second,
                                                   columns=["label"]).columns == ["label"]

@@ -30,9 +30,9 @@ def test_plan_with_slippage(session: Session) -> None:
     assert task.status == "todo" and task.completed_on is None
     service.update_task(session, project_id=project.id, task_id=task.id, user=owner, status="in_progress")
     summary = service.schedule_summary(session, project_id=project.id, today=D("2026-02-05"))
-    assert (summary["total"], summary["done"], summary["late"], summary["done_late"]) == (3, 1, 1, 1)
-    assert summary["worst_slip_days"] == 5 and summary["worst_item"] == "Collect data"
-    assert summary["next_milestone"]["name"] == "Pilot"
+    assert (summary.total, summary.done, summary.late, summary.done_late) == (3, 1, 1, 1)
+    assert summary.worst_slip_days == 5 and summary.worst_item == "Collect data"
+    assert summary.next_milestone is not None and summary.next_milestone["name"] == "Pilot"
     done = service.complete_task(session, project_id=project.id, task_id=task.id, user=owner)
     assert done.status == "done" and done.completed_on == dt.date.today()
     reopened = service.update_task(session, project_id=project.id, task_id=task.id, user=owner, status="blocked")

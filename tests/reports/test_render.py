@@ -11,39 +11,43 @@ from pypdf import PdfReader
 from mlpilot.core.documents import format_number
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.pdf import missing_glyphs
+from mlpilot.datasets.service import ColumnSummary, DatasetSummary
+from mlpilot.monitoring.service import ServiceTraffic
+from mlpilot.pmo.schemas import ScheduleSummary
 from mlpilot.pmo.slippage import ScheduleItem, summarize_schedule
-from mlpilot.reports.evidence import Evidence, assemble_evidence
+from mlpilot.projects.service import StageState
+from mlpilot.reports.evidence import Evidence, ProjectFacts, ScreeningFacts, assemble_evidence
 from mlpilot.reports.render import render_html, render_pdf
+from mlpilot.training.service import LeaderboardEntry, TrainingSummary
 
 NOW = dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC)
 
 
 def evidence() -> Evidence:
-    schedule = summarize_schedule([
+    schedule = ScheduleSummary.model_validate(summarize_schedule([
         ScheduleItem("milestone", 1, "Data ready", dt.date(2026, 2, 1), dt.date(2026, 3, 1), None),
         ScheduleItem("task", 2, "Extract tables", dt.date(2026, 2, 1), dt.date(2026, 2, 10), dt.date(2026, 2, 9)),
-    ], NOW.date())
-    best = {"run_id": 7, "engine": "lightgbm", "task": "binary", "target": "churn", "metric_name": "roc_auc",
-            "metric_value": 0.8734, "metrics": {"roc_auc": 0.8734}, "duration_s": 12.5, "dataset": "customers v2"}
+    ], NOW.date()))
+    best = LeaderboardEntry(rank=1, run_id=7, engine="lightgbm", task="binary", target="churn", dataset="customers v2",
+                            metric_name="roc_auc", metric_value=0.8734, higher_is_better=True,
+                            metrics={"roc_auc": 0.8734}, duration_s=12.5)
+    column = ColumnSummary(name="TotalCharges", dtype="f64", missing_pct=0.16, distinct=6531, min=18.8, max=8684.8,
+                           mean=2283.3)
     return assemble_evidence(
-        project={"id": 1, "name": "Churn Pilot", "client": "ACME Telecom", "description": "Keep customers.",
-                 "stage": "build", "usecase_key": "churn-prediction", "usecase_name": "Churn prediction"},
-        timeline=[{"stage": s, "entered_at": NOW if s == "build" else None,
-                   "state": "done" if i < 3 else "current" if i == 3 else "upcoming"}
+        project=ProjectFacts(id=1, name="Churn Pilot", client="ACME Telecom", description="Keep customers.",
+                             stage="build", usecase_key="churn-prediction", usecase_name="Churn prediction"),
+        timeline=[StageState(stage=s, entered_at=NOW if s == "build" else None,
+                             state="done" if i < 3 else "current" if i == 3 else "upcoming")
                   for i, s in enumerate(["discover", "design", "data", "build", "deploy", "operate"])],
         schedule=schedule,
-        screening={"score": 10, "max_score": 12, "decision": "go", "created_at": NOW,
-                   "answers": {"important": {"answer": "yes", "note": "board priority"},
-                               "needs_ml": {"answer": "partly", "note": ""}}},
-        datasets_summary={"datasets": [{"name": "customers", "version": 2, "rows": 7043, "columns": 21,
-                                        "created_at": NOW, "profile": {"columns": [
-                                            {"name": "TotalCharges", "dtype": "f64", "missing_pct": 0.16,
-                                             "distinct": 6531, "min": 18.8, "max": 8684.8, "mean": 2283.3,
-                                             "top_values": []}]}}]},
-        training_summary={"leaderboard": [best], "best": best},
-        serving_summary={"services": [{"name": "churn-api", "model_version": "churn-model v3", "state": "running",
-                                       "requests": 1520, "errors": 3, "latency_p50_ms": 4.2,
-                                       "latency_p95_ms": 9.8, "latency_p99_ms": 15.1}]},
+        screening=ScreeningFacts(score=10, max_score=12, decision="go", created_at=NOW,
+                                 answers={"important": {"answer": "yes", "note": "board priority"},
+                                          "needs_ml": {"answer": "partly", "note": ""}}),
+        datasets=[DatasetSummary(name="customers", version=2, rows=7043, columns=21, created_at=NOW,
+                                 profile_columns=(column,))],
+        training=TrainingSummary(leaderboard=[best], best=best),
+        services=[ServiceTraffic(name="churn-api", model_version="churn-model v3", state="running", requests=1520,
+                                 errors=3, latency_p50_ms=4.2, latency_p95_ms=9.8, latency_p99_ms=15.1)],
         generated_at=NOW,
     )
 
@@ -69,11 +73,11 @@ def test_pdf_is_readable_and_carries_name_and_metric() -> None:
 
 
 def test_empty_evidence_says_what_is_missing() -> None:
-    bare = assemble_evidence(project={"id": 2, "name": "Empty", "client": "", "description": "", "stage": "discover",
-                                      "usecase_key": None, "usecase_name": None},
-                             timeline=[], schedule=summarize_schedule([], NOW.date()), screening=None,
-                             datasets_summary={"datasets": []}, training_summary={"leaderboard": [], "best": None},
-                             serving_summary={"services": []}, generated_at=NOW)
+    bare = assemble_evidence(project=ProjectFacts(id=2, name="Empty", client="", description="", stage="discover",
+                                                  usecase_key=None, usecase_name=None),
+                             timeline=[], schedule=ScheduleSummary.model_validate(summarize_schedule([], NOW.date())),
+                             screening=None, datasets=[], training=TrainingSummary([], None), services=[],
+                             generated_at=NOW)
     html = render_html(bare, locale="en")
     assert "No datasets have been ingested yet." in html and "The project has not been screened yet." in html
 

@@ -34,8 +34,8 @@ def planned_project(session: Session):
 def test_report_from_live_evidence(session: Session, store: ArtifactStore) -> None:
     owner, project = planned_project(session)
     evidence = service.collect_evidence(session, project_id=project.id, locale="ko")
-    assert evidence.project["usecase_name"] == "고객 이탈 예측"
-    assert evidence.screening["score"] == 11 and evidence.schedule["late"] == 1
+    assert evidence.project.usecase_name == "고객 이탈 예측"
+    assert evidence.screening is not None and evidence.screening.score == 11 and evidence.schedule.late == 1
     report = service.create_report(session, store=store, project_id=project.id, locale="en", user_id=owner.id)
     assert [r.id for r in service.list_reports(session, project_id=project.id)] == [report.id]
     html, media_type, filename = service.read_report_file(session, store=store, report_id=report.id, fmt="html")

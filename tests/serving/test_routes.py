@@ -70,10 +70,10 @@ def test_deploy_infer_and_metrics(client: TestClient, runtime: Runtime, project:
     assert client.get(f"/api/v1/projects/{project['id']}").json()["stage"] == "deploy"
     with session_scope(runtime.sessions) as session:
         summary = monitoring_service.summarize_project_services(session, project_id=project["id"])
-    assert summary == {"services": [{
-        "name": "churn-scoring", "model_version": "churn v1", "state": "deployed", "requests": 2, "errors": 1,
-        "latency_p50_ms": totals["latency_p50_ms"], "latency_p95_ms": totals["latency_p95_ms"],
-        "latency_p99_ms": totals["latency_p99_ms"]}]}
+    assert summary == [monitoring_service.ServiceTraffic(
+        name="churn-scoring", model_version="churn v1", state="deployed", requests=2, errors=1,
+        latency_p50_ms=totals["latency_p50_ms"], latency_p95_ms=totals["latency_p95_ms"],
+        latency_p99_ms=totals["latency_p99_ms"])]
 
 
 def test_redeploy_switches_and_a_broken_model_leaves_the_old_one_serving(

@@ -47,7 +47,7 @@ def test_run_trains_registers_and_summarises(live_runtime: Runtime) -> None:
         project = make_project(session, user=user, name="Säle Forecast")
         version_id = make_version(session, runtime, project_id=project.id, user_id=user.id,
                                   frame=synthetic_frame("regression"), name="sales")
-        assert service.project_summary(session, project_id=project.id) == {"leaderboard": [], "best": None}
+        assert service.project_summary(session, project_id=project.id) == service.TrainingSummary([], None)
         run = service.create_run(session, runtime=runtime, project_id=project.id, dataset_version_id=version_id,
                                  target="y", task="auto", time_budget_s=2, user_id=user.id)
         assert run.task == "regression" and run.status == "queued"
@@ -55,22 +55,20 @@ def test_run_trains_registers_and_summarises(live_runtime: Runtime) -> None:
     assert job.state == "succeeded", job.error
     with session_scope(runtime.sessions) as session:
         summary = service.project_summary(session, project_id=project.id)
-        best = summary["best"]
-        assert summary["leaderboard"] == [best]
-        assert set(best) == {"run_id", "engine", "task", "target", "metric_name", "metric_value", "metrics",
-                             "duration_s", "dataset"}
+        best = summary.best
+        assert best is not None and summary.leaderboard == [best] and best.rank == 1
         # Better than predicting the mean, not a quality bar: how far a 2-second AutoML budget gets on 192 rows
         # depends on the load of the machine (CI once saw R² 0.35); quality is the benchmark's job.
-        assert best["metric_name"] == "rmse" and best["dataset"] == "sales v1" and best["metrics"]["r2"] > 0
+        assert best.metric_name == "rmse" and best.dataset == "sales v1" and best.metrics["r2"] > 0
         [model_version] = registry_service.list_model_versions(session, project_id=project.id)
         got = registry_service.get_model_version(session, model_version_id=model_version.id)
         assert (got.name, got.version, got.project_id) == ("s-le-forecast-y", 1, project.id)
         assert got.flavor == ("automl" if service.default_engine() == "auto" else "lightgbm")
-        assert got.signature["task"] == "regression" and got.metrics["rmse"] == best["metric_value"]
+        assert got.signature["task"] == "regression" and got.metrics["rmse"] == best.metric_value
         model = load_model(registry_service.resolve_model_path(store=runtime.store, model_version=got))
         values = model.predict(synthetic_frame("regression").head(5)).values
         assert values.shape == (5,) and np.isfinite(values).all()
-        tracked = service.get_run(session, run_id=best["run_id"])
+        tracked = service.get_run(session, run_id=best.run_id)
         assert tracked.metrics["test_rows"] == 48 and len(tracked.evaluation["residuals"]["points"]) == 48
         assert set(tracked.evaluation["permutation_importance"]) == {"x1", "x2", "colour"}
         assert isinstance(tracked.fold_metrics, list) and tracked.library_versions["numpy"]
@@ -78,7 +76,7 @@ def test_run_trains_registers_and_summarises(live_runtime: Runtime) -> None:
         [experiment] = service.list_experiments(session, project_id=project.id)
         assert (experiment["name"], experiment["runs"], experiment["best_run_id"]) == ("Default", 1, tracked.id)
         assert service.get_or_create_experiment(session, project_id=project.id, name=" ").id == experiment["id"]
-        renamed = service.register_run(session, run_id=best["run_id"], user_id=user.id, name="sales-model")
+        renamed = service.register_run(session, run_id=best.run_id, user_id=user.id, name="sales-model")
         assert (renamed.name, renamed.version) == ("sales-model", 1)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -361,20 +363,41 @@ def _run_profile_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         return {"version_id": profile.version_id, "rows": profile.profile.get("rows")}
 
 
-def project_summary(session: Session, *, project_id: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ColumnSummary:
+    """A profiled column as other domains show it (reports): type, missing share, spread."""
+
+    name: str
+    dtype: str | None
+    missing_pct: float | None
+    distinct: int | None
+    min: object
+    max: object
+    mean: float | None
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """The latest version of a dataset; `profile_columns` is None until the version is profiled."""
+
+    name: str
+    version: int
+    rows: int | None
+    columns: int | None
+    created_at: dt.datetime
+    profile_columns: tuple[ColumnSummary, ...] | None
+
+
+def project_summary(session: Session, *, project_id: int) -> list[DatasetSummary]:
     """Summarise the latest version of each dataset of the project (for reports)."""
-    keys = ("name", "dtype", "missing_pct", "distinct", "min", "max", "mean", "top_values")
     datasets = []
     for version in list_latest_versions(session, project_id=project_id):
         profile = find_dataset_profile(session, version_id=version.id)
-        datasets.append({
-            "name": version.dataset.name,
-            "version": version.version,
-            "rows": version.row_count,
-            "columns": version.column_count,
-            "created_at": version.created_at,
-            "profile": None if profile is None else {
-                "columns": [{k: c.get(k) for k in keys} for c in profile.profile.get("column_profiles", [])]
-            },
-        })
-    return {"datasets": datasets}
+        columns = None if profile is None else tuple(
+            ColumnSummary(name=str(c.get("name")), dtype=c.get("dtype"), missing_pct=c.get("missing_pct"),
+                          distinct=c.get("distinct"), min=c.get("min"), max=c.get("max"), mean=c.get("mean"))
+            for c in profile.profile.get("column_profiles", []))
+        datasets.append(DatasetSummary(name=version.dataset.name, version=version.version, rows=version.row_count,
+                                       columns=version.column_count, created_at=version.created_at,
+                                       profile_columns=columns))
+    return datasets

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -238,7 +238,21 @@ def service_drift(plane: Any, *, service_name: str, min_rows: int = LIVE_DRIFT_M
             "latest": judged[-1] if judged else None}
 
 
-def summarize_project_services(session: Session, *, project_id: int, hours: int = 24) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ServiceTraffic:
+    """A service of a project with its recent traffic and latency (for reports)."""
+
+    name: str
+    model_version: str | None
+    state: str
+    requests: int
+    errors: int
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    latency_p99_ms: float | None
+
+
+def summarize_project_services(session: Session, *, project_id: int, hours: int = 24) -> list[ServiceTraffic]:
     """Return the project's services with their last `hours` hours of traffic and latency (for reports)."""
     services = serving_service.list_services(session, project_id=project_id)
     totals = summarize_services(session, service_names=[s.name for s in services],
@@ -246,9 +260,9 @@ def summarize_project_services(session: Session, *, project_id: int, hours: int 
     rows = []
     for service in services:
         stats = totals[service.name]
-        rows.append({"name": service.name, "model_version": serving_service.primary_label(session, service=service),
-                     "state": service.state,
-                     "requests": stats["requests"], "errors": stats["errors"],
-                     "latency_p50_ms": stats["latency_p50_ms"], "latency_p95_ms": stats["latency_p95_ms"],
-                     "latency_p99_ms": stats["latency_p99_ms"]})
-    return {"services": rows}
+        rows.append(ServiceTraffic(
+            name=service.name, model_version=serving_service.primary_label(session, service=service),
+            state=service.state, requests=stats["requests"], errors=stats["errors"],
+            latency_p50_ms=stats["latency_p50_ms"], latency_p95_ms=stats["latency_p95_ms"],
+            latency_p99_ms=stats["latency_p99_ms"]))
+    return rows

@@ -61,4 +61,4 @@ def update_task(project_id: int, task_id: int, body: TaskUpdate, session: DbSess
 
 @router.get("/schedule", response_model=ScheduleSummary)
 def schedule_summary(project: ProjectAccess, session: DbSession) -> ScheduleSummary:
-    return ScheduleSummary.model_validate(service.schedule_summary(session, project_id=project.id))
+    return service.schedule_summary(session, project_id=project.id)

@@ -12,6 +12,7 @@ from mlpilot.accounts.models import User
 from mlpilot.core.db import unit_of_work
 from mlpilot.core.errors import InvalidInput, NotFound
 from mlpilot.pmo.models import Milestone, Task, TaskStatus
+from mlpilot.pmo.schemas import ScheduleSummary
 from mlpilot.pmo.slippage import ScheduleItem, summarize_schedule
 from mlpilot.projects import service as projects_service
 from mlpilot.projects.models import STAGES
@@ -203,7 +204,8 @@ def schedule_items(session: Session, *, project_id: int) -> list[ScheduleItem]:
     return items
 
 
-def schedule_summary(session: Session, *, project_id: int, today: dt.date | None = None) -> dict[str, Any]:
+def schedule_summary(session: Session, *, project_id: int, today: dt.date | None = None) -> ScheduleSummary:
     """Return counts, % done, worst slippage and next milestone of the project's plan."""
     projects_service.get_project(session, project_id=project_id)
-    return summarize_schedule(schedule_items(session, project_id=project_id), today or dt.date.today())
+    return ScheduleSummary.model_validate(
+        summarize_schedule(schedule_items(session, project_id=project_id), today or dt.date.today()))

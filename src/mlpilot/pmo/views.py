@@ -15,6 +15,7 @@ from mlpilot.core.errors import InvalidInput, NotFound, PermissionDenied
 from mlpilot.core.i18n import get_translations
 from mlpilot.pmo import service
 from mlpilot.pmo.models import TaskStatus
+from mlpilot.pmo.schemas import ScheduleSummary
 from mlpilot.pmo.slippage import DONE, DONE_LATE, LATE
 from mlpilot.projects import service as projects_service
 from mlpilot.projects.models import STAGES
@@ -26,17 +27,17 @@ COLORS = {LATE: "#dc2626", DONE_LATE: "#f59e0b", DONE: "#16a34a"}
 OPEN_COLOR, MILESTONE_COLOR, TODAY_COLOR = "#2f5bea", "#1e3a8a", "#111827"
 
 
-def gantt_spec(summary: dict[str, Any], *, today_label: str, axis_label: str) -> dict[str, Any]:
+def gantt_spec(summary: ScheduleSummary, *, today_label: str, axis_label: str) -> dict[str, Any]:
     """Return a Chart.js horizontal floating-bar config: one bar per item, x in days from today, 0 marked."""
-    today: dt.date = summary["today"]
-    items = summary["items"]
+    today = summary.today
+    items = summary.items
     labels, bars, colors = [], [], []
     for item in items:
-        labels.append(("◆ " if item["kind"] == "milestone" else "· ") + item["name"][:40])
-        start = (item["start_date"] - today).days
-        end = (item["due_date"] - today).days + 1  # a bar covers its due day
+        labels.append(("◆ " if item.kind == "milestone" else "· ") + item.name[:40])
+        start = (item.start_date - today).days
+        end = (item.due_date - today).days + 1  # a bar covers its due day
         bars.append([start, end])
-        color = COLORS.get(item["state"], MILESTONE_COLOR if item["kind"] == "milestone" else OPEN_COLOR)
+        color = COLORS.get(item.state, MILESTONE_COLOR if item.kind == "milestone" else OPEN_COLOR)
         colors.append(color)
     # The "today" marker: a thin bar at x=0 on every row, drawn over the items, so it reads as a vertical line.
     marker = [[-0.08, 0.08] for _ in items]
@@ -65,13 +66,13 @@ def _fragment(request: Request, session: DbSession, user: User, project_id: int,
     milestones = service.list_milestones(session, project_id=project_id)
     tasks = service.list_tasks(session, project_id=project_id)
     members = projects_service.list_members(session, project_id=project_id)
-    states = {(r["kind"], r["id"]): r for r in summary["items"]}
-    chart = gantt_spec(summary, today_label=_("Today"), axis_label=_("Days from today")) if summary["items"] else None
-    height = max(160, 34 * len(summary["items"]) + 70)
+    states = {(r.kind, r.id): r for r in summary.items}
+    chart = gantt_spec(summary, today_label=_("Today"), axis_label=_("Days from today")) if summary.items else None
+    height = max(160, 34 * len(summary.items) + 70)
     return render(request, "pmo/_plan.html", user=user, p=project, summary=summary, milestones=milestones,
                   tasks=tasks, members=members, states=states, chart=chart, chart_height=height,
                   milestone_names={m.id: m.name for m in milestones}, owners={u.id: u.username for _m, u in members},
-                  stages=STAGES, statuses=list(TaskStatus), today=summary["today"],
+                  stages=STAGES, statuses=list(TaskStatus), today=summary.today,
                   can_write=ROLE_RANK[Role(user.role)] >= ROLE_RANK[Role.member], error=error)
 
 

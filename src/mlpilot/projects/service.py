@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -162,13 +165,22 @@ def load_project_detail(session: Session, *, project_id: int) -> Project:
     return project
 
 
-def stage_timeline(session: Session, *, project_id: int) -> list[dict]:
+@dataclass(frozen=True)
+class StageState:
+    """One stage of a project's life: done, current or upcoming, and when it was last entered."""
+
+    stage: str
+    state: str
+    entered_at: dt.datetime | None
+
+
+def stage_timeline(session: Session, *, project_id: int) -> list[StageState]:
     """Return the six stages in order with state (done/current/upcoming) and when each was last entered."""
     project = load_project_detail(session, project_id=project_id)
     entered = {}
     for event in project.stage_events:
         entered[event.stage] = event.at
     current = STAGES.index(Stage(project.stage))
-    return [{"stage": stage.value, "entered_at": entered.get(stage.value),
-             "state": "done" if i < current else "current" if i == current else "upcoming"}
+    return [StageState(stage=stage.value, entered_at=entered.get(stage.value),
+                       state="done" if i < current else "current" if i == current else "upcoming")
             for i, stage in enumerate(STAGES)]

@@ -1,10 +1,56 @@
-"""The evidence behind a status report, assembled as plain data from other domains' summaries (no database)."""
+"""The evidence behind a status report, assembled from other domains' typed summaries (no database)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+
+from mlpilot.datasets.service import ColumnSummary, DatasetSummary
+from mlpilot.monitoring.service import ServiceTraffic
+from mlpilot.pmo.schemas import ScheduleSummary
+from mlpilot.projects.service import StageState
+from mlpilot.training.service import LeaderboardEntry, TrainingSummary
+
+# Profiled columns a report lists per dataset (the widest tables would not fit a page).
+SHOWN_COLUMNS = 12
+SHOWN_RUNS = 10
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """Who the report is about."""
+
+    id: int
+    name: str
+    client: str
+    description: str
+    stage: str
+    usecase_key: str | None
+    usecase_name: str | None
+
+
+@dataclass(frozen=True)
+class ScreeningFacts:
+    """The project's latest screening: the score, the decision and each question's answer and note."""
+
+    score: int
+    max_score: int
+    decision: str
+    answers: dict[str, dict[str, str]]
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """A dataset as the report shows it: its latest version, and the column missing the most values."""
+
+    summary: DatasetSummary
+    profile_columns: tuple[ColumnSummary, ...] = ()
+    most_missing: ColumnSummary | None = None
+
+    @property
+    def profiled(self) -> bool:
+        return self.summary.profile_columns is not None
 
 
 @dataclass(frozen=True)
@@ -12,39 +58,26 @@ class Evidence:
     """Everything a status report shows; built from live data, rendered by render.py."""
 
     generated_at: dt.datetime
-    project: dict[str, Any]
-    timeline: list[dict[str, Any]]
-    schedule: dict[str, Any]
-    screening: dict[str, Any] | None
-    datasets: list[dict[str, Any]] = field(default_factory=list)
-    leaderboard: list[dict[str, Any]] = field(default_factory=list)
-    best_model: dict[str, Any] | None = None
-    services: list[dict[str, Any]] = field(default_factory=list)
+    project: ProjectFacts
+    timeline: list[StageState]
+    schedule: ScheduleSummary
+    screening: ScreeningFacts | None
+    datasets: list[DatasetFacts] = field(default_factory=list)
+    leaderboard: list[LeaderboardEntry] = field(default_factory=list)
+    best_model: LeaderboardEntry | None = None
+    services: list[ServiceTraffic] = field(default_factory=list)
 
 
-def assemble_evidence(*, project: dict[str, Any], timeline: list[dict[str, Any]], schedule: dict[str, Any],
-                      screening: dict[str, Any] | None, datasets_summary: dict[str, Any],
-                      training_summary: dict[str, Any], serving_summary: dict[str, Any],
-                      generated_at: dt.datetime) -> Evidence:
+def assemble_evidence(*, project: ProjectFacts, timeline: list[StageState], schedule: ScheduleSummary,
+                      screening: ScreeningFacts | None, datasets: list[DatasetSummary], training: TrainingSummary,
+                      services: list[ServiceTraffic], generated_at: dt.datetime) -> Evidence:
     """Combine the domains' summaries into one Evidence, dropping what a report does not show."""
-    datasets = []
-    for ds in datasets_summary.get("datasets") or []:
-        profile = ds.get("profile") or {}
-        columns = profile.get("columns") or []
-        worst_missing = max(columns, key=lambda c: c.get("missing_pct") or 0, default=None)
-        datasets.append({**{k: ds.get(k) for k in ("name", "version", "rows", "columns", "created_at")},
-                         "profiled": bool(columns),
-                         "profile_columns": columns[:12],
-                         "most_missing": worst_missing if worst_missing and worst_missing.get("missing_pct") else None})
-    leaderboard = list(training_summary.get("leaderboard") or [])[:10]
-    return Evidence(
-        generated_at=generated_at,
-        project=project,
-        timeline=timeline,
-        schedule=schedule,
-        screening=screening,
-        datasets=datasets,
-        leaderboard=leaderboard,
-        best_model=training_summary.get("best"),
-        services=list(serving_summary.get("services") or []),
-    )
+    facts = []
+    for dataset in datasets:
+        columns = dataset.profile_columns or ()
+        worst = max(columns, key=lambda c: c.missing_pct or 0, default=None)
+        facts.append(DatasetFacts(summary=dataset, profile_columns=columns[:SHOWN_COLUMNS],
+                                  most_missing=worst if worst is not None and worst.missing_pct else None))
+    return Evidence(generated_at=generated_at, project=project, timeline=timeline, schedule=schedule,
+                    screening=screening, datasets=facts, leaderboard=training.leaderboard[:SHOWN_RUNS],
+                    best_model=training.best, services=services)

@@ -27,7 +27,7 @@ from mlpilot.datasets import service as datasets_service
 from mlpilot.monitoring import service as monitoring_service
 from mlpilot.pmo import service as pmo_service
 from mlpilot.projects import service as projects_service
-from mlpilot.reports.evidence import Evidence, assemble_evidence
+from mlpilot.reports.evidence import Evidence, ProjectFacts, ScreeningFacts, assemble_evidence
 from mlpilot.reports.models import Report
 from mlpilot.reports.render import render_html, render_pdf
 from mlpilot.training import service as training_service
@@ -51,17 +51,17 @@ def collect_evidence(session: Session, *, project_id: int, locale: str = "en",
     screening = usecases_service.get_current_screening(session, project_id=project_id)
     now = now or utcnow()
     return assemble_evidence(
-        project={"id": project.id, "name": project.name, "client": project.client,
-                 "description": project.description, "stage": project.stage, "usecase_key": project.usecase_key,
-                 "usecase_name": usecase.localized_name(locale) if usecase else None},
+        project=ProjectFacts(id=project.id, name=project.name, client=project.client,
+                             description=project.description, stage=project.stage, usecase_key=project.usecase_key,
+                             usecase_name=usecase.localized_name(locale) if usecase else None),
         timeline=projects_service.stage_timeline(session, project_id=project_id),
         schedule=pmo_service.schedule_summary(session, project_id=project_id, today=now.date()),
-        screening=None if screening is None else {
-            "score": screening.score, "max_score": screening.max_score, "decision": screening.decision,
-            "answers": screening.answers, "created_at": screening.created_at},
-        datasets_summary=datasets_service.project_summary(session, project_id=project_id),
-        training_summary=training_service.project_summary(session, project_id=project_id),
-        serving_summary=monitoring_service.summarize_project_services(session, project_id=project_id),
+        screening=None if screening is None else ScreeningFacts(
+            score=screening.score, max_score=screening.max_score, decision=screening.decision,
+            answers=screening.answers, created_at=screening.created_at),
+        datasets=datasets_service.project_summary(session, project_id=project_id),
+        training=training_service.project_summary(session, project_id=project_id),
+        services=monitoring_service.summarize_project_services(session, project_id=project_id),
         generated_at=now,
     )
 
@@ -86,7 +86,7 @@ def create_report(session: Session, *, store: ArtifactStore, project_id: int, lo
         store.put_bytes(pdf_key, pdf)
         with unit_of_work(session):
             _ = get_translations(locale).gettext
-            title = f"{evidence.project['name']} — {_('Status report')} {evidence.generated_at:%Y-%m-%d}"
+            title = f"{evidence.project.name} — {_('Status report')} {evidence.generated_at:%Y-%m-%d}"
             report = Report(project_id=project_id, kind="status", locale=locale, title=title[:300],
                             html_key=html_key, pdf_key=pdf_key, html_sha256=hashlib.sha256(html_bytes).hexdigest(),
                             pdf_sha256=hashlib.sha256(pdf).hexdigest(), html_bytes=len(html_bytes),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -248,29 +249,54 @@ def describe_dataset(session: Session, *, run: Run) -> str:
     return f"{version.dataset.name} v{version.version}"
 
 
-def leaderboard_entries(session: Session, *, project_id: int, task: str | None = None) -> list[dict[str, Any]]:
-    """Return the leaderboard as plain rows, ranked within each task."""
-    entries: list[dict[str, Any]] = []
+@dataclass(frozen=True)
+class LeaderboardEntry:
+    """A finished run as the leaderboard ranks it (within its task, by its primary metric on the test split)."""
+
+    rank: int
+    run_id: int
+    engine: str
+    task: str
+    target: str
+    dataset: str
+    metric_name: str
+    metric_value: float | None
+    higher_is_better: bool
+    metrics: dict[str, float]
+    duration_s: float | None
+    experiment: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    """The project's leaderboard, best first, for reports."""
+
+    leaderboard: list[LeaderboardEntry]
+    best: LeaderboardEntry | None
+
+
+def leaderboard_entries(session: Session, *, project_id: int, task: str | None = None) -> list[LeaderboardEntry]:
+    """Return the leaderboard, ranked within each task."""
+    entries: list[LeaderboardEntry] = []
     ranks: dict[str, int] = {}
     names = experiment_names(session, project_id=project_id)
     for run in leaderboard(session, project_id=project_id, task=task):
         ranks[run.task] = ranks.get(run.task, 0) + 1
         metric = run.primary_metric or ""
-        entries.append({
-            "rank": ranks[run.task], "run_id": run.id, "engine": run.engine, "task": run.task, "target": run.target,
-            "metric_name": metric, "metric_value": run.primary_metric_value,
-            "higher_is_better": run_metrics.higher_is_better(metric), "metrics": dict(run.metrics),
-            "duration_s": run.duration_s, "dataset": describe_dataset(session, run=run),
-            "experiment": names.get(run.experiment_id or 0), "tags": list(run.tags or []),
-        })
+        entries.append(LeaderboardEntry(
+            rank=ranks[run.task], run_id=run.id, engine=run.engine, task=run.task, target=run.target,
+            metric_name=metric, metric_value=run.primary_metric_value,
+            higher_is_better=run_metrics.higher_is_better(metric), metrics=dict(run.metrics),
+            duration_s=run.duration_s, dataset=describe_dataset(session, run=run),
+            experiment=names.get(run.experiment_id or 0), tags=list(run.tags or [])))
     return entries
 
 
-def project_summary(session: Session, *, project_id: int) -> dict[str, Any]:
+def project_summary(session: Session, *, project_id: int) -> TrainingSummary:
     """Summarise the project's leaderboard and best run (for reports)."""
-    keys = ("run_id", "engine", "task", "target", "metric_name", "metric_value", "metrics", "duration_s", "dataset")
-    entries = [{k: entry[k] for k in keys} for entry in leaderboard_entries(session, project_id=project_id)]
-    return {"leaderboard": entries, "best": entries[0] if entries else None}
+    entries = leaderboard_entries(session, project_id=project_id)
+    return TrainingSummary(leaderboard=entries, best=entries[0] if entries else None)
 
 
 def get_runs(session: Session, *, run_ids: list[int]) -> list[Run]:

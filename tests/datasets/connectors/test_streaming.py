@@ -17,8 +17,8 @@ from mlpilot.core.runtime import Runtime
 from mlpilot.datasets import service as datasets_service
 from mlpilot.datasets.connectors import ConnectorError
 from mlpilot.datasets.connectors.files import FileConnector
-from tests.datasets.connectors.factories import many_rows_csv
 from tests.connections.test_service import ingest, versions_of
+from tests.datasets.connectors.factories import many_rows_csv
 from tests.projects.factories import make_project, make_user
 
 SMALL = 1024
