@@ -59,7 +59,7 @@ def test_shadow_calls_are_not_client_traffic_but_cost_compute(client: TestClient
     put(runtime, "pricing", n=5, latency=40.0, role="shadow")
     with session_scope(runtime.sessions) as session:
         result = monitoring_service.window_metrics(session, service_name="pricing", window="1h")
-    assert result["totals"]["requests"] == 3
+    assert result.totals.requests == 3
     assert client.put("/api/v1/monitoring/costs/pricing", json={"unit_cost": 0.01}).status_code == 204
     put(runtime, "search", n=2, latency=500.0)
     rows = client.get("/api/v1/monitoring/costs?window=1h").json()

@@ -92,15 +92,15 @@ def list_events(session: Session, *, limit: int = 100, services: Collection[str]
 def _drift_value(plane: Any, rule: AlertRule) -> tuple[float | None, dict[str, Any]]:
     if plane is None:
         return None, {}
-    latest = monitoring_service.service_drift(plane, service_name=rule.service)["latest"]
+    latest = monitoring_service.service_drift(plane, service_name=rule.service).latest
     if latest is None:
         return None, {}
-    details = {"drifted_columns": ", ".join(latest["drifted_columns"]) or "none",
-               "drift_window_start": latest["window_start"].isoformat(), "sampled_rows": latest["sampled"]}
+    details: dict[str, Any] = {"drifted_columns": ", ".join(latest.drifted_columns) or "none",
+                               "drift_window_start": latest.window_start.isoformat(), "sampled_rows": latest.sampled}
     if rule.metric == "drift_share":
-        value = latest["share_drifted"]
+        value = latest.share_drifted
         return (None if value is None else float(value)), details
-    flag = latest["prediction_drift"]
+    flag = latest.prediction_drift
     return (None if flag is None else float(flag)), details
 
 

@@ -41,7 +41,7 @@ def _visible(session: DbSession, user: User) -> set[str] | None:
 def service_metrics(name: str, session: DbSession, user: CurrentUser, window: Window = "1h") -> MetricsRead:
     """Requests, errors, rows and p50/p95/p99 latency of a service, in total and per time bucket."""
     serving_service.check_service_access(session, name=name, user=user)
-    return MetricsRead(**service.window_metrics(session, service_name=name, window=window))
+    return service.window_metrics(session, service_name=name, window=window)
 
 
 @router.post("/services/{name}/feedback", response_model=FeedbackResult, dependencies=[access.Service.write])
@@ -51,14 +51,14 @@ def send_feedback(name: str, body: FeedbackCreate, session: DbSession, runtime: 
     serving_service.check_service_access(session, name=name, user=user)
     plane = serving_service.require_dataplane(runtime)
     items = [item.model_dump() for item in body.feedback]
-    return FeedbackResult(**service.record_feedback(session, log=plane.predictions, service_name=name, items=items))
+    return service.record_feedback(session, log=plane.predictions, service_name=name, items=items)
 
 
 @router.get("/monitoring/services/{name}/quality", response_model=QualityRead, dependencies=[access.Service.read])
 def service_quality(name: str, session: DbSession, user: CurrentUser, window: Window = "24h") -> QualityRead:
     """Live accuracy (classification) or RMSE/MAE (regression) per bucket, from feedback received."""
     serving_service.check_service_access(session, name=name, user=user)
-    return QualityRead(**service.service_quality(session, service_name=name, window=window))
+    return service.service_quality(session, service_name=name, window=window)
 
 
 @router.get("/monitoring/alert-rules", response_model=list[AlertRuleRead])
@@ -88,7 +88,7 @@ def service_drift(name: str, session: DbSession, runtime: RuntimeDep, user: Curr
     """Live input and prediction drift of the service's sampled traffic against its training reference."""
     serving_service.check_service_access(session, name=name, user=user)
     plane = serving_service.require_dataplane(runtime)
-    return LiveDriftRead(**service.service_drift(plane, service_name=name))
+    return service.service_drift(plane, service_name=name)
 
 
 @router.get("/monitoring/alerts", response_model=list[AlertEventRead])

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from sqlalchemy import delete, select
@@ -18,8 +18,12 @@ from mlpilot.core.runtime import Runtime
 from mlpilot.dataplane.telemetry import PredictionLog
 from mlpilot.monitoring import live, metrics
 from mlpilot.monitoring.models import Feedback, InferenceLog
+from mlpilot.monitoring.schemas import FeedbackResult, LiveDriftRead, MetricsRead, QualityRead
 from mlpilot.monitoring.sink import InferenceSink, SinkStats
 from mlpilot.serving import service as serving_service
+
+if TYPE_CHECKING:
+    from mlpilot.dataplane.server import DataPlane
 
 SINK_KEY = "inference_sink"
 # Window → (length, bucket size in seconds): about 60–100 points per chart.
@@ -86,12 +90,12 @@ def service_metrics(session: Session, *, service_name: str, since: dt.datetime, 
     return {"service": service_name, **result}
 
 
-def window_metrics(session: Session, *, service_name: str, window: str = "1h") -> dict[str, Any]:
+def window_metrics(session: Session, *, service_name: str, window: str = "1h") -> MetricsRead:
     """Return service_metrics over a named window (1h, 24h, 7d) ending now."""
     length, bucket_seconds = resolve_window(window)
     now = utcnow()
-    return {"window": window, **service_metrics(session, service_name=service_name, since=now - length,
-                                                bucket_seconds=bucket_seconds, until=now)}
+    return MetricsRead.model_validate({"window": window, **service_metrics(
+        session, service_name=service_name, since=now - length, bucket_seconds=bucket_seconds, until=now)})
 
 
 def summarize_services(session: Session, *, service_names: list[str],
@@ -138,7 +142,7 @@ def overview(session: Session, *, window: str = "24h", services: Collection[str]
 
 
 def record_feedback(session: Session, *, log: PredictionLog, service_name: str,
-                    items: list[dict[str, Any]]) -> dict[str, Any]:
+                    items: list[dict[str, Any]]) -> FeedbackResult:
     """Join ground truth {"request_id", "actual"} to logged predictions, store the matches; report unknown ids.
 
     Feedback on a request already answered replaces the earlier feedback. Ids no longer (or never) in the
@@ -159,7 +163,7 @@ def record_feedback(session: Session, *, log: PredictionLog, service_name: str,
             session.execute(delete(Feedback).where(Feedback.service == service_name,
                                                    Feedback.request_id.in_([r.request_id for r in rows])))
         session.add_all(rows)
-    return {"service": service_name, "matched": len(rows), "unknown": unknown}
+    return FeedbackResult(service=service_name, matched=len(rows), unknown=unknown)
 
 
 def quality_since(session: Session, *, service_name: str, since: dt.datetime, bucket_seconds: int,
@@ -182,13 +186,14 @@ def quality_since(session: Session, *, service_name: str, since: dt.datetime, bu
     return {"task": task, "totals": totals, "series": series}
 
 
-def service_quality(session: Session, *, service_name: str, window: str = "24h") -> dict[str, Any]:
+def service_quality(session: Session, *, service_name: str, window: str = "24h") -> QualityRead:
     """Live accuracy (classification) or RMSE and MAE (regression) per bucket of the window, from feedback."""
     length, bucket_seconds = resolve_window(window)
     now = utcnow()
     result = quality_since(session, service_name=service_name, since=now - length, bucket_seconds=bucket_seconds,
                            until=now)
-    return {"service": service_name, "window": window, "bucket_seconds": bucket_seconds, **result}
+    return QualityRead.model_validate({"service": service_name, "window": window, "bucket_seconds": bucket_seconds,
+                                       **result})
 
 
 def quality_overview(session: Session, *, window: str = "24h",
@@ -221,7 +226,7 @@ def _reference_frame(path: Path) -> pl.DataFrame:
     return frame
 
 
-def service_drift(plane: Any, *, service_name: str, min_rows: int = LIVE_DRIFT_MIN_ROWS) -> dict[str, Any]:
+def service_drift(plane: DataPlane, *, service_name: str, min_rows: int = LIVE_DRIFT_MIN_ROWS) -> LiveDriftRead:
     """Live input and prediction drift of `service_name`, per window of sampled traffic, newest last.
 
     The reference is the training sample saved with the serving model; a model without one (imported from
@@ -233,9 +238,10 @@ def service_drift(plane: Any, *, service_name: str, min_rows: int = LIVE_DRIFT_M
               for start, seen, columns in plane.traffic.windows(service_name)]
     windows = live.drift_over_windows(frames, reference=reference, min_rows=min_rows)
     judged = [w for w in windows if w["drift"] is not None]
-    return {"service": service_name, "reference": "training" if reference is not None else "first_window",
-            "window_seconds": plane.traffic.window_s, "min_rows": min_rows, "windows": windows,
-            "latest": judged[-1] if judged else None}
+    return LiveDriftRead.model_validate({
+        "service": service_name, "reference": "training" if reference is not None else "first_window",
+        "window_seconds": plane.traffic.window_s, "min_rows": min_rows, "windows": windows,
+        "latest": judged[-1] if judged else None})
 
 
 @dataclass(frozen=True)

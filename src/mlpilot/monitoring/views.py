@@ -12,6 +12,7 @@ from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import InvalidInput, MlpilotError, PermissionDenied
 from mlpilot.core.i18n import get_translations
 from mlpilot.monitoring import service
+from mlpilot.monitoring.schemas import BucketRead
 from mlpilot.serving import service as serving_service
 from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render, request_locale
@@ -19,13 +20,14 @@ from mlpilot.web.pages import PageUser, render, request_locale
 router = APIRouter(include_in_schema=False)
 
 
-def traffic_chart(series: list[dict[str, Any]], *, window: str, gettext: Any) -> dict[str, Any]:
+def traffic_chart(series: list[BucketRead], *, window: str, gettext: Any) -> dict[str, Any]:
     """Return a Chart.js config: requests per bucket (left axis) and p50/p95/p99 latency in ms (right axis)."""
     fmt = "%H:%M" if window != "7d" else "%m-%d %H:%M"
-    labels = [b["start"].strftime(fmt) for b in series]
+    labels = [b.start.strftime(fmt) for b in series]
 
     def line(label: str, key: str, color: str, axis: str, fill: bool = False) -> dict[str, Any]:
-        return {"label": label, "data": [b[key] for b in series], "borderColor": color, "backgroundColor": color,
+        return {"label": label, "data": [getattr(b, key) for b in series], "borderColor": color,
+                "backgroundColor": color,
                 "yAxisID": axis, "pointRadius": 2, "borderWidth": 2, "spanGaps": False, "fill": fill,
                 "tension": 0.2}
 
@@ -55,8 +57,8 @@ def metrics_fragment(name: str, request: Request, session: DbSession, user: Page
     serving_service.check_service_access(session, name=name, user=user)
     data = service.window_metrics(session, service_name=name, window=window)
     gettext = get_translations(request_locale(request, user)).gettext
-    chart = traffic_chart(data["series"], window=window, gettext=gettext)
-    return render(request, "monitoring/_metrics.html", user=user, name=name, data=data, totals=data["totals"],
+    chart = traffic_chart(data.series, window=window, gettext=gettext)
+    return render(request, "monitoring/_metrics.html", user=user, name=name, data=data, totals=data.totals,
                   chart=chart, window=window, windows=list(service.WINDOWS))
 
 
@@ -85,20 +87,20 @@ def live_drift_cards(plane: Any, *, gettext: Any, services: set[str] | None = No
         if services is not None and name not in services:
             continue
         drift = service.service_drift(plane, service_name=name)
-        latest = drift["latest"]
+        latest = drift.latest
         top: list[dict[str, Any]] = []
         if latest is not None:
-            features = [{"column": c, **v} for c, v in latest["columns"].items() if c != "__prediction__"]
+            features = [{"column": c, **v} for c, v in latest.columns.items() if c != "__prediction__"]
             top = sorted(features, key=lambda f: (not f["drift"], -(f["psi"] or 0.0)))[:6]
-        judged = [w for w in drift["windows"] if w["share_drifted"] is not None]
+        judged = [w for w in drift.windows if w.share_drifted is not None]
         chart = {"type": "bar", "data": {
-            "labels": [w["window_start"].strftime("%m-%d %H:%M") for w in judged],
+            "labels": [w.window_start.strftime("%m-%d %H:%M") for w in judged],
             "datasets": [{"label": gettext("Share of features drifted (%)"),
-                          "data": [round(w["share_drifted"] * 100, 1) for w in judged],
-                          "backgroundColor": ["#dc2626" if w["drift"] else "#2f5bea" for w in judged]}]},
+                          "data": [round((w.share_drifted or 0.0) * 100, 1) for w in judged],
+                          "backgroundColor": ["#dc2626" if w.drift else "#2f5bea" for w in judged]}]},
             "options": {"scales": {"y": {"beginAtZero": True, "max": 100}}}}
         cards.append({"service": name, "drift": drift, "latest": latest, "top": top, "chart": chart,
-                      "windows": len(drift["windows"])})
+                      "windows": len(drift.windows)})
     return cards
 
 
