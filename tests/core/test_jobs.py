@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,7 +34,7 @@ def _fail(ctx: jobs.JobContext, params: dict[str, Any]) -> None:
     raise ZeroDivisionError("division by zero")
 
 
-recovered: list[tuple[int, str, str | None]] = []
+recovered: list[tuple[str, str, str | None]] = []
 
 
 @jobs.job_handler("test.maybe")
@@ -44,7 +45,7 @@ def _maybe(ctx: jobs.JobContext, params: dict[str, Any]) -> None:
 
 @jobs.on_job_interrupted("test.maybe")
 def _recover_maybe(session: Any, job: jobs.Job) -> None:
-    recovered.append((job.id, job.state, job.error))
+    recovered.append((job.params["token"], job.state, job.error))
 
 
 @jobs.job_handler("test.block")
@@ -87,11 +88,14 @@ def test_domain_error_message_is_kept_verbatim(job_runtime: Runtime) -> None:
 
 def test_the_domain_recovery_hook_runs_once_for_a_failed_job_and_never_for_a_succeeded_one(
         job_runtime: Runtime) -> None:
-    ok = jobs.wait_for_job(job_runtime, _start(job_runtime, "test.maybe", {}), timeout=30)
-    crashed = jobs.wait_for_job(job_runtime, _start(job_runtime, "test.maybe", {"crash": True}), timeout=30)
+    # Job ids restart per database, so this test's jobs are told apart by a token of their own.
+    token = uuid.uuid4().hex
+    ok = jobs.wait_for_job(job_runtime, _start(job_runtime, "test.maybe", {"token": f"{token}-ok"}), timeout=30)
+    crashed = jobs.wait_for_job(job_runtime, _start(job_runtime, "test.maybe", {"token": f"{token}-crash",
+                                                                               "crash": True}), timeout=30)
     assert ok.state == "succeeded" and crashed.state == "failed"
-    mine = [entry for entry in recovered if entry[0] in (ok.id, crashed.id)]
-    assert mine == [(crashed.id, "failed", "RuntimeError: session lost before the domain settled its records")]
+    mine = [entry for entry in recovered if entry[0].startswith(token)]
+    assert mine == [(f"{token}-crash", "failed", "RuntimeError: session lost before the domain settled its records")]
 
 
 def test_job_in_rolled_back_transaction_is_never_submitted(job_runtime: Runtime) -> None:
