@@ -110,7 +110,7 @@ def stop_runtime(runtime: Runtime) -> None:
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None,
-               on_started: Callable[[Runtime], None] | None = None) -> FastAPI:
+               on_started: Callable[[Runtime], object] | None = None) -> FastAPI:
     """Build the application for `settings` (or around an existing runtime).
 
     `on_started(runtime)` runs once the runtime is up (the demo uses it to seed its project).

@@ -54,13 +54,21 @@ class MlpilotClient:
     def post(self, path: str, **kwargs: Any) -> Any:
         return self.request("POST", path, **kwargs)
 
+    def get_object(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        """GET a resource that is one JSON object."""
+        return json_object(self.get(path, **kwargs), path)
+
+    def post_object(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        """POST to a route that answers one JSON object."""
+        return json_object(self.post(path, **kwargs), path)
+
     # -- jobs ---------------------------------------------------------------------------------------
     def wait_for_job(self, job_id: int, *, timeout: float = 900.0,
                      on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         """Poll a job until it finishes; return its final record."""
         deadline = time.monotonic() + timeout
         while True:
-            job = self.get(f"/api/v1/jobs/{job_id}")
+            job = self.get_object(f"/api/v1/jobs/{job_id}")
             if on_progress is not None:
                 on_progress(job)
             if job["state"] in ("succeeded", "failed"):
@@ -73,22 +81,29 @@ class MlpilotClient:
     def find_project(self, name_or_id: str) -> dict[str, Any]:
         """Return the project with this id or name."""
         if str(name_or_id).isdigit():
-            return self.get(f"/api/v1/projects/{name_or_id}")
+            return self.get_object(f"/api/v1/projects/{name_or_id}")
         for project in self.get("/api/v1/projects"):
             if project["name"] == name_or_id:
-                return project
+                return json_object(project, "/api/v1/projects")
         raise ApiError(404, f"No project named {name_or_id!r}.")
 
     def upload_dataset(self, project_id: int, path: Path, *, name: str | None = None) -> dict[str, Any]:
         """Upload a CSV/TSV/Parquet file as a new dataset version."""
         with Path(path).open("rb") as handle:
-            return self.post(f"/api/v1/projects/{project_id}/datasets",
+            return self.post_object(f"/api/v1/projects/{project_id}/datasets",
                              data={"name": name or Path(path).name.split(".")[0]},
                              files={"file": (Path(path).name, handle)})
 
     def infer(self, service: str, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         """Call the Open Inference Protocol V2 endpoint of a service."""
-        return self.post(f"/v2/models/{service}/infer", json={"inputs": inputs})
+        return self.post_object(f"/v2/models/{service}/infer", json={"inputs": inputs})
+
+
+def json_object(value: object, path: str) -> dict[str, Any]:
+    """`value` when the server answered a JSON object, else an ApiError naming the route."""
+    if not isinstance(value, dict):
+        raise ApiError(502, f"{path} answered {type(value).__name__}, not a JSON object.")
+    return value
 
 
 def _detail(response: httpx.Response) -> str:

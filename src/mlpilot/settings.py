@@ -254,7 +254,7 @@ def settings_table() -> list[tuple[str, str, str]]:
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 walk(annotation, f"{prefix}{name.upper()}__")
                 continue
-            default = field.default if field.default_factory is None else field.default_factory()
+            default = field.get_default(call_default_factory=True)
             rows.append((f"{prefix}{name.upper()}", "" if default is None else str(default), field.description or ""))
 
     walk(Settings, "MLPILOT_")

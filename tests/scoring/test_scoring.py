@@ -20,6 +20,7 @@ from mlpilot.core.db import session_scope
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.runtime import Runtime
 from mlpilot.scoring import service
+from mlpilot.scoring.specs import parse_output, parse_source
 from tests.dataplane.factories import churn_frame, make_churn_model
 
 ROWS, CHUNK = 400, 25
@@ -92,8 +93,8 @@ def test_file_to_parquet_and_csv(live_runtime: Runtime, model_dir: Path, source_
     for out in ("out.parquet", "out.csv"):
         with session_scope(live_runtime.sessions) as session:
             run = service.create_run(session, guard=live_runtime.allowlist,
-                                     source={"kind": "file", "path": str(source)},
-                                     output={"kind": "file", "path": str(tmp_path / out)},
+                                     source=parse_source({"kind": "file", "path": str(source)}),
+                                     output=parse_output({"kind": "file", "path": str(tmp_path / out)}),
                                      model_path=str(model_dir), chunk_rows=CHUNK,
                                      keep=["customer_id", "plan"])
         result = service.execute_run(live_runtime, run.id)
@@ -116,9 +117,10 @@ def test_sql_to_sql_on_every_database(live_runtime: Runtime, model_dir: Path, so
         write_source_table(url, src, source_frame)
         try:
             with session_scope(live_runtime.sessions) as session:
-                run = service.create_run(session, guard=live_runtime.allowlist, source={"kind": "sql", "url": url,
-                                                          "query": f"SELECT * FROM {src} ORDER BY customer_id"},
-                                         output={"kind": "sql", "url": url, "table": table},
+                query = f"SELECT * FROM {src} ORDER BY customer_id"
+                run = service.create_run(session, guard=live_runtime.allowlist,
+                                         source=parse_source({"kind": "sql", "url": url, "query": query}),
+                                         output=parse_output({"kind": "sql", "url": url, "table": table}),
                                          model_path=str(model_dir), chunk_rows=CHUNK)
             service.execute_run(live_runtime, run.id)
             assert_exactly_once(read_table(url, table))
@@ -174,7 +176,8 @@ def test_sigkill_then_resume_writes_every_prediction_exactly_once(
     for output in outputs:
         with session_scope(live_runtime.sessions) as session:
             run = service.create_run(session, guard=live_runtime.allowlist,
-                                     source={"kind": "file", "path": str(source)}, output=output,
+                                     source=parse_source({"kind": "file", "path": str(source)}),
+                                     output=parse_output(output),
                                      model_path=str(model_dir), chunk_rows=CHUNK)
         try:
             kill_mid_run(live_runtime, run.id, tmp_path)
@@ -195,20 +198,29 @@ def test_bad_specs_are_refused_with_clear_messages(live_runtime: Runtime, model_
     good_source = {"kind": "file", "path": str(tmp_path / "x.csv")}
     cases = [
         ({"source": {"kind": "ftp"}, "output": {"kind": "file", "path": "o.csv"}, "model_path": str(model_dir)},
-         "Source kind must be"),
+         r"source\.kind: must be 'sql' or 'file'"),
+        ({"source": {"kind": "file", "path": "x.csv", "pth": "typo"}, "output": {"kind": "file", "path": "o.csv"},
+          "model_path": str(model_dir)}, r"source\.pth: is not a setting of this kind"),
+        ({"source": good_source, "output": {"kind": "file", "path": ""}, "model_path": str(model_dir)},
+         r"output\.path: is required"),
+        ({"source": good_source, "output": {"kind": "sql", "url": "sqlite://", "table": "bad name"},
+          "model_path": str(model_dir)}, r"output\.table: string should match pattern"),
         ({"source": good_source, "output": {"kind": "file", "path": "o.csv"}}, "exactly one model"),
         ({"source": good_source, "output": {"kind": "sql", "url": "sqlite://"}, "model_path": str(model_dir)},
-         "needs a url and a table"),
+         r"output\.table: is required"),
         ({"source": {"kind": "sql", "url": "sqlite://"}, "output": {"kind": "file", "path": "o.csv"},
           "model_path": str(model_dir)}, "either a table or a query"),
     ]
     with session_scope(live_runtime.sessions) as session:
         for kwargs, message in cases:
             with pytest.raises(InvalidInput, match=message):
-                service.create_run(session, guard=live_runtime.allowlist, **kwargs)
+                service.create_run(session, guard=live_runtime.allowlist,
+                                   **{**kwargs, "source": parse_source(kwargs["source"]),
+                                      "output": parse_output(kwargs["output"])})
     with session_scope(live_runtime.sessions) as session:
         run = service.create_run(session, guard=live_runtime.allowlist,
-                                 source=good_source, output={"kind": "file", "path": str(tmp_path / "o.txt")},
+                                 source=parse_source(good_source),
+                                 output=parse_output({"kind": "file", "path": str(tmp_path / "o.txt")}),
                                  model_path=str(model_dir))
     with pytest.raises(InvalidInput):
         service.execute_run(live_runtime, run.id)
@@ -298,11 +310,12 @@ def test_a_run_whose_job_died_with_the_server_is_marked_resumable(live_runtime: 
 
     with session_scope(live_runtime.sessions) as session:
         run = service.create_run(session, guard=live_runtime.allowlist,
-                                 source={"kind": "file", "path": str(tmp_path / "x.csv")},
-                                 output={"kind": "file", "path": str(tmp_path / "o.csv")}, model_path=str(model_dir))
+                                 source=parse_source({"kind": "file", "path": str(tmp_path / "x.csv")}),
+                                 output=parse_output({"kind": "file", "path": str(tmp_path / "o.csv")}),
+                                 model_path=str(model_dir))
         cli_run = service.create_run(session, guard=live_runtime.allowlist,
-                                     source={"kind": "file", "path": str(tmp_path / "x.csv")},
-                                     output={"kind": "file", "path": str(tmp_path / "p.csv")},
+                                     source=parse_source({"kind": "file", "path": str(tmp_path / "x.csv")}),
+                                     output=parse_output({"kind": "file", "path": str(tmp_path / "p.csv")}),
                                      model_path=str(model_dir))
         with unit_of_work(session):
             job = Job(kind=service.JOB_KIND, params={"run_id": run.id}, state="running")
@@ -341,8 +354,8 @@ def test_database_passwords_are_stored_encrypted_and_still_connect(live_runtime:
     try:
         with session_scope(live_runtime.sessions) as session:
             run = service.create_run(session, guard=live_runtime.allowlist,
-                                     source={"kind": "sql", "url": url, "table": src},
-                                     output={"kind": "sql", "url": url, "table": table},
+                                     source=parse_source({"kind": "sql", "url": url, "table": src}),
+                                     output=parse_output({"kind": "sql", "url": url, "table": table}),
                                      model_path=str(model_dir), chunk_rows=CHUNK, settings=settings)
         with live_runtime.engine.connect() as conn:
             raw = conn.execute(sa.text("SELECT source, output FROM scoring_runs WHERE id = :i"),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Request
 
 from mlpilot.accounts import service
 from mlpilot.accounts.deps import AdminUser, CurrentUser, forget_initial_password, token_from_request
+from mlpilot.accounts.models import Role
 from mlpilot.accounts.schemas import TokenCreate, TokenCreated, TokenRead, UserCreate, UserRead, UserUpdate
 from mlpilot.core.db import INT64_MAX
 from mlpilot.core.deps import DbSession, RuntimeDep
@@ -39,7 +40,7 @@ def update_user(user_id: Annotated[int, Path(ge=1, le=INT64_MAX)], body: UserUpd
                 session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> UserRead:
     """Change a profile; one's own password needs the current one, and other sessions are signed out."""
     if user.id != user_id or body.role is not None or body.active is not None:
-        service.require_role(user, service.Role.admin)
+        service.require_role(user, Role.admin)
     changes = body.model_dump(exclude_unset=True, exclude={"current_password", "password"})
     if body.password is not None:
         if user.id == user_id:

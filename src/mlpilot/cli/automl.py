@@ -120,6 +120,6 @@ def predict(model_dir: Annotated[Path, typer.Option(help="A model folder written
         result = pl.DataFrame({"prediction": prediction.values})
     else:
         classes = list(model.signature.classes or ())
-        result = pl.DataFrame({label: prediction.probabilities[:, i] for i, label in enumerate(classes)})
+        result = pl.DataFrame({label: prediction.class_probabilities[:, i] for i, label in enumerate(classes)})
     out.parent.mkdir(parents=True, exist_ok=True)
     result.write_parquet(out)

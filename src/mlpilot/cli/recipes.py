@@ -24,6 +24,10 @@ def _read_steps(path: Path) -> list[dict[str, Any]]:
         raise typer.Exit(2) from None
     if isinstance(steps, dict) and "steps" in steps:
         steps = steps["steps"]
+    if not isinstance(steps, list) or not all(isinstance(step, dict) for step in steps):
+        err_console.print(f"[red]{path} must hold a JSON list of steps[/] (objects with an \"op\"), "
+                          "or an object whose \"steps\" is that list.")
+        raise typer.Exit(2)
     return steps
 
 

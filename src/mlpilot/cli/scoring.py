@@ -65,14 +65,14 @@ def run(
     """Score a source with a model and write predictions; prints the run id to resume it after a crash."""
     from mlpilot.core.db import session_scope
     from mlpilot.scoring import service
+    from mlpilot.scoring.specs import parse_output, parse_source
 
-    source: dict[str, Any] = ({"kind": "file", "path": source_file} if source_file else
-                              {"kind": "sql", "url": source_url, **({"table": source_table} if source_table else {}),
-                               **({"query": source_query} if source_query else {})})
-    output: dict[str, Any] = ({"kind": "file", "path": out_file} if out_file else
-                              {"kind": "sql", "url": out_url, "table": out_table})
     runtime = _runtime()
     try:
+        source = parse_source({"kind": "file", "path": source_file} if source_file else
+                              {"kind": "sql", "url": source_url, "table": source_table, "query": source_query})
+        output = parse_output({"kind": "file", "path": out_file} if out_file else
+                              {"kind": "sql", "url": out_url, "table": out_table})
         with session_scope(runtime.sessions) as session:
             made = service.create_run(session, source=source, output=output, model_version_id=model_version,
                                       service_name=service_name,

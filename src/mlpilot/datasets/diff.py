@@ -59,11 +59,11 @@ def summarize(frame: pl.DataFrame | pl.LazyFrame, *, top: int = TOP_VALUES) -> F
     rows = int(stats["__rows"])
     columns: dict[str, dict[str, Any]] = {}
     for i, (name, dtype) in enumerate(schema.items()):
-        missing = int(stats[f"m{i}"])
+        missing_count = int(stats[f"m{i}"])
         columns[name] = {
-            "missing_pct": round(100.0 * missing / rows, 4) if rows else 0.0,
+            "missing_pct": round(100.0 * missing_count / rows, 4) if rows else 0.0,
             # n_unique counts null as a value; the diff speaks about real values.
-            "distinct": int(stats[f"d{i}"]) - (1 if missing and not dtype.is_float() else 0),
+            "distinct": int(stats[f"d{i}"]) - (1 if missing_count and not dtype.is_float() else 0),
             "mean": _number(stats.get(f"mean{i}")),
             "std": _number(stats.get(f"std{i}")),
             "top_values": None,

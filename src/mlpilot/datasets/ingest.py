@@ -11,6 +11,7 @@ import io
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -249,7 +250,7 @@ def _check_names(filename: str, names: list[str]) -> None:
 
 def _read_csv(filename: str, data: bytes, delimiter: str, *, on_error: Callable[[], object] | None = None
               ) -> pl.DataFrame:
-    options: dict = {"separator": delimiter, "null_values": NULL_VALUES, "raise_if_empty": False}
+    options: dict[str, Any] = {"separator": delimiter, "null_values": NULL_VALUES, "raise_if_empty": False}
     try:
         try:
             return pl.read_csv(io.BytesIO(data), infer_schema_length=INFER_ROWS, **options)

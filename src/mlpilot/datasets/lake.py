@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 import deltalake
 import polars as pl
-from deltalake.transaction import AddAction, create_table_with_add_actions
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from mlpilot.core.errors import InvalidInput, NotFound
 from mlpilot.core.storage import ArtifactStore
@@ -85,7 +85,8 @@ def delta_compatible(frame: pl.LazyFrame) -> pl.LazyFrame:
         if isinstance(dtype, (pl.Categorical, pl.Enum)) or dtype == pl.Null or dtype == pl.Time:
             casts.append(pl.col(name).cast(pl.String))
         elif dtype in (pl.UInt8, pl.UInt16, pl.UInt32):
-            casts.append(pl.col(name).cast({pl.UInt8: pl.Int16, pl.UInt16: pl.Int32, pl.UInt32: pl.Int64}[dtype]))
+            wider = pl.Int16 if dtype == pl.UInt8 else pl.Int32 if dtype == pl.UInt16 else pl.Int64
+            casts.append(pl.col(name).cast(wider))
         elif dtype == pl.UInt64:
             casts.append(pl.col(name).cast(pl.Int64, strict=True))
         elif isinstance(dtype, pl.Duration):
@@ -153,7 +154,7 @@ def _write_local(uri: str, lazy: pl.LazyFrame, target_file_bytes: int, rows_per_
     token = uuid.uuid4().hex
     sunk: list[Any] = []
     try:
-        lazy.sink_parquet(
+        lazy.sink_parquet(  # type: ignore[call-overload]  # polars' stubs lag its partitioned sinks
             pl.PartitionBy(uri, file_path_provider=lambda args: f"part-{args.index_in_partition:06d}-{token}.parquet",
                            approximate_bytes_per_file=target_file_bytes, max_rows_per_file=rows_per_file),
             compression=PARQUET_COMPRESSION, maintain_order=True, mkdir=True,
@@ -163,8 +164,9 @@ def _write_local(uri: str, lazy: pl.LazyFrame, target_file_bytes: int, rows_per_
         raise
     now = int(time.time() * 1000)
     files = sorted(((Path(p.path).name, p) for p in sunk), key=lambda item: _part_number(item[0]))
-    adds = [AddAction(path=name, size=int(p.num_bytes), partition_values={}, modification_time=now, data_change=True,
-                      stats=json.dumps({"numRecords": int(p.num_rows)})) for name, p in files]
+    adds = [
+        AddAction(path=name, size=int(p.num_bytes), partition_values={}, modification_time=now, data_change=True,
+                  stats=json.dumps({"numRecords": int(p.num_rows)})) for name, p in files]
     schema = deltalake.Schema.from_arrow(lazy.collect_schema().to_arrow())
     if not Path(uri, LOG_DIR).is_dir():
         create_table_with_add_actions(uri, schema, adds, mode="overwrite", configuration=TABLE_CONFIGURATION)
@@ -175,7 +177,8 @@ def _write_local(uri: str, lazy: pl.LazyFrame, target_file_bytes: int, rows_per_
         # (older versions stay readable by time travel).
         create_table_with_add_actions(uri, schema, adds, mode="overwrite", configuration=TABLE_CONFIGURATION)
     else:
-        table.create_write_transaction(adds, mode="overwrite", schema=schema)
+        actions: list[AddAction | RemoveAction] = list(adds)
+        table.create_write_transaction(actions, mode="overwrite", schema=schema)
 
 
 def _remove_late_files(uri: str, token: str) -> None:

@@ -117,7 +117,7 @@ def profile_frame(frame: pl.DataFrame | pl.LazyFrame, *, target: str | None = No
         mode = "full"
     else:
         mode = "full" if data is not None else "streaming"
-    source = data.lazy() if data is not None else frame
+    source = data.lazy() if data is not None else frame.lazy()
 
     report(0.15, "column statistics")
     exact = mode != "streaming"
@@ -260,8 +260,8 @@ def _statistics(source: pl.LazyFrame, schema: pl.Schema, *, exact: bool,
                 data: pl.DataFrame | None = None) -> dict[str, Any]:
     """Run the wide select and derive distinct counts, top values and text statistics from the value counts."""
     integers = frozenset(n for n, t in schema.items() if t.is_integer()) if exact and data is not None else frozenset()
-    result = source.select(_stat_exprs(schema, exact=exact, counted_later=integers))
-    result = result.collect() if exact else result.collect(engine="streaming")
+    query = source.select(_stat_exprs(schema, exact=exact, counted_later=integers))
+    result = query.collect() if exact else query.collect(engine="streaming")
     counted = [c for c in result.columns if c.endswith("\0vc")]
     stats = result.drop(counted).row(0, named=True) if result.width > len(counted) else {}
     for key in counted:
@@ -485,8 +485,8 @@ def _target_summary(source: pl.LazyFrame, target: str, dtype: pl.DataType, colum
             task = "classification"
     info: dict[str, Any] = {"name": target, "task": task, "missing": entry["missing"], "classes": None}
     if task == "classification":
-        counts = source.select(pl.col(target).drop_nulls().value_counts(sort=True, name=COUNT))
-        counts = counts.collect(engine="streaming") if streaming else counts.collect()
+        query = source.select(pl.col(target).drop_nulls().value_counts(sort=True, name=COUNT))
+        counts = query.collect(engine="streaming") if streaming else query.collect()
         classes = [(json_safe(r[target]), int(r[COUNT])) for r in counts.get_column(target).to_list()]
         classes.sort(key=lambda t: (-t[1], str(t[0])))
         info["classes"] = [{"value": v, "count": c} for v, c in classes[:1000]]
@@ -527,8 +527,10 @@ def _target_association(sample: pl.DataFrame, target: str, task: str,
             elif task == "regression":
                 value, measure = _correlation_ratio(sample, y, _lumped(x, sample, name)), "correlation_ratio"
             elif numeric:
+                assert y_cat is not None  # a classification target, lumped above
                 value, measure = _correlation_ratio(sample, x, y_cat), "correlation_ratio"
             else:
+                assert y_cat is not None
                 value, measure = _cramers_v(sample, _lumped(x, sample, name), y_cat), "cramers_v"
         except pl.exceptions.PolarsError:
             continue
@@ -541,7 +543,8 @@ def _target_association(sample: pl.DataFrame, target: str, task: str,
 def _pearson(sample: pl.DataFrame, x: pl.Expr, y: pl.Expr) -> float | None:
     xs, ys = x.cast(pl.Float64).fill_nan(None), y.cast(pl.Float64).fill_nan(None)
     both = xs.is_not_null() & ys.is_not_null()
-    return json_safe(sample.select(pl.corr(xs.filter(both), ys.filter(both))).item())
+    value: float | None = json_safe(sample.select(pl.corr(xs.filter(both), ys.filter(both))).item())
+    return value
 
 
 def _correlation_ratio(sample: pl.DataFrame, values: pl.Expr, groups: pl.Expr) -> float | None:

@@ -220,7 +220,8 @@ def _clean_lineage(session: Session, *, project_id: int, lineage: dict[str, Any]
         "quarantined_rows": int(lineage.get("quarantined_rows") or 0), "watermark": lineage.get("watermark"),
     }
     extra = {k: v for k, v in lineage.items() if k not in cleaned}
-    return _json_tree(_strip_secrets({**cleaned, **extra}))
+    tree: dict[str, Any] = _json_tree(_strip_secrets({**cleaned, **extra}))
+    return tree
 
 
 def _json_tree(value: Any) -> Any:

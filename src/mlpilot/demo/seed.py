@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from mlpilot.accounts import service as accounts_service
-from mlpilot.client import MlpilotClient
+from mlpilot.client import MlpilotClient, json_object
 from mlpilot.core.db import session_scope
 from mlpilot.core.runtime import Runtime
 
@@ -120,9 +120,9 @@ class DemoBuilder:
     def project(self) -> dict[str, Any]:
         for project in self.client.get("/api/v1/projects"):
             if project["name"] == PROJECT_NAME:
-                return project
+                return json_object(project, "/api/v1/projects")
         self.step("creating the project")
-        return self.client.post("/api/v1/projects", json={
+        return self.client.post_object("/api/v1/projects", json={
             "name": PROJECT_NAME,
             "client": "Hanbit Telecom (demo)",
             "description": "Predict which mobile customers are about to cancel so the retention team can call "
@@ -186,14 +186,14 @@ class DemoBuilder:
         if existing is not None:
             detail = self.client.get(f"/api/v1/datasets/{existing['id']}")
             if detail.get("versions"):
-                version = detail["versions"][-1]
+                version = json_object(detail["versions"][-1], "dataset versions")
                 self._ensure_profile(version)
                 return version
         self.stage(pid, "data", "collecting training data")
         self.step("uploading and profiling the telecom churn data")
         uploaded = self.client.upload_dataset(pid, DATA_FILE, name="telecom-churn")
         self._check(self.client.wait_for_job(uploaded["profile_job_id"]), "profiling")
-        return uploaded["version"]
+        return json_object(uploaded["version"], "the uploaded version")
 
     def _ensure_profile(self, version: dict[str, Any]) -> None:
         try:
@@ -204,7 +204,7 @@ class DemoBuilder:
     def model(self, pid: int, version: dict[str, Any]) -> dict[str, Any]:
         models = self.client.get(f"/api/v1/projects/{pid}/model-versions")
         if models:
-            return models[0]
+            return json_object(models[0], "model versions")
         self.stage(pid, "build", "training a baseline model")
         self.step(f"training LightGBM for up to {TRAINING_BUDGET_S} s")
         run = self.client.post(f"/api/v1/projects/{pid}/runs", json={
@@ -215,7 +215,7 @@ class DemoBuilder:
         models = self.client.get(f"/api/v1/projects/{pid}/model-versions")
         if not models:
             raise RuntimeError("training finished but registered no model version")
-        return models[0]
+        return json_object(models[0], "model versions")
 
     def service(self, pid: int, model_version: dict[str, Any]) -> None:
         services = self.client.get("/api/v1/services")

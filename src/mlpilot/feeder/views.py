@@ -41,7 +41,7 @@ def _section(request: Request, session: DbSession, user: User, project_id: int, 
              form: dict[str, str] | None = None, status_code: int = 200,
              template: str = "feeder/_section.html") -> HTMLResponse:
     project = projects_service.check_project_access(session, project_id=project_id, user=user)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for pipeline in service.list_pipelines(session, project_id=project_id):
         runs = service.list_pipeline_runs(session, pipeline_id=pipeline.id, limit=HISTORY_ROWS)
         upcoming = (cron.upcoming_runs(pipeline.schedule, pipeline.next_run_at, count=2, timezone=pipeline.timezone)

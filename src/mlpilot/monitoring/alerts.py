@@ -179,7 +179,7 @@ def cost_view(session: Session, *, since: dt.datetime,
     if services is not None:
         stmt = stmt.where(InferenceLog.service.in_(list(services)))
     prices = {c.service: c for c in session.scalars(select(ServiceCost))}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, requests, n_rows, latency_ms in session.execute(stmt):
         price = prices.get(name)
         unit = price.unit_cost if price else 0.0

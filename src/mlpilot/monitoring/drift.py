@@ -210,7 +210,8 @@ def _ranges(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndar
     if total == 0:
         return values[:0]
     offsets = np.cumsum(lengths) - lengths
-    return values[np.arange(total) + np.repeat(starts - offsets, lengths)]
+    picked: np.ndarray = values[np.arange(total) + np.repeat(starts - offsets, lengths)]
+    return picked
 
 
 def ks_test_sorted(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:

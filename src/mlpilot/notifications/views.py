@@ -22,7 +22,7 @@ def _require_admin(user: Any) -> None:
         raise PermissionDenied("Only administrators manage notifications.")
 
 
-def _page(request: Request, session: Any, user: Any, *, error: str | None = None, form: dict | None = None,
+def _page(request: Request, session: Any, user: Any, *, error: str | None = None, form: dict[str, Any] | None = None,
           status_code: int = 200) -> HTMLResponse:
     response = render(request, "notifications/list.html", user=user,
                       subscriptions=service.list_subscriptions(session),

@@ -36,7 +36,7 @@ def item_slippage(item: ScheduleItem, today: dt.date) -> Slippage:
 
 def summarize_schedule(items: list[ScheduleItem], today: dt.date) -> dict[str, Any]:
     """Return counts, % done, the worst slippage and the next open milestone for a list of items."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in items:
         slip = item_slippage(item, today)
         rows.append({"kind": item.kind, "id": item.id, "name": item.name, "start_date": item.start_date,

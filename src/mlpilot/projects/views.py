@@ -13,7 +13,7 @@ from mlpilot.core.deps import DbSession
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.core.i18n import get_translations
 from mlpilot.projects import service
-from mlpilot.projects.models import STAGES
+from mlpilot.projects.models import STAGES, Stage
 from mlpilot.usecases import service as usecases_service
 from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render, request_locale
@@ -74,7 +74,7 @@ def change_stage(project_id: int, session: DbSession, user: PageUser, stage: Ann
                  note: Annotated[str, Form()] = "") -> Response:
     if stage not in STAGES:
         raise InvalidInput(f"Stage {stage!r} is unknown; expected one of: {', '.join(STAGES)}.")
-    service.set_stage(session, project_id=project_id, user=user, stage=stage, note=note.strip()[:500])
+    service.set_stage(session, project_id=project_id, user=user, stage=Stage(stage), note=note.strip()[:500])
     return RedirectResponse(f"/projects/{project_id}", status_code=303)
 
 

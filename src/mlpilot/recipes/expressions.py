@@ -340,8 +340,14 @@ def _if(c: pl.Expr, a: pl.Expr, b: pl.Expr) -> pl.Expr:
     return pl.when(c).then(a).otherwise(b)
 
 
-def _round(x: pl.Expr, digits: pl.Expr | None = None) -> pl.Expr:
-    return x.round(0 if digits is None else digits)
+def _round(x: pl.Expr, digits: object = None) -> pl.Expr:
+    # `digits` is the literal the parser took (round's second argument must be one).
+    if digits is None:
+        return x.round(0)
+    if isinstance(digits, bool) or not isinstance(digits, int) or not 0 <= digits <= 15:
+        raise InvalidInput(f"round() takes a whole number of digits from 0 to 15 as its second argument; "
+                           f"got {digits!r}.")
+    return x.round(digits)
 
 
 # name -> (min args, max args or None for any, builder, literal-only argument positions)

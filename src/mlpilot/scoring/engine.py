@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from mlpilot.core.errors import InvalidInput
+from mlpilot.scoring import specs
 
 CHECKPOINT_TABLE = "mlpilot_scoring_checkpoints"
 OUTPUT_FORMATS = ("csv", "parquet")
@@ -73,7 +74,7 @@ class Output(Protocol):
 # SQL -----------------------------------------------------------------------------------------------------
 
 
-def _sa_type(dtype: pl.DataType) -> sa.types.TypeEngine:
+def _sa_type(dtype: pl.DataType) -> sa.types.TypeEngine[Any]:
     if dtype.is_integer():
         return sa.BigInteger()
     if dtype.is_float():
@@ -193,18 +194,18 @@ class FileOutput:
         shutil.rmtree(self.parts, ignore_errors=True)
 
 
-def make_output(spec: dict[str, Any], *, run_key: str) -> Output:
-    """Build the output a spec describes: {"kind": "sql", "url", "table"} or {"kind": "file", "path", "format"}."""
-    kind = spec.get("kind")
-    if kind == "sql":
-        if not spec.get("url") or not spec.get("table"):
-            raise InvalidInput("A sql output needs a url and a table.")
-        return SqlOutput(str(spec["url"]), str(spec["table"]), run_key)
-    if kind == "file":
-        if not spec.get("path"):
-            raise InvalidInput("A file output needs a path ending in .csv or .parquet.")
-        return FileOutput(str(spec["path"]), spec.get("format"))
-    raise InvalidInput(f"Output kind must be 'sql' or 'file'; got {kind!r}.")
+def make_output(spec: specs.SqlOutput | specs.FileOutput, *, run_key: str) -> Output:
+    """Build the output a spec describes."""
+    match spec:
+        case specs.SqlOutput(url=url, table=table, password=password):
+            if password:  # given apart from the URL: put it back in for connecting
+                try:
+                    url = make_url(url).set(password=password).render_as_string(hide_password=False)
+                except ArgumentError:
+                    raise InvalidInput(f"output.url: {url!r} is not a SQLAlchemy database URL.") from None
+            return SqlOutput(url, table, run_key)
+        case specs.FileOutput(path=path, format=fmt):
+            return FileOutput(path, fmt)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlpilot.core.schemas import InputModel
+from mlpilot.scoring.specs import ScoringOutput, ScoringSource
 
 
 class ScoringRunCreate(InputModel):
@@ -16,8 +17,8 @@ class ScoringRunCreate(InputModel):
     model_path: str | None = Field(None, description="A model folder on the server (instead of a version id)")
     service: str | None = Field(None, description="A deployed service: its current primary backend scores the run, "
                                                   "so a backend swap needs no change here")
-    source: dict[str, Any] = Field(description='{"kind": "sql", "url", "table" | "query"} or {"kind": "file", "path"}')
-    output: dict[str, Any] = Field(description='{"kind": "sql", "url", "table"} or {"kind": "file", "path"}')
+    source: ScoringSource = Field(description="Where the rows come from: a database table or query, or files")
+    output: ScoringOutput = Field(description="Where the predictions go: a database table, or a CSV/Parquet file")
     keep: list[str] | None = Field(None, description="Source columns copied next to the predictions (default all)")
     chunk_rows: int = Field(50_000, ge=1, le=10_000_000)
 

@@ -19,41 +19,42 @@ from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDeni
 from mlpilot.core.jobs import Job, JobContext, create_job, job_handler, on_job_interrupted
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.secrets import seal_values, unseal_values
-from mlpilot.datasets.connectors import connectors
+from mlpilot.datasets.connectors import Connector, connectors
+from mlpilot.notifications import service as notifications_service
 from mlpilot.projects import service as projects_service
+from mlpilot.registry import service as registry_service
+from mlpilot.registry.external import ExternalModel
 from mlpilot.registry.flavors import load_model
 from mlpilot.scoring import engine
 from mlpilot.scoring.models import ScoringRun
+from mlpilot.scoring.specs import FileOutput, FileSource, SqlOutput, SqlSource, parse_output, parse_source, stored
+from mlpilot.serving import service as serving_service
+from mlpilot.serving import traffic
 
 JOB_KIND = "scoring.run"
 
 
-def _check_source(source: dict[str, Any], guard: AllowList) -> None:
-    kind = source.get("kind")
-    if kind not in ("sql", "file"):
-        raise InvalidInput(f"Source kind must be 'sql' (table or query) or 'file'; got {kind!r}.")
-    _connector(source, guard)  # validates the settings with the connector's own messages
-
-
-def _connector(source: dict[str, Any], guard: AllowList) -> Any:
-    settings = {k: v for k, v in source.items() if k not in ("kind", "password")}
-    secrets = {"password": source["password"]} if source.get("password") else {}
-    connector = connectors.get(source["kind"])(settings, secrets)
+def _connector(source: SqlSource | FileSource, guard: AllowList) -> Connector:
+    """The connector of the source's kind, its settings checked with the connector's own messages."""
+    settings = {k: v for k, v in stored(source).items() if k not in ("kind", "password")}
+    secrets = {"password": source.password} if isinstance(source, SqlSource) and source.password else {}
+    connector = connectors.get(source.kind)(settings, secrets)
     connector.check_allowed(guard)
     return connector
 
 
-def check_targets(guard: AllowList, *, source: dict[str, Any], output: dict[str, Any],
+def check_targets(guard: AllowList, *, source: SqlSource | FileSource, output: SqlOutput | FileOutput,
                   model_path: str | None) -> None:
     """Refuse a source, output or model folder outside the admin's allow-list (at creation and at every start)."""
-    _check_source(source, guard)
-    if output.get("kind") == "file" and output.get("path"):
-        guard.local_path(str(output["path"]), field_name="output.path")
-    if output.get("kind") == "sql" and output.get("url"):
-        try:
-            guard.database_url(str(output["url"]), field_name="output.url")
-        except ArgumentError:
-            raise InvalidInput(f"output.url: {output['url']!r} is not a SQLAlchemy database URL.") from None
+    _connector(source, guard)
+    match output:
+        case FileOutput(path=path):
+            guard.local_path(path, field_name="output.path")
+        case SqlOutput(url=url):
+            try:
+                guard.database_url(url, field_name="output.url")
+            except ArgumentError:
+                raise InvalidInput(f"output.url: {url!r} is not a SQLAlchemy database URL.") from None
     if model_path is not None:
         guard.local_path(model_path, field_name="model_path")
 
@@ -97,7 +98,7 @@ def unseal(settings: Any, spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def create_run(session: Session, *, source: dict[str, Any], output: dict[str, Any],
+def create_run(session: Session, *, source: SqlSource | FileSource, output: SqlOutput | FileOutput,
                model_version_id: int | None = None, model_path: str | None = None, keep: list[str] | None = None,
                chunk_rows: int = 50_000, name: str = "", project_id: int | None = None,
                settings: Any = None, service_name: str | None = None, guard: AllowList) -> ScoringRun:
@@ -109,24 +110,14 @@ def create_run(session: Session, *, source: dict[str, Any], output: dict[str, An
         raise InvalidInput("Give exactly one model: a model version id, a model folder path or a deployed service.")
     if chunk_rows < 1:
         raise InvalidInput("chunk_rows must be at least 1.")
-    if output.get("kind") not in ("sql", "file"):
-        raise InvalidInput(f"Output kind must be 'sql' or 'file'; got {output.get('kind')!r}.")
-    if output.get("kind") == "file" and not output.get("path"):
-        raise InvalidInput("A file output needs a path ending in .csv or .parquet.")
-    if output.get("kind") == "sql" and not (output.get("url") and output.get("table")):
-        raise InvalidInput("A sql output needs a url and a table.")
     check_targets(guard, source=source, output=output, model_path=model_path)
     if service_name is not None:
-        from mlpilot.serving.service import get_service_by_name
-
-        project_id = project_id or get_service_by_name(session, name=service_name).project_id
+        project_id = project_id or serving_service.get_service_by_name(session, name=service_name).project_id
     if model_version_id is not None:
-        from mlpilot.registry.service import get_model_version
-
-        mv = get_model_version(session, model_version_id=model_version_id)
+        mv = registry_service.get_model_version(session, model_version_id=model_version_id)
         project_id = project_id or mv.project_id
     with unit_of_work(session):
-        run = ScoringRun(name=name, source=seal(settings, source), output=seal(settings, output),
+        run = ScoringRun(name=name, source=seal(settings, stored(source)), output=seal(settings, stored(output)),
                          model_version_id=model_version_id, service_name=service_name,
                          model_path=model_path, keep=keep, chunk_rows=chunk_rows, project_id=project_id)
         session.add(run)
@@ -168,14 +159,10 @@ def check_target_access(session: Session, *, user: User, model_version_id: int |
         raise PermissionDenied("Only admins may score with a model folder on the server (model_path); use a "
                                "registered model version or a deployed service.")
     if model_version_id is not None:
-        from mlpilot.registry.service import get_model_version
-
-        model_version = get_model_version(session, model_version_id=model_version_id)
+        model_version = registry_service.get_model_version(session, model_version_id=model_version_id)
         projects_service.check_project_access(session, project_id=model_version.project_id, user=user, write=True)
     if service_name is not None:
-        from mlpilot.serving.service import check_service_access
-
-        check_service_access(session, name=service_name, user=user, write=True)
+        serving_service.check_service_access(session, name=service_name, user=user, write=True)
 
 
 def submit_run(session: Session, *, runtime: Runtime, run_id: int, user_id: int | None = None) -> ScoringRun:
@@ -190,13 +177,9 @@ def submit_run(session: Session, *, runtime: Runtime, run_id: int, user_id: int 
     return run
 
 
-def _service_model(runtime: Runtime, session: Session, run: ScoringRun) -> Any:
+def _service_model(runtime: Runtime, session: Session, run: ScoringRun, service_name: str) -> Any:
     """Load the model a service-targeted run scores with: the backend pinned at its start, else the primary now."""
-    from mlpilot.registry.external import ExternalModel
-    from mlpilot.serving import traffic
-    from mlpilot.serving.service import get_service_by_name
-
-    service = get_service_by_name(session, name=run.service_name)
+    service = serving_service.get_service_by_name(session, name=service_name)
     spec = traffic.route_spec(session, runtime=runtime, service=service).primary
     if run.scored_by is not None and run.scored_by != spec.label:
         if run.model_version_id is not None:  # the pinned model version is still in the registry
@@ -206,21 +189,23 @@ def _service_model(runtime: Runtime, session: Session, run: ScoringRun) -> Any:
                        "models in one output. Create a new run to score with the new backend.")
     with unit_of_work(session):
         run.scored_by = spec.label
-        if spec.kind == "model":
+        if spec.kind == "model" and service.primary_backend_id is not None:
             backend = traffic.get_backend(session, service=service, backend_id=service.primary_backend_id)
             run.model_version_id = backend.model_version_id
     if spec.kind == "external":
         return ExternalModel(spec.config, traffic.service_contract(session, service=service))
+    if spec.model_path is None:
+        raise Conflict(f"Service {service_name!r} has no model to score with; deploy one first.")
     return load_model(Path(spec.model_path))
 
 
 def _model_path(runtime: Runtime, session: Session, run: ScoringRun) -> str:
     if run.model_path:
         return run.model_path
-    from mlpilot.registry.service import get_model_version, resolve_model_path
-
-    mv = get_model_version(session, model_version_id=run.model_version_id)
-    return str(resolve_model_path(store=runtime.store, model_version=mv))
+    if run.model_version_id is None:
+        raise InvalidInput(f"Scoring run {run.id} names no model: give a model version, a model folder or a service.")
+    mv = registry_service.get_model_version(session, model_version_id=run.model_version_id)
+    return str(registry_service.resolve_model_path(store=runtime.store, model_version=mv))
 
 
 def execute_run(runtime: Runtime, run_id: int, *,
@@ -232,12 +217,13 @@ def execute_run(runtime: Runtime, run_id: int, *,
             if run.state == "succeeded":
                 return dict(run.result or {})
             run.state, run.attempts, run.error = "running", run.attempts + 1, None
-        source, output_spec = unseal(runtime.settings, run.source), unseal(runtime.settings, run.output)
+        source = parse_source(unseal(runtime.settings, run.source))
+        output_spec = parse_output(unseal(runtime.settings, run.output))
         # Again at every start, before anything is opened or unpickled: the allow-list or the file system may
         # have changed since the run was created.
         check_targets(runtime.allowlist, source=source, output=output_spec, model_path=run.model_path)
         if run.service_name is not None:
-            model = _service_model(runtime, session, run)
+            model = _service_model(runtime, session, run, run.service_name)
         else:
             model = load_model(Path(_model_path(runtime, session, run)))
         keep, chunk_rows = run.keep, run.chunk_rows
@@ -268,9 +254,7 @@ def execute_run(runtime: Runtime, run_id: int, *,
 
 
 def _publish_finished(session: Session, run_id: int, result: dict[str, Any]) -> None:
-    from mlpilot.notifications.service import publish
-
-    publish(session, "scoring.finished", {"run_id": run_id, **result})
+    notifications_service.publish(session, "scoring.finished", {"run_id": run_id, **result})
 
 
 @job_handler(JOB_KIND)

@@ -12,6 +12,7 @@ from mlpilot.accounts.models import Role
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import Conflict, InvalidInput, MlpilotError, NotFound
 from mlpilot.scoring import service
+from mlpilot.scoring.specs import FileOutput, FileSource, SqlOutput, SqlSource, parse_output, parse_source
 from mlpilot.serving import service as serving_service
 from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render
@@ -19,7 +20,7 @@ from mlpilot.web.pages import PageUser, render
 router = APIRouter(include_in_schema=False)
 
 
-def _page(request: Request, session: Any, user: Any, *, error: str | None = None, form: dict | None = None,
+def _page(request: Request, session: Any, user: Any, *, error: str | None = None, form: dict[str, Any] | None = None,
           status_code: int = 200) -> HTMLResponse:
     runs = service.list_runs(session, user=user)
     services = serving_service.list_user_services(session, user=user)
@@ -42,19 +43,21 @@ def scoring_runs_fragment(request: Request, session: DbSession, user: PageUser) 
                   active=any(r.state in ("queued", "running") for r in runs))
 
 
-def _spec(kind: str, path: str, url: str, table: str, query: str, *, side: str) -> dict[str, Any]:
+def _source(kind: str, path: str, url: str, table: str, query: str) -> SqlSource | FileSource:
     if kind == "file":
         if not path.strip():
-            raise InvalidInput(f"The {side} file needs a path (CSV or Parquet, on the server).")
-        return {"kind": "file", "path": path.strip()}
-    if kind == "sql":
-        spec: dict[str, Any] = {"kind": "sql", "url": url.strip()}
-        if table.strip():
-            spec["table"] = table.strip()
-        if query.strip() and side == "source":
-            spec["query"] = query.strip()
-        return spec
-    raise InvalidInput(f"The {side} must be a file or a SQL database; got {kind!r}.")
+            raise InvalidInput("The source file needs a path (CSV or Parquet, on the server).")
+        return parse_source({"kind": "file", "path": path.strip()})
+    return parse_source({"kind": kind, "url": url.strip(), "table": table.strip() or None,
+                         "query": query.strip() or None})
+
+
+def _output(kind: str, path: str, url: str, table: str) -> SqlOutput | FileOutput:
+    if kind == "file":
+        if not path.strip():
+            raise InvalidInput("The output file needs a path (CSV or Parquet, on the server).")
+        return parse_output({"kind": "file", "path": path.strip()})
+    return parse_output({"kind": kind, "url": url.strip(), "table": table.strip()})
 
 
 @router.post("/scoring/start")
@@ -82,10 +85,9 @@ def start_from_form(request: Request, session: DbSession, runtime: RuntimeDep, u
             target = {"model_path": value.strip()}
         else:
             raise InvalidInput("Choose what scores the rows: a deployed service (or a model folder on the server).")
-        run = service.create_run(session, source=_spec(source_kind, source_path, source_url, source_table,
-                                                       source_query, side="source"),
-                                 output=_spec(output_kind, output_path, output_url, output_table, "",
-                                              side="output"),
+        run = service.create_run(session, source=_source(source_kind, source_path, source_url, source_table,
+                                                         source_query),
+                                 output=_output(output_kind, output_path, output_url, output_table),
                                  chunk_rows=chunk_rows, name=name.strip(), settings=runtime.settings,
                                  guard=runtime.allowlist, **target)
         service.submit_run(session, runtime=runtime, run_id=run.id, user_id=user.id)

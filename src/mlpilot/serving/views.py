@@ -102,8 +102,10 @@ def service_page(name: str, request: Request, session: DbSession, runtime: Runti
 
 
 def _number(text: str | None) -> float | None:
+    if not text:
+        return None
     try:
-        return float(text) if text not in (None, "") else None
+        return float(text)
     except ValueError:
         return None
 

@@ -21,7 +21,8 @@ def check_connector(connector_cls: type, settings: dict[str, Any], secrets: dict
 
     With `local_source` (a source on this machine or its network), an allow-list that allows nothing must refuse it.
     """
-    assert isinstance(getattr(connector_cls, "kind", None), str) and connector_cls.kind, \
+    kind = getattr(connector_cls, "kind", None)
+    assert isinstance(kind, str) and kind, \
         "the class needs a non-empty `kind` string"
     assert isinstance(getattr(connector_cls, "secret_fields", None), tuple), "`secret_fields` must be a tuple"
     assert issubclass(ConnectorError, InvalidInput), "ConnectorError must stay an InvalidInput"

@@ -32,7 +32,7 @@ def comparison_charts(runs: list[Run]) -> dict[str, Any]:
                                    "data": [r.metrics.get(n) for n in bounded]} for i, r in enumerate(runs)]},
             "options": {"scales": {"r": {"min": 0, "max": 1}}},
         }
-    curves = [(i, r.evaluation.get("calibration")) for i, r in enumerate(runs) if r.evaluation.get("calibration")]
+    curves = [(i, r.evaluation["calibration"]) for i, r in enumerate(runs) if r.evaluation.get("calibration")]
     if curves:
         datasets = [{"label": "perfect", "data": [{"x": 0, "y": 0}, {"x": 1, "y": 1}], "borderColor": "#9ca3af",
                      "borderDash": [4, 4], "showLine": True, "pointRadius": 0}]

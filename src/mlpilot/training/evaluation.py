@@ -203,7 +203,7 @@ def evaluate_model(engine: Engine, test: pl.DataFrame, *, target: str, task: str
         if sensitive_column not in test.columns:
             warnings.append(f"The sensitive column {sensitive_column!r} is not in the data; fairness was skipped.")
         else:
-            groups = test[sensitive_column].to_list()
+            groups = np.asarray(test[sensitive_column].to_list(), dtype=object)
             try:
                 if task == "regression":
                     result["fairness"] = fairness.regression_fairness(y, predicted, groups)

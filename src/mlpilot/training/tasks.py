@@ -8,6 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from mlpilot.core.errors import InvalidInput
+from mlpilot.registry.signature import Task
 
 TASK_CHOICES = ("auto", "binary", "multiclass", "regression")
 MAX_CLASSES = 100
@@ -30,7 +31,7 @@ def _is_whole(series: pl.Series) -> bool:
     return False
 
 
-def resolve_task(series: pl.Series, *, target: str, task: str) -> tuple[str, list[str] | None]:
+def resolve_task(series: pl.Series, *, target: str, task: str) -> tuple[Task, list[str] | None]:
     """Check that `task` fits the target column; return the concrete task and, for classification, its classes."""
     if task not in TASK_CHOICES:
         raise InvalidInput(f"Unknown task {task!r}; expected one of: {', '.join(TASK_CHOICES)}.")
@@ -41,17 +42,21 @@ def resolve_task(series: pl.Series, *, target: str, task: str) -> tuple[str, lis
         raise InvalidInput(f"target {target!r} has no values (every row is missing).")
     numeric = values.dtype.is_numeric()
     distinct = values.n_unique()
+    concrete: Task
     if task == "auto":
         if numeric and (not _is_whole(values) or distinct > AUTO_MAX_INTEGER_CLASSES):
-            task = "regression"
+            concrete = "regression"
         else:
-            task = "binary" if distinct <= 2 else "multiclass"
-    if task == "regression":
+            concrete = "binary" if distinct <= 2 else "multiclass"
+    else:
+        concrete = "regression" if task == "regression" else "binary" if task == "binary" else "multiclass"
+    task = concrete
+    if concrete == "regression":
         if not numeric:
             raise InvalidInput(f"regression needs a numeric target; {target!r} has type {values.dtype}.")
         if distinct < 2:
             raise InvalidInput(f"target {target!r} has a single value {values[0]!r}; there is nothing to learn.")
-        return task, None
+        return concrete, None
     if distinct == 1:
         raise InvalidInput(f"target {target!r} has a single class {str(values[0])!r}; "
                            "classification needs at least two classes.")
@@ -63,4 +68,4 @@ def resolve_task(series: pl.Series, *, target: str, task: str) -> tuple[str, lis
                            "(use 'multiclass').")
     if task == "multiclass" and distinct < 3:
         raise InvalidInput(f"task 'multiclass' needs at least 3 classes; {target!r} has {distinct} (use 'binary').")
-    return task, class_labels(values)
+    return concrete, class_labels(values)

@@ -68,6 +68,7 @@ def normalize_answers(answers: dict[str, Any]) -> dict[str, dict[str, str]]:
     normalized: dict[str, dict[str, str]] = {}
     for key in QUESTION_KEYS:
         raw = answers[key]
+        value: object
         if isinstance(raw, str):
             value, note = raw, ""
         elif isinstance(raw, dict):

@@ -135,7 +135,7 @@ def _owner(module: str, getter: str, keyword: str, *path: str) -> Callable[[Sess
         value: Any = getattr(importlib.import_module(module), getter)(session, **{keyword: key})
         for attribute in path:
             value = getattr(value, attribute)
-        return value
+        return int(value) if value is not None else None
 
     return resolve
 

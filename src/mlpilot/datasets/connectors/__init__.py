@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import polars as pl
 
 from mlpilot.core.allowlist import AllowList
+from mlpilot.core.limits import SizeLimits
 from mlpilot.core.plugins import AdapterRegistry
 from mlpilot.datasets.connectors.base import BAD_ROW_POLICIES, BaseConnector, ConnectorError, QuarantinedRow
 
@@ -22,6 +23,8 @@ class Connector(Protocol):
 
     kind: ClassVar[str]
     secret_fields: ClassVar[tuple[str, ...]]
+    # Caps on what one read may expand to (gzip) or hold; the control plane sets them from its settings.
+    limits: SizeLimits
 
     def __init__(self, settings: dict[str, Any], secrets: dict[str, Any]) -> None: ...
 

@@ -180,8 +180,8 @@ def read_excel(source: str, data: bytes, *, sheet: str | int | None = None, head
     if check_names is not None:
         check_names(names, f"{source} sheet {sheet_name!r} row {header_row}")
     try:
-        frame = pl.read_excel(io.BytesIO(data), sheet_name=sheet_name, engine="calamine",
-                              read_options={"header_row": header_row - 1})
+        frame: pl.DataFrame = pl.read_excel(io.BytesIO(data), sheet_name=sheet_name, engine="calamine",
+                                            read_options={"header_row": header_row - 1})
     except Exception as exc:  # fastexcel raises its own hierarchy
         raise ConnectorError(f"{source} sheet {sheet_name!r} cannot be read: {first_line(exc)}") from None
     return frame.select(frame.columns[: len(names)])

@@ -7,7 +7,7 @@ dialect allows it (PostgreSQL, MySQL/MariaDB, SQLite). Incremental extraction fi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -218,10 +218,10 @@ class SqlConnector(BaseConnector):
             source: Any = sa.table(name, schema=schema or None)
         else:
             # The newline ends a trailing "-- comment" before the closing parenthesis.
-            source = sa.text(self.query + "\n").columns().subquery("mlpilot_src")
-        stmt = sa.select(sa.literal_column("*")).select_from(source)
+            source = sa.text(f"{self.query}\n").columns().subquery("mlpilot_src")
+        stmt: sa.Select[Any] = sa.select(sa.literal_column("*")).select_from(source)
         if self.watermark_column:
-            column = sa.column(self.watermark_column)
+            column: sa.ColumnClause[Any] = sa.column(self.watermark_column)
             if watermark is not None:
                 stmt = stmt.where(column > sa.bindparam("watermark", parse_watermark(watermark)))
             stmt = stmt.order_by(column)
@@ -229,7 +229,7 @@ class SqlConnector(BaseConnector):
             stmt = stmt.limit(limit)
         return stmt
 
-    def _execute(self, conn: Connection, stmt: sa.Executable) -> sa.CursorResult:
+    def _execute(self, conn: Connection, stmt: sa.Executable) -> sa.CursorResult[Any]:
         try:
             return conn.execute(stmt)
         except DBAPIError as exc:
@@ -260,7 +260,7 @@ def _first_line(exc: BaseException | None) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _frame(names: list[str], rows: list[Any]) -> pl.DataFrame:
+def _frame(names: list[str], rows: Sequence[Any]) -> pl.DataFrame:
     frame = pl.DataFrame([tuple(r) for r in rows], schema=names, orient="row", infer_schema_length=None)
     # Decimal scales differ between chunks; features are floats anyway.
     decimals = [n for n, t in frame.schema.items() if isinstance(t, pl.Decimal)]

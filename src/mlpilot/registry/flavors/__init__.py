@@ -35,6 +35,20 @@ class Prediction:
     labels: list[str] | None
     values: np.ndarray | None  # (n,) float64 for regression
 
+    @property
+    def regression_values(self) -> np.ndarray:
+        """The predicted values; a classifier's prediction has none, so asking for them is a usage error."""
+        if self.values is None:
+            raise InvalidInput("This is a classifier's prediction: it has class probabilities, not values.")
+        return self.values
+
+    @property
+    def class_probabilities(self) -> np.ndarray:
+        """The class probabilities; a regressor's prediction has none, so asking for them is a usage error."""
+        if self.probabilities is None:
+            raise InvalidInput("This is a regressor's prediction: it has values, not class probabilities.")
+        return self.probabilities
+
 
 class LoadedModel(Protocol):
     signature: Signature

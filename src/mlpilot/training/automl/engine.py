@@ -379,7 +379,8 @@ class AutoMLEngine(EngineBase):
         out = self._predict(frame)
         if self.task_ == "regression":
             return out
-        return np.asarray([self.classes_[i] for i in out.argmax(axis=1)], dtype=object)
+        classes = self.classes_ or []
+        return np.asarray([classes[i] for i in out.argmax(axis=1)], dtype=object)
 
     def predict_proba(self, frame: pl.DataFrame) -> np.ndarray:
         """Class probabilities, one column per class in `classes_` order."""

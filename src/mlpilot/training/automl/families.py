@@ -49,7 +49,8 @@ class _LGBMStop:
 
     def __init__(self, deadline: float, patience: int | None) -> None:
         self.deadline, self.patience = deadline, patience
-        self.best_iteration, self.best_score, self.best_results = 0, float("inf"), []
+        self.best_iteration, self.best_score = 0, float("inf")
+        self.best_results: list[Any] = []
         self.stopped_by_budget = False
 
     def __call__(self, env: lgb.callback.CallbackEnv) -> None:
@@ -69,6 +70,7 @@ class _LGBMStop:
 
 class LightGBMFamily:
     name = "lightgbm"
+    stopped_by_budget = False  # set after fit when the deadline cut the training short
 
     def __init__(self, booster: lgb.Booster, task: str, k: int, iterations: int) -> None:
         self.booster, self.task, self.k, self.iterations = booster, task, k, iterations
@@ -112,6 +114,7 @@ class LightGBMFamily:
 
 class XGBoostFamily:
     name = "xgboost"
+    stopped_by_budget = False  # set after fit when the deadline cut the training short
 
     def __init__(self, booster: Any, task: str, k: int, iterations: int, types: list[str]) -> None:
         self.booster, self.task, self.k, self.iterations, self.types = booster, task, k, iterations, types
@@ -183,6 +186,7 @@ def _catboost_frame(X: np.ndarray, categorical: list[int]) -> Any:
 
 class CatBoostFamily:
     name = "catboost"
+    stopped_by_budget = False  # set after fit when the deadline cut the training short
 
     def __init__(self, model: Any, task: str, k: int, iterations: int, categorical: list[int]) -> None:
         self.model, self.task, self.k, self.iterations, self.categorical = model, task, k, iterations, categorical
@@ -233,6 +237,7 @@ class ExtraTreesFamily:
 
     name = "extratrees"
     forest = "extra"
+    stopped_by_budget = False  # set after fit when the deadline cut the training short
 
     def __init__(self, model: Any, task: str, k: int, iterations: int) -> None:
         self.model, self.task, self.k, self.iterations = model, task, k, iterations
@@ -279,6 +284,7 @@ class LinearFamily:
 
     name = "linear"
     needs_linear = True
+    stopped_by_budget = False  # set after fit when the deadline cut the training short
 
     def __init__(self, model: Any, task: str, k: int) -> None:
         self.model, self.task, self.k, self.iterations = model, task, k, 1

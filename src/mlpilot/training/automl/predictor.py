@@ -27,12 +27,14 @@ class Member:
 
     def predict(self, X: np.ndarray, X_linear: np.ndarray | None) -> np.ndarray:
         outputs = [m.predict(X, X_linear) for m in self.models]
-        return np.mean(outputs, axis=0)
+        averaged: np.ndarray = np.mean(outputs, axis=0)
+        return averaged
 
 
 def normalise(proba: np.ndarray) -> np.ndarray:
     proba = np.clip(np.nan_to_num(proba, nan=0.0), 1e-12, 1.0)
-    return proba / proba.sum(axis=1, keepdims=True)
+    normalised: np.ndarray = proba / proba.sum(axis=1, keepdims=True)
+    return normalised
 
 
 @dataclass

@@ -64,9 +64,15 @@ def _parse_dates(series: pl.Series, fmt: str | None = None) -> pl.Series:
         return pl.Series(series.name, [None] * series.len(), dtype=pl.Datetime("us"))
 
 
+def _mean(values: pl.Series) -> float:
+    """The mean of a numeric series, 0 when it has no values."""
+    mean = values.mean()
+    return float(mean) if isinstance(mean, int | float) else 0.0
+
+
 def _date_format(sample: pl.Series) -> str | None:
     """The format that parses at least DATE_SHARE of `sample`, if any."""
-    if sample.len() < 3 or float(sample.str.len_chars().mean() or 0) < 6:
+    if sample.len() < 3 or _mean(sample.str.len_chars()) < 6:
         return None
     for fmt in DATE_FORMATS:
         if _parse_dates(sample, fmt).is_not_null().sum() >= DATE_SHARE * sample.len():
@@ -128,7 +134,7 @@ class Preprocessor:
         date_format = _date_format(values.head(2000))
         if date_format is not None:
             return ColumnPlan(name, "date", date_format=date_format)
-        mean_words = float(values.str.count_matches(r"\S+").mean() or 0.0)
+        mean_words = _mean(values.str.count_matches(r"\S+"))
         unique_share = distinct / non_null.len()
         if mean_words >= 3 and unique_share > 0.3:
             return ColumnPlan(name, "text")
@@ -195,12 +201,12 @@ class Preprocessor:
         # categorical
         lookup = {value: float(i) for i, value in enumerate(plan.categories)}
         codes = series.cast(pl.String).replace_strict(lookup, default=None, return_dtype=pl.Float64)
-        out = [codes.to_numpy().astype(np.float64)]
+        encoded = [codes.to_numpy().astype(np.float64)]
         if plan.high_cardinality:
             freq = {value: f for value, f in zip(plan.categories, plan.frequencies, strict=True)}
-            out.append(series.cast(pl.String).replace_strict(freq, default=0.0, return_dtype=pl.Float64)
-                       .fill_null(0.0).to_numpy().astype(np.float64))
-        return out
+            encoded.append(series.cast(pl.String).replace_strict(freq, default=0.0, return_dtype=pl.Float64)
+                           .fill_null(0.0).to_numpy().astype(np.float64))
+        return encoded
 
     def transform(self, frame: pl.DataFrame) -> np.ndarray:
         """The matrix for tree models: one float column per feature name, NaN for missing."""

@@ -71,13 +71,15 @@ class AutoGluonEngine(PeerEngine):
         self._no_proba_for_regression()
         proba = self._fitted().predict_proba(frame.select(self.signature_.input_names).to_pandas())
         proba.columns = [str(c) for c in proba.columns]
-        return proba.reindex(columns=self.classes_, fill_value=0.0).to_numpy(dtype=np.float64)
+        ordered: np.ndarray = proba.reindex(columns=self.classes_, fill_value=0.0).to_numpy(dtype=np.float64)
+        return ordered
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
         if self.task_ == "regression":
             data = frame.select(self.signature_.input_names).to_pandas()
             return np.asarray(self._fitted().predict(data), dtype=np.float64)
-        return np.asarray(self.classes_, dtype=object)[self.predict_proba(frame).argmax(axis=1)]
+        labels: np.ndarray = np.asarray(self.classes_, dtype=object)[self.predict_proba(frame).argmax(axis=1)]
+        return labels
 
     def save(self, path: Path, metrics: dict[str, Any] | None = None) -> None:
         import shutil

@@ -8,6 +8,7 @@ engine list says "not installed" and `fit` raises a clear error.
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -41,7 +42,8 @@ class FLAMLEngine(PeerEngine):
             progress: ProgressFn | None = None, seed: int = 0) -> Self:
         """Search FLAML's learners for `time_budget_s` seconds; `metrics_` holds its validation loss."""
         require("flaml", self.extra)
-        from flaml import AutoML
+        # flaml has no type information: its AutoML is used as an untyped object.
+        automl_class: Any = importlib.import_module("flaml").AutoML
 
         report = progress or (lambda fraction, message: None)
         data = prepare(train, target=target, task=task)
@@ -50,7 +52,7 @@ class FLAMLEngine(PeerEngine):
         if chosen not in FLAML_METRIC:
             raise InvalidInput(f"FLAML cannot optimise {chosen!r}; choose one of {', '.join(FLAML_METRIC)}.")
         report(0.05, "FLAML search")
-        automl = AutoML()
+        automl = automl_class()
         settings = {"task": "regression" if data.task == "regression" else "classification",
                     "metric": FLAML_METRIC[chosen], "time_budget": max(1.0, float(time_budget_s) * 0.9),
                     "n_jobs": os.cpu_count() or 1, "seed": seed, "verbose": 0,
@@ -79,7 +81,8 @@ class FLAMLEngine(PeerEngine):
         if self.task_ == "regression":
             return np.asarray(self._fitted().predict(encode_features(frame, self.signature_)), dtype=np.float64)
         classes = np.asarray(self.classes_, dtype=object)
-        return classes[self.predict_proba(frame).argmax(axis=1)]
+        labels: np.ndarray = classes[self.predict_proba(frame).argmax(axis=1)]
+        return labels
 
     def save(self, path: Path, metrics: dict[str, Any] | None = None) -> None:
         save_sklearn_model(Path(path), estimator=self._fitted(), signature=self.signature_,

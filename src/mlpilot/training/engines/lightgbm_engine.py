@@ -57,10 +57,11 @@ class _Stop:
         self.stopped_by_budget = False
 
     def __call__(self, env: lgb.callback.CallbackEnv) -> None:
-        result = env.evaluation_result_list[0]
+        results = env.evaluation_result_list or []
+        result = results[0]
         if result.metric_value < self.best_score:
             self.best_iteration, self.best_score = env.iteration, result.metric_value
-            self.best_results = list(env.evaluation_result_list)
+            self.best_results = list(results)
         self.on_iteration(env.iteration)
         if time.monotonic() > self.deadline:
             self.stopped_by_budget = True
@@ -166,8 +167,8 @@ class LightGBMEngine(EngineBase):
     def _evaluate(self, matrix: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         prediction = self.model_.predict_matrix(matrix)
         if self.task_ == "regression":
-            return run_metrics.regression_metrics(y, prediction.values)
-        return run_metrics.classification_metrics(y, prediction.probabilities, task=self.task_)
+            return run_metrics.regression_metrics(y, prediction.regression_values)
+        return run_metrics.classification_metrics(y, prediction.class_probabilities, task=self.task_)
 
     def _fitted(self) -> LightGBMModel:
         if not hasattr(self, "model_"):
@@ -186,7 +187,7 @@ class LightGBMEngine(EngineBase):
         prediction = self._fitted().predict(frame)
         if prediction.probabilities is None:
             raise InvalidInput("A regression model has no class probabilities; use predict().")
-        return prediction.probabilities
+        return prediction.class_probabilities
 
     def explain(self, frame: pl.DataFrame, *, max_rows: int = 1000, seed: int = 0) -> dict[str, float]:
         """Global importance of each input column (model reliance: how much predictions move when shuffled)."""
@@ -194,7 +195,7 @@ class LightGBMEngine(EngineBase):
 
         def predict(sample: pl.DataFrame) -> np.ndarray:
             prediction = model.predict(sample)
-            return prediction.values if prediction.values is not None else prediction.probabilities
+            return prediction.values if prediction.values is not None else prediction.class_probabilities
 
         return model_reliance(predict, frame, self.signature_.input_names, max_rows=max_rows, seed=seed)
 

@@ -57,14 +57,14 @@ class FileConnector(FileStreaming):
         self.header: bool | None = None if header in (None, "", "auto") else _as_bool(header, "header")
         self.sheet = self.settings.get("sheet")
         try:
-            raw_row = self.settings.get("header_row")
+            raw_row: Any = self.settings.get("header_row")
             self.header_row = 1 if raw_row in (None, "") else int(raw_row)
         except (TypeError, ValueError):
             raise ConnectorError(f"header_row must be a row number (1 = first row); "
                                  f"got {self.settings.get('header_row')!r}.") from None
         if self.header_row < 1:
             raise ConnectorError(f"header_row must be 1 or more; got {self.header_row}.")
-        raw_stream = self.settings.get("stream_above_bytes")
+        raw_stream: Any = self.settings.get("stream_above_bytes")
         try:
             self.stream_above_bytes = STREAM_ABOVE_BYTES if raw_stream in (None, "") else int(raw_stream)
         except (TypeError, ValueError):
@@ -152,7 +152,8 @@ class FileConnector(FileStreaming):
         if self.guard is not None:  # again at every open: the file system may have changed since creation
             self.guard.location(self.path, field_name="path")
         try:
-            return fsspec.core.url_to_fs(self.path, **self.storage_options)
+            fs, inner = fsspec.core.url_to_fs(self.path, **self.storage_options)
+            return fs, str(inner)
         except (ImportError, ValueError, TypeError) as exc:
             raise ConnectorError(f"Cannot open {self.path!r}: {exc}") from None
 

@@ -51,11 +51,12 @@ class FileParsing(BaseConnector):
         try:
             with fs.open(inner, "rb") as handle:
                 if head and format_of(path, self.format) in ("csv", "tsv", "jsonl") and not path.endswith(".gz"):
-                    data = handle.read(PREVIEW_BYTES + 1)
+                    data: bytes = handle.read(PREVIEW_BYTES + 1)
                     if len(data) > PREVIEW_BYTES:
                         data = data[: data.rfind(b"\n") + 1] or data[:PREVIEW_BYTES]
                     return data
-                return handle.read()
+                whole: bytes = handle.read()
+                return whole
         except FileNotFoundError:
             raise ConnectorError(f"{path} does not exist.") from None
         except OSError as exc:
