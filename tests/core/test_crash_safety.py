@@ -27,6 +27,7 @@ from mlpilot.feeder import service as feeder_service
 from mlpilot.recipes import service as recipes_service
 from mlpilot.reports import service as reports_service
 from mlpilot.scoring import service as scoring_service
+from mlpilot.scoring.specs import parse_output, parse_source
 from mlpilot.training import service as training_service
 from tests.conftest import DatabaseFactory, expire_job_leases, make_settings
 from tests.datasets.factories import make_version, synthetic_frame
@@ -205,8 +206,9 @@ def test_batch_scoring_resumes(crash_world: dict[str, Any]) -> None:
 
     def start(runtime: Runtime) -> int:
         with session_scope(runtime.sessions) as session:
-            run = scoring_service.create_run(session, guard=runtime.allowlist, source={"kind": "file",
-                                             "path": str(source)}, output={"kind": "file", "path": str(out)},
+            run = scoring_service.create_run(session, guard=runtime.allowlist,
+                                             source=parse_source({"kind": "file", "path": str(source)}),
+                                             output=parse_output({"kind": "file", "path": str(out)}),
                                              model_path=str(model_dir), chunk_rows=500, project_id=w["project_id"])
             w["scoring_run"] = run.id
             return scoring_service.submit_run(session, runtime=runtime, run_id=run.id).job_id
