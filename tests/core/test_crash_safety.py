@@ -219,7 +219,7 @@ def test_batch_scoring_resumes(crash_world: dict[str, Any]) -> None:
         run = scoring_service.get_run(session, run_id=w["scoring_run"])
         assert run.state == "failed" and "resume" in run.error and not out.exists()
     result = scoring_service.execute_run(runtime, w["scoring_run"])
-    assert result["rows"] == 3000 and pl.read_parquet(out).height == 3000
+    assert result.rows == 3000 and pl.read_parquet(out).height == 3000
 
 
 def test_report_rendering(crash_world: dict[str, Any]) -> None:

@@ -49,7 +49,7 @@ def test_records_reach_the_database_after_flush_and_on_stop(runtime: Runtime) ->
                                                         since=utcnow() - dt.timedelta(hours=1))
     assert result["totals"]["requests"] == 5 and result["totals"]["errors"] == 1
     assert sum(b["requests"] for b in result["series"]) == 5
-    assert summary["svc"]["rows"] == 10 and summary["idle"]["requests"] == 0
+    assert summary["svc"].rows == 10 and summary["idle"].requests == 0
 
 
 def test_background_thread_writes_on_its_own(runtime: Runtime) -> None:

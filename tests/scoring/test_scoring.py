@@ -98,7 +98,7 @@ def test_file_to_parquet_and_csv(live_runtime: Runtime, model_dir: Path, source_
                                      model_path=str(model_dir), chunk_rows=CHUNK,
                                      keep=["customer_id", "plan"])
         result = service.execute_run(live_runtime, run.id)
-        assert result["rows"] == ROWS and result["chunks_scored"] == ROWS // CHUNK
+        assert result.rows == ROWS and result.chunks_scored == ROWS // CHUNK
         frame = pl.read_parquet(tmp_path / out) if out.endswith("parquet") else pl.read_csv(tmp_path / out)
         assert_exactly_once(frame)
         assert frame.columns[:3] == ["customer_id", "plan", "prediction"]
@@ -185,7 +185,7 @@ def test_sigkill_then_resume_writes_every_prediction_exactly_once(
                 crashed = service.get_run(session, run_id=run.id)
                 assert crashed.state == "running" and 3 <= crashed.chunks_done < ROWS // CHUNK
             result = service.execute_run(live_runtime, run.id)
-            assert result["chunks_skipped"] >= 3 and result["chunks_scored"] + result["chunks_skipped"] == ROWS // CHUNK
+            assert result.chunks_skipped >= 3 and result.chunks_scored + result.chunks_skipped == ROWS // CHUNK
             frame = (pl.read_parquet(output["path"]) if output["kind"] == "file"
                      else read_table(output["url"], table))
             assert_exactly_once(frame)

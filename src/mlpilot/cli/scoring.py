@@ -36,8 +36,8 @@ def _execute(runtime: Any, run_id: int) -> None:
             bar.update(task, description=f"run {run_id}: chunk {chunk.index + 1} {verb}, {chunk.total_rows:,} rows")
 
         result = service.execute_run(runtime, run_id, on_chunk=report)
-    console.print(f"[green]Run {run_id} done:[/] {result['rows']:,} rows, {result['chunks_scored']} chunk(s) scored, "
-                  f"{result['chunks_skipped']} already written → {result['output']}")
+    console.print(f"[green]Run {run_id} done:[/] {result.rows:,} rows, {result.chunks_scored} chunk(s) scored, "
+                  f"{result.chunks_skipped} already written → {result.output}")
 
 
 def _fail(exc: MlpilotError) -> None:

@@ -99,14 +99,14 @@ def window_metrics(session: Session, *, service_name: str, window: str = "1h") -
 
 
 def summarize_services(session: Session, *, service_names: list[str],
-                       since: dt.datetime) -> dict[str, dict[str, Any]]:
+                       since: dt.datetime) -> dict[str, metrics.Totals]:
     """Return totals since `since` for each named service (zeros for services without traffic)."""
     if not service_names:
         return {}
     frame = _log_frame(session, service_names=service_names, since=since, until=utcnow())
     per_service = metrics.totals_by_service(frame)
     empty = metrics.compute_totals(frame.clear())
-    return {name: asdict(per_service.get(name, empty)) for name in service_names}
+    return {name: per_service.get(name, empty) for name in service_names}
 
 
 def overview(session: Session, *, window: str = "24h", services: Collection[str] | None = None) -> dict[str, Any]:
@@ -268,7 +268,7 @@ def summarize_project_services(session: Session, *, project_id: int, hours: int 
         stats = totals[service.name]
         rows.append(ServiceTraffic(
             name=service.name, model_version=serving_service.primary_label(session, service=service),
-            state=service.state, requests=stats["requests"], errors=stats["errors"],
-            latency_p50_ms=stats["latency_p50_ms"], latency_p95_ms=stats["latency_p95_ms"],
-            latency_p99_ms=stats["latency_p99_ms"]))
+            state=service.state, requests=stats.requests, errors=stats.errors,
+            latency_p50_ms=stats.latency_p50_ms, latency_p95_ms=stats.latency_p95_ms,
+            latency_p99_ms=stats.latency_p99_ms))
     return rows

@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -208,6 +208,19 @@ def make_output(spec: specs.SqlOutput | specs.FileOutput, *, run_key: str) -> Ou
             return FileOutput(path, fmt)
 
 
+@dataclass(frozen=True)
+class ScoringResult:
+    """What a finished run did: chunks scored now, chunks found already done (a resumed run), rows, where to."""
+
+    chunks_scored: int
+    chunks_skipped: int
+    rows: int
+    output: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class ChunkDone:
     index: int
@@ -217,7 +230,7 @@ class ChunkDone:
 
 
 def run(chunks: Iterator[pl.DataFrame], model: Model, output: Output, *, keep: list[str] | None = None,
-        on_chunk: Callable[[ChunkDone], None] | None = None) -> dict[str, Any]:
+        on_chunk: Callable[[ChunkDone], None] | None = None) -> ScoringResult:
     """Score every chunk not yet done, write it with its checkpoint, then finish the output."""
     done = output.done_chunks()
     scored = skipped = rows = 0
@@ -238,4 +251,4 @@ def run(chunks: Iterator[pl.DataFrame], model: Model, output: Output, *, keep: l
         if on_chunk:
             on_chunk(ChunkDone(index, frame.height, False, rows))
     output.finish()
-    return {"chunks_scored": scored, "chunks_skipped": skipped, "rows": rows, "output": output.describe()}
+    return ScoringResult(chunks_scored=scored, chunks_skipped=skipped, rows=rows, output=output.describe())

@@ -209,13 +209,13 @@ def _model_path(runtime: Runtime, session: Session, run: ScoringRun) -> str:
 
 
 def execute_run(runtime: Runtime, run_id: int, *,
-                on_chunk: Callable[[engine.ChunkDone], None] | None = None) -> dict[str, Any]:
+                on_chunk: Callable[[engine.ChunkDone], None] | None = None) -> engine.ScoringResult:
     """Run or resume scoring run `run_id` here and now; chunks already in the output are skipped."""
     with session_scope(runtime.sessions) as session:
         with unit_of_work(session):
             run = get_run(session, run_id=run_id)
             if run.state == "succeeded":
-                return dict(run.result or {})
+                return engine.ScoringResult(**(run.result or {}))
             run.state, run.attempts, run.error = "running", run.attempts + 1, None
         source = parse_source(unseal(runtime.settings, run.source))
         output_spec = parse_output(unseal(runtime.settings, run.output))
@@ -248,13 +248,14 @@ def execute_run(runtime: Runtime, run_id: int, *,
         raise
     with session_scope(runtime.sessions) as session, unit_of_work(session):
         session.execute(update(ScoringRun).where(ScoringRun.id == run_id)
-                        .values(state="succeeded", result=result, rows_done=result["rows"], finished_at=utcnow()))
+                        .values(state="succeeded", result=result.as_dict(), rows_done=result.rows,
+                                finished_at=utcnow()))
         _publish_finished(session, run_id, result)
     return result
 
 
-def _publish_finished(session: Session, run_id: int, result: dict[str, Any]) -> None:
-    notifications_service.publish(session, "scoring.finished", {"run_id": run_id, **result})
+def _publish_finished(session: Session, run_id: int, result: engine.ScoringResult) -> None:
+    notifications_service.publish(session, "scoring.finished", {"run_id": run_id, **result.as_dict()})
 
 
 @job_handler(JOB_KIND)
@@ -268,7 +269,7 @@ def _scoring_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         verb = "skipped (already written)" if chunk.skipped else "scored"
         ctx.progress(0.0, f"chunk {chunk.index + 1} {verb}; {chunk.total_rows} rows so far")
 
-    return execute_run(ctx.runtime, run_id, on_chunk=report)
+    return execute_run(ctx.runtime, run_id, on_chunk=report).as_dict()
 
 
 @on_job_interrupted(JOB_KIND)

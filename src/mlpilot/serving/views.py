@@ -17,6 +17,7 @@ from mlpilot.core.db import utcnow
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import InvalidInput, MlpilotError
 from mlpilot.monitoring import service as monitoring_service
+from mlpilot.monitoring.metrics import Totals
 from mlpilot.projects import service as projects_service
 from mlpilot.registry import service as registry_service
 from mlpilot.registry.signature import Signature
@@ -206,7 +207,7 @@ async def deploy_from_section(project_id: int, request: Request, session: DbSess
     return await run_in_threadpool(act)
 
 
-def _traffic(session: Session, services: list[Service]) -> dict[str, dict[str, Any]]:
+def _traffic(session: Session, services: list[Service]) -> dict[str, Totals]:
     """Each service's traffic totals over the last 24 hours."""
     since = utcnow() - dt.timedelta(hours=24)
     return monitoring_service.summarize_services(session, service_names=[s.name for s in services], since=since)
