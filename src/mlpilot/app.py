@@ -36,6 +36,7 @@ from mlpilot.monitoring import alerts as monitoring_alerts
 from mlpilot.monitoring import service as monitoring_service
 from mlpilot.notifications import worker as notifier
 from mlpilot.serving import service as serving_service
+from mlpilot.serving import traffic as serving_traffic
 from mlpilot.settings import Settings, get_settings
 from mlpilot.web import access
 from mlpilot.web.pages import STATIC_DIR, LoginRequired, render
@@ -84,9 +85,10 @@ def start_runtime(runtime: Runtime) -> None:
     # write again (start is idempotent and returns the running sink).
     sink = monitoring_service.start_inference_sink(runtime)
     if runtime.dataplane is None:
-        runtime.dataplane = DataPlane(runtime.settings.serving, sink=sink)
-        runtime.dataplane.gate = TokenGate()
-        token_sync = TokenSync(runtime.sessions, runtime.dataplane.gate,
+        plane = DataPlane(runtime.settings.serving, sink=sink)
+        plane.gate = TokenGate()
+        runtime.dataplane = plane
+        token_sync = TokenSync(runtime.sessions, plane.gate,
                                scopes=serving_service.token_service_scopes)
         token_sync.start()
         runtime.parts["token_sync"] = token_sync
@@ -164,7 +166,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     # Added before the data plane's middleware so the inference fast path stays outermost and untouched.
     app.add_middleware(BodyLimit, limits=runtime.settings.limits.as_limits())
     app.add_middleware(BrowserSecurity, public_url=runtime.settings.public_url)
-    install_dataplane(app, lambda: runtime.dataplane)
+    install_dataplane(app, lambda: serving_traffic.attached_dataplane(runtime))
     return app
 
 

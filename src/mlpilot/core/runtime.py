@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,9 +28,9 @@ class Runtime:
     sessions: sessionmaker[Session]
     store: ArtifactStore
     executor: Executor | None = None
-    # The in-process data plane (mlpilot.dataplane.server.DataPlane) when this process serves models; core may not
-    # import the data plane, so its type is the data plane's own.
-    dataplane: Any = None
+    # The in-process data plane (mlpilot.dataplane.server.DataPlane) when this process serves models. Core may not
+    # import the data plane, so domains read it typed through `serving.traffic.attached_dataplane(runtime)`.
+    dataplane: object | None = None
     # What domains start for this runtime (telemetry sink, schedulers, token sync, the bootstrap result), by name;
     # read back with `part(name, Type)`, which checks the type.
     parts: dict[str, object] = field(default_factory=dict)

@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from mlpilot.core.errors import InvalidInput, MlpilotError, NotFound
 from mlpilot.registry.external import ExternalModel, check_external_config
 from mlpilot.registry.flavors import Prediction, load_model
 from mlpilot.registry.signature import Signature
+
+if TYPE_CHECKING:
+    from mlpilot.dataplane.server import DataPlane
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +260,7 @@ class Route:
         return rows
 
 
-def _mirror_of(plane: Any) -> ShadowMirror:
+def _mirror_of(plane: DataPlane) -> ShadowMirror:
     mirror = getattr(plane, "shadow_mirror", None)
     if mirror is None:
         def on_result(served: Any, started: float, status: int, rows: int, error: str | None) -> None:
@@ -272,12 +275,12 @@ def _mirror_of(plane: Any) -> ShadowMirror:
 PRELOADED = 8  # loaded backends kept ready for the next install (most recent first)
 
 
-def preload_backend(plane: Any, spec: BackendSpec, contract: Signature) -> None:
+def preload_backend(plane: DataPlane, spec: BackendSpec, contract: Signature) -> None:
     """Load a backend ahead of the change that will route to it (outside any database transaction)."""
     live = {s.backend for r in plane.routes.values() for s in (r.primary, r.candidate) if s is not None}
     if spec.kind != "model" or spec.label in live:
         return
-    cache: dict[str, Any] = getattr(plane, "preloaded", None) or {}
+    cache = plane.preloaded
     if spec.label not in cache:
         cache = {spec.label: _load_backend(spec, contract, {}), **cache}
     plane.preloaded = dict(list(cache.items())[:PRELOADED])
@@ -325,7 +328,7 @@ def _unwrap(model: Any) -> Any:
     return model.primary if isinstance(model, ShadowingModel) else model
 
 
-def install_route(plane: Any, name: str, spec: RouteSpec) -> Route | None:
+def install_route(plane: DataPlane, name: str, spec: RouteSpec) -> Route | None:
     """Load every backend of `spec`, then swap the service's route in at once; return the route it replaced.
 
     Backends already live under the same label are reused (a promote loads nothing). A backend that fails
@@ -334,7 +337,7 @@ def install_route(plane: Any, name: str, spec: RouteSpec) -> Route | None:
     if spec.policy not in POLICIES:
         raise InvalidInput(f"Traffic policy {spec.policy!r} is unknown; expected one of: {', '.join(POLICIES)}.")
     current: Route | None = plane.routes.get(name)
-    reuse: dict[str, Any] = dict(getattr(plane, "preloaded", None) or {})
+    reuse = dict(plane.preloaded)
     if current is not None:
         for served in (current.primary, current.candidate):
             if served is not None:
@@ -371,7 +374,7 @@ def close_unused(previous: Route | None, current: Route | None) -> None:
             model.close()
 
 
-def restore_route(plane: Any, name: str, previous: Route | None) -> None:
+def restore_route(plane: DataPlane, name: str, previous: Route | None) -> None:
     """Put back the route `install_route` replaced (or unload the service when there was none)."""
     if previous is None:
         plane.unload(name)
@@ -379,13 +382,13 @@ def restore_route(plane: Any, name: str, previous: Route | None) -> None:
         plane.swap_route(name, previous)
 
 
-def shadow_stats(plane: Any, name: str) -> dict[str, Any] | None:
+def shadow_stats(plane: DataPlane, name: str) -> dict[str, Any] | None:
     """Return the live shadow comparison of service `name`, if it mirrors traffic."""
     route = getattr(plane, "routes", {}).get(name)
     return route.stats.snapshot() if route is not None and route.stats is not None else None
 
 
-def live_backends(plane: Any, name: str) -> list[dict[str, Any]]:
+def live_backends(plane: DataPlane, name: str) -> list[dict[str, Any]]:
     """Return the backends the data plane currently routes `name` to."""
     route = getattr(plane, "routes", {}).get(name)
     return route.backends() if route is not None else []

@@ -66,6 +66,8 @@ class DataPlane:
         # Multi-backend services (canary / shadow / external engines): name → routing.Route, set by routing.py.
         self.routes: dict[str, Any] = {}
         self.shadow_mirror: Any = None
+        # Backends loaded ahead of the route change that will use them (label → model), newest first; routing.py.
+        self.preloaded: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._starting = False
         # None: open (a standalone data plane without tokens); the control plane installs a TokenGate.

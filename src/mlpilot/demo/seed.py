@@ -22,6 +22,7 @@ from mlpilot.accounts import service as accounts_service
 from mlpilot.client import MlpilotClient, json_object
 from mlpilot.core.db import session_scope
 from mlpilot.core.runtime import Runtime
+from mlpilot.serving.traffic import attached_dataplane
 
 log = logging.getLogger("mlpilot.demo")
 
@@ -41,8 +42,9 @@ SCREENING = {
 
 def start_demo_seeding(runtime: Runtime) -> threading.Thread:
     """Mark the data plane as starting and seed the demo in a background thread."""
-    if runtime.dataplane is not None:
-        runtime.dataplane.set_starting(True)
+    plane = attached_dataplane(runtime)
+    if plane is not None:
+        plane.set_starting(True)
     thread = threading.Thread(target=_seed_safely, args=(runtime,), name="mlpilot-demo", daemon=True)
     thread.start()
     return thread
@@ -54,8 +56,9 @@ def _seed_safely(runtime: Runtime) -> None:
     except Exception:
         log.exception("the demo project could not be completed; the platform keeps running without it")
     finally:
-        if runtime.dataplane is not None:
-            runtime.dataplane.set_starting(False)
+        plane = attached_dataplane(runtime)
+        if plane is not None:
+            plane.set_starting(False)
 
 
 def demo_base_url(runtime: Runtime) -> str:

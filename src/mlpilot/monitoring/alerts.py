@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -21,6 +21,10 @@ from mlpilot.monitoring import service as monitoring_service
 from mlpilot.monitoring.models import AlertEvent, AlertRule, InferenceLog, ServiceCost
 from mlpilot.notifications.service import publish
 from mlpilot.notifications.worker import PeriodicTask, start_task, stop_task
+from mlpilot.serving.traffic import attached_dataplane
+
+if TYPE_CHECKING:
+    from mlpilot.dataplane.server import DataPlane
 
 log = logging.getLogger(__name__)
 # Live quality from ground-truth feedback (over predictions made in the window); no feedback → no value.
@@ -89,7 +93,7 @@ def list_events(session: Session, *, limit: int = 100, services: Collection[str]
     return list(session.scalars(stmt))
 
 
-def _drift_value(plane: Any, rule: AlertRule) -> tuple[float | None, dict[str, Any]]:
+def _drift_value(plane: DataPlane | None, rule: AlertRule) -> tuple[float | None, dict[str, Any]]:
     if plane is None:
         return None, {}
     latest = monitoring_service.service_drift(plane, service_name=rule.service).latest
@@ -117,7 +121,8 @@ def _value(session: Session, rule: AlertRule, now: dt.datetime) -> float | None:
     return None if value is None else float(value)
 
 
-def evaluate_rules(session: Session, *, now: dt.datetime | None = None, plane: Any = None) -> list[AlertEvent]:
+def evaluate_rules(session: Session, *, now: dt.datetime | None = None,
+                   plane: DataPlane | None = None) -> list[AlertEvent]:
     """Evaluate every enabled rule once; record, publish and return the alerts that fired.
 
     Drift rules need the data plane that sampled the traffic (`plane`); without one they have no value.
@@ -197,7 +202,7 @@ def start_alert_evaluator(runtime: Runtime) -> PeriodicTask | None:
 
     def tick() -> int:
         with session_scope(runtime.sessions) as session:
-            return len(evaluate_rules(session, plane=runtime.dataplane))
+            return len(evaluate_rules(session, plane=attached_dataplane(runtime)))
 
     return start_task(runtime, PART_NAME, lambda: PeriodicTask(
         "alerts", tick, interval_s=runtime.settings.notifications.alert_interval_s))

@@ -25,6 +25,7 @@ from mlpilot.monitoring.schemas import (
     Window,
 )
 from mlpilot.serving import service as serving_service
+from mlpilot.serving.traffic import attached_dataplane
 from mlpilot.web import access
 
 router = APIRouter(tags=["monitoring"])
@@ -80,7 +81,7 @@ def delete_alert_rule(rule_id: int, session: DbSession, user: AdminUser) -> None
 @router.post("/monitoring/alert-rules/evaluate", response_model=list[AlertEventRead])
 def evaluate_alert_rules(session: DbSession, runtime: RuntimeDep, user: AdminUser) -> list[AlertEventRead]:
     """Evaluate every rule now (the server also does so in the background)."""
-    return [AlertEventRead.model_validate(e) for e in alerts.evaluate_rules(session, plane=runtime.dataplane)]
+    return [AlertEventRead.model_validate(e) for e in alerts.evaluate_rules(session, plane=attached_dataplane(runtime))]
 
 
 @router.get("/monitoring/services/{name}/drift", response_model=LiveDriftRead, dependencies=[access.Service.read])

@@ -11,9 +11,11 @@ from mlpilot.accounts.models import Role
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import InvalidInput, MlpilotError, PermissionDenied
 from mlpilot.core.i18n import get_translations
+from mlpilot.dataplane.server import DataPlane
 from mlpilot.monitoring import service
 from mlpilot.monitoring.schemas import BucketRead
 from mlpilot.serving import service as serving_service
+from mlpilot.serving.traffic import attached_dataplane
 from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render, request_locale
 
@@ -78,7 +80,8 @@ def services_chart(series: dict[str, list[dict[str, Any]]], *, window: str, key:
                         "scales": {"y": {"beginAtZero": True, "title": {"display": True, "text": title}}}}}
 
 
-def live_drift_cards(plane: Any, *, gettext: Any, services: set[str] | None = None) -> list[dict[str, Any]]:
+def live_drift_cards(plane: DataPlane | None, *, gettext: Any,
+                     services: set[str] | None = None) -> list[dict[str, Any]]:
     """Per service with sampled traffic: its latest drift verdict, the most drifted features and a share chart."""
     if plane is None:
         return []
@@ -127,7 +130,7 @@ def monitoring_page(request: Request, session: DbSession, runtime: RuntimeDep, u
                   events=alerts.list_events(session, limit=20, services=visible),
                   costs=alerts.cost_view(session, since=data["until"] - length, services=visible),
                   quality=service.quality_overview(session, window=window, services=visible),
-                  drift_cards=live_drift_cards(runtime.dataplane, gettext=gettext, services=visible))
+                  drift_cards=live_drift_cards(attached_dataplane(runtime), gettext=gettext, services=visible))
 
 
 @router.post("/monitoring/alert-rules")

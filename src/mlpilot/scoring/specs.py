@@ -73,8 +73,8 @@ class FileOutput(_Spec):
 
 ScoringSource = Annotated[SqlSource | FileSource, Field(discriminator="kind")]
 ScoringOutput = Annotated[SqlOutput | FileOutput, Field(discriminator="kind")]
-_SOURCE: TypeAdapter[SqlSource | FileSource] = TypeAdapter(ScoringSource)  # type: ignore[arg-type]
-_OUTPUT: TypeAdapter[SqlOutput | FileOutput] = TypeAdapter(ScoringOutput)  # type: ignore[arg-type]
+_SOURCE: TypeAdapter[SqlSource | FileSource] = TypeAdapter(ScoringSource)
+_OUTPUT: TypeAdapter[SqlOutput | FileOutput] = TypeAdapter(ScoringOutput)
 
 
 def _parse(adapter: TypeAdapter[Any], raw: object, side: str) -> Any:

@@ -17,6 +17,7 @@ from mlpilot.accounts.models import User
 from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, MlpilotError, NotFound, Unavailable
 from mlpilot.core.runtime import Runtime
+from mlpilot.dataplane.server import DataPlane
 from mlpilot.projects import service as projects_service
 from mlpilot.projects.models import Stage
 from mlpilot.registry import service as registry_service
@@ -28,11 +29,12 @@ log = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
-def require_dataplane(runtime: Runtime) -> Any:
+def require_dataplane(runtime: Runtime) -> DataPlane:
     """Return the runtime's data plane, or raise 503 when this process serves no models."""
-    if runtime.dataplane is None:
+    plane = traffic.attached_dataplane(runtime)
+    if plane is None:
         raise Unavailable("This process does not serve models: the data plane is not running.")
-    return runtime.dataplane
+    return plane
 
 
 def version_label(model_version: Any) -> str:
@@ -188,14 +190,15 @@ def stop_service(session: Session, *, runtime: Runtime, name: str, user: User, r
                                previous_model_version_id=service.model_version_id, action=DeploymentAction.stop,
                                user_id=user.id, reason=reason[:500], before=before,
                                after=traffic.routing_state(session, service=service)))
-    if runtime.dataplane is not None:
-        runtime.dataplane.unload(name)
+    plane = traffic.attached_dataplane(runtime)
+    if plane is not None:
+        plane.unload(name)
     return service
 
 
 def load_deployed_services(session: Session, *, runtime: Runtime) -> int:
     """Load every deployed service into the runtime's data plane; return how many loaded."""
-    dataplane = runtime.dataplane
+    dataplane = traffic.attached_dataplane(runtime)
     if dataplane is None:
         return 0
     loaded = 0

@@ -20,6 +20,7 @@ from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.secrets import masked, seal_values, unseal_values
 from mlpilot.dataplane import routing
+from mlpilot.dataplane.server import DataPlane
 from mlpilot.notifications.service import publish
 from mlpilot.registry import service as registry_service
 from mlpilot.registry.external import check_external_config
@@ -27,6 +28,15 @@ from mlpilot.registry.signature import Signature
 from mlpilot.serving.models import BackendKind, Deployment, DeploymentAction, Service, ServiceBackend, TrafficPolicy
 
 Mutation = Callable[[Service], None]
+
+
+def attached_dataplane(runtime: Runtime) -> DataPlane | None:
+    """The data plane this process serves models with, typed (None when it serves none)."""
+    plane = runtime.dataplane
+    if plane is not None and not isinstance(plane, DataPlane):
+        raise TypeError(f"runtime.dataplane holds a {type(plane).__name__}, not a DataPlane.")
+    return plane
+
 
 
 def model_label(model_version: Any) -> str:
@@ -140,7 +150,8 @@ def route_spec(session: Session, *, runtime: Runtime, service: Service) -> routi
 def preload(session: Session, *, runtime: Runtime, service: Service, backend: ServiceBackend | None = None,
             model_version: Any = None) -> None:
     """Load a model backend before the change that routes to it, so no transaction waits on a model load."""
-    if runtime.dataplane is None or service.state != "deployed":
+    plane = attached_dataplane(runtime)
+    if plane is None or service.state != "deployed":
         return
     if model_version is not None:
         preload_model(runtime, model_version=model_version, contract=service_contract(session, service=service))
@@ -149,17 +160,18 @@ def preload(session: Session, *, runtime: Runtime, service: Service, backend: Se
         spec = _backend_spec(session, runtime, backend)
     else:
         return
-    routing.preload_backend(runtime.dataplane, spec, service_contract(session, service=service))
+    routing.preload_backend(plane, spec, service_contract(session, service=service))
 
 
 def preload_model(runtime: Runtime, *, model_version: Any, contract: Signature) -> None:
     """Load a model version into the data plane's ready cache (it raises InvalidInput when it cannot load)."""
-    if runtime.dataplane is None:
+    plane = attached_dataplane(runtime)
+    if plane is None:
         return
     path = registry_service.resolve_model_path(store=runtime.store, model_version=model_version)
     spec = routing.BackendSpec(label=model_label(model_version), version=str(model_version.version), kind="model",
                                model_path=path)
-    routing.preload_backend(runtime.dataplane, spec, contract)
+    routing.preload_backend(plane, spec, contract)
 
 
 def install_service(session: Session, *, runtime: Runtime, service: Service) -> Any:
@@ -350,7 +362,7 @@ def rollback(session: Session, *, runtime: Runtime, service: Service, user: User
 
 def live_status(runtime: Runtime, name: str) -> dict[str, Any]:
     """Return what the data plane routes for `name` now, with the shadow comparison if any."""
-    plane = runtime.dataplane
+    plane = attached_dataplane(runtime)
     if plane is None:
         return {"backends": [], "shadow": None}
     return {"backends": routing.live_backends(plane, name), "shadow": routing.shadow_stats(plane, name)}
