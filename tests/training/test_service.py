@@ -74,8 +74,8 @@ def test_run_trains_registers_and_summarises(live_runtime: Runtime) -> None:
         assert isinstance(tracked.fold_metrics, list) and tracked.library_versions["numpy"]
         assert tracked.experiment_id is not None and "fitted in" in tracked.logs
         [experiment] = service.list_experiments(session, project_id=project.id)
-        assert (experiment["name"], experiment["runs"], experiment["best_run_id"]) == ("Default", 1, tracked.id)
-        assert service.get_or_create_experiment(session, project_id=project.id, name=" ").id == experiment["id"]
+        assert (experiment.name, experiment.runs, experiment.best_run_id) == ("Default", 1, tracked.id)
+        assert service.get_or_create_experiment(session, project_id=project.id, name=" ").id == experiment.id
         renamed = service.register_run(session, run_id=best.run_id, user_id=user.id, name="sales-model")
         assert (renamed.name, renamed.version) == ("sales-model", 1)
 

@@ -73,8 +73,12 @@ class FileOutput(_Spec):
 
 ScoringSource = Annotated[SqlSource | FileSource, Field(discriminator="kind")]
 ScoringOutput = Annotated[SqlOutput | FileOutput, Field(discriminator="kind")]
-_SOURCE: TypeAdapter[SqlSource | FileSource] = TypeAdapter(ScoringSource)
-_OUTPUT: TypeAdapter[SqlOutput | FileOutput] = TypeAdapter(ScoringOutput)
+# mypy sees an Annotated union as a UnionType, which TypeAdapter's signature does not name (and its verdict has
+# differed between cached and fresh runs), so the adapters are built from the annotations held as plain objects.
+_SOURCE_TYPE: Any = ScoringSource
+_OUTPUT_TYPE: Any = ScoringOutput
+_SOURCE: TypeAdapter[SqlSource | FileSource] = TypeAdapter(_SOURCE_TYPE)
+_OUTPUT: TypeAdapter[SqlOutput | FileOutput] = TypeAdapter(_OUTPUT_TYPE)
 
 
 def _parse(adapter: TypeAdapter[Any], raw: object, side: str) -> Any:

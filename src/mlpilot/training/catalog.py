@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-from typing import Any
 
 from mlpilot.training.engines import engines
 from mlpilot.training.engines.base import Engine, engine_capabilities
 from mlpilot.training.preparation import library_versions
+from mlpilot.training.schemas import EngineInfo
 
 # Libraries behind each built-in engine (peer adapters declare `requires`).
 ENGINE_LIBRARIES = {
@@ -34,22 +34,20 @@ def engine_installed(cls: type[Engine]) -> tuple[bool, str | None]:
     return True, None
 
 
-def list_engines() -> list[dict[str, Any]]:
+def list_engines() -> list[EngineInfo]:
     """Every engine registered under the `mlpilot.engines` entry points: capabilities, installed state, versions."""
     found = []
     for name in engines.names():
         cls = engines.get(name)
         installed, reason = engine_installed(cls)
         libraries = ENGINE_LIBRARIES.get(name) or cls.requires
-        found.append({
-            "name": name,
-            "description": cls.description or (cls.__doc__ or "").strip().split("\n")[0],
-            "flavor": cls.flavor, "capabilities": sorted(engine_capabilities(cls)),
-            "installed": installed, "status": "installed" if installed else "not installed", "reason": reason,
-            "libraries": library_versions(*libraries), "default": name == default_engine(),
-        })
+        found.append(EngineInfo(
+            name=name, description=cls.description or (cls.__doc__ or "").strip().split("\n")[0],
+            flavor=cls.flavor, capabilities=sorted(engine_capabilities(cls)), installed=installed,
+            status="installed" if installed else "not installed", reason=reason,
+            libraries=library_versions(*libraries), default=name == default_engine()))
     for name, error in sorted(engines.failures.items()):
-        found.append({"name": name, "description": None, "flavor": None, "capabilities": [], "installed": False,
-                      "status": "broken", "reason": error, "libraries": {}, "default": False})
+        found.append(EngineInfo(name=name, description=None, flavor=None, capabilities=[], installed=False,
+                                status="broken", reason=error, libraries={}, default=False))
     return found
 

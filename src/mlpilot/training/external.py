@@ -14,6 +14,7 @@ from mlpilot.core.secrets import masked, seal_values, unseal_values
 from mlpilot.projects import service as projects_service
 from mlpilot.registry.external import check_external_config
 from mlpilot.training.models import ExternalEngine
+from mlpilot.training.schemas import ExternalEngineRead
 
 
 def create_external_engine(session: Session, *, runtime: Runtime, project_id: int, config: dict[str, Any],
@@ -62,13 +63,13 @@ def list_external_engines(session: Session, *, project_id: int) -> list[External
                                 .order_by(ExternalEngine.id)))
 
 
-def describe_external_engine(session: Session, external: ExternalEngine, runtime: Runtime) -> dict[str, Any]:
+def describe_external_engine(session: Session, external: ExternalEngine, runtime: Runtime) -> ExternalEngineRead:
     """Plain fields of an external engine, secret header values masked."""
     secrets = unseal_values(runtime.settings, external.secrets_encrypted,
                             what=f"headers of external engine {external.name!r}")
-    return {"id": external.id, "project_id": external.project_id, "name": external.name,
-            "config": dict(external.config), "secret_headers": masked(secrets),
-            "created_at": external.created_at}
+    return ExternalEngineRead(id=external.id, project_id=external.project_id, name=external.name,
+                              config=dict(external.config), secret_headers=masked(secrets),
+                              created_at=external.created_at)
 
 
 def resolve_external_config(session: Session, *, runtime: Runtime, external_engine_id: int,

@@ -35,7 +35,7 @@ router = APIRouter(tags=["training"])
 
 @router.get("/engines", response_model=list[EngineInfo])
 def list_engines(user: CurrentUser) -> list[EngineInfo]:
-    return [EngineInfo(**engine) for engine in service.list_engines()]
+    return service.list_engines()
 
 
 @router.post("/projects/{project_id}/runs", response_model=RunStarted, status_code=202)
@@ -56,7 +56,7 @@ def list_runs(project: ProjectAccess, session: DbSession, tag: str | None = None
 
 @router.get("/projects/{project_id}/experiments", response_model=list[ExperimentRead])
 def list_experiments(project: ProjectAccess, session: DbSession) -> list[ExperimentRead]:
-    return [ExperimentRead(**e) for e in service.list_experiments(session, project_id=project.id)]
+    return service.list_experiments(session, project_id=project.id)
 
 
 @router.get("/runs/compare", response_model=CompareResult)
@@ -110,12 +110,12 @@ def create_external_engine(body: ExternalEngineCreate, project: ProjectWriteAcce
     config = body.model_dump(exclude={"secret_headers"})
     external = service.create_external_engine(session, runtime=runtime, project_id=project.id, config=config,
                                               secret_headers=body.secret_headers, user_id=user.id)
-    return ExternalEngineRead(**service.describe_external_engine(session, external, runtime))
+    return service.describe_external_engine(session, external, runtime)
 
 
 @router.get("/projects/{project_id}/external-engines", response_model=list[ExternalEngineRead])
 def list_external_engines(project: ProjectAccess, session: DbSession, runtime: RuntimeDep) -> list[ExternalEngineRead]:
-    return [ExternalEngineRead(**service.describe_external_engine(session, e, runtime))
+    return [service.describe_external_engine(session, e, runtime)
             for e in service.list_external_engines(session, project_id=project.id)]
 
 

@@ -22,6 +22,7 @@ from mlpilot.training.catalog import default_engine, engine_installed
 from mlpilot.training.engines import engines
 from mlpilot.training.external import get_external_engine
 from mlpilot.training.models import Experiment, Run, RunStatus
+from mlpilot.training.schemas import ExperimentRead
 from mlpilot.training.tasks import TASK_CHOICES, resolve_task
 
 FIT_JOB = "training.fit"
@@ -83,7 +84,7 @@ def get_or_create_experiment(session: Session, *, project_id: int, name: str | N
     return found
 
 
-def list_experiments(session: Session, *, project_id: int) -> list[dict[str, Any]]:
+def list_experiments(session: Session, *, project_id: int) -> list[ExperimentRead]:
     """The project's experiments with their run counts and best run, newest first."""
     experiments = list(session.scalars(select(Experiment).where(Experiment.project_id == project_id)
                                        .order_by(Experiment.id.desc())))
@@ -93,9 +94,9 @@ def list_experiments(session: Session, *, project_id: int) -> list[dict[str, Any
     for experiment in experiments:
         mine = [r for r in runs if r.experiment_id == experiment.id]
         board = [r for r in ranked if r.experiment_id == experiment.id]
-        result.append({"id": experiment.id, "name": experiment.name, "description": experiment.description,
-                       "runs": len(mine), "best_run_id": board[0].id if board else None,
-                       "created_at": experiment.created_at})
+        result.append(ExperimentRead(id=experiment.id, name=experiment.name, description=experiment.description,
+                                     runs=len(mine), best_run_id=board[0].id if board else None,
+                                     created_at=experiment.created_at))
     return result
 
 
