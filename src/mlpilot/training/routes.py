@@ -127,5 +127,4 @@ def delete_external_engine(external_engine_id: int, project: ProjectWriteAccess,
 
 @router.get("/projects/{project_id}/leaderboard", response_model=list[LeaderboardEntry])
 def get_leaderboard(project: ProjectAccess, session: DbSession, task: str | None = None) -> list[LeaderboardEntry]:
-    entries = service.leaderboard_entries(session, project_id=project.id, task=task)
-    return [LeaderboardEntry.model_validate(entry, from_attributes=True) for entry in entries]
+    return service.leaderboard_entries(session, project_id=project.id, task=task)

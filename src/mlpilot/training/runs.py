@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from mlpilot.training.catalog import default_engine, engine_installed
 from mlpilot.training.engines import engines
 from mlpilot.training.external import get_external_engine
 from mlpilot.training.models import Experiment, Run, RunStatus
-from mlpilot.training.schemas import ExperimentRead
+from mlpilot.training.schemas import ExperimentRead, LeaderboardEntry
 from mlpilot.training.tasks import TASK_CHOICES, resolve_task
 
 FIT_JOB = "training.fit"
@@ -248,25 +248,6 @@ def describe_dataset(session: Session, *, run: Run) -> str:
     """Return 'name vN' for the dataset version a run used."""
     version = datasets_service.get_dataset_version(session, version_id=run.dataset_version_id)
     return f"{version.dataset.name} v{version.version}"
-
-
-@dataclass(frozen=True)
-class LeaderboardEntry:
-    """A finished run as the leaderboard ranks it (within its task, by its primary metric on the test split)."""
-
-    rank: int
-    run_id: int
-    engine: str
-    task: str
-    target: str
-    dataset: str
-    metric_name: str
-    metric_value: float | None
-    higher_is_better: bool
-    metrics: dict[str, float]
-    duration_s: float | None
-    experiment: str | None = None
-    tags: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

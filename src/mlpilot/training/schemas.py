@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mlpilot.core.schemas import InputModel, ReadModel
 
@@ -66,6 +66,9 @@ class RunStarted(BaseModel):
 
 
 class LeaderboardEntry(BaseModel):
+    """A finished run as the leaderboard ranks it (within its task, by its primary metric on the test split)."""
+
+    model_config = ConfigDict(frozen=True)
     rank: int
     run_id: int
     engine: str
@@ -73,7 +76,7 @@ class LeaderboardEntry(BaseModel):
     target: str
     dataset: str
     metric_name: str
-    metric_value: float
+    metric_value: float | None
     higher_is_better: bool
     metrics: dict[str, Any]
     duration_s: float | None

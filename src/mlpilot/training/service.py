@@ -37,7 +37,6 @@ from mlpilot.training.runs import (
     MIN_TRAIN_ROWS,
     TASK_METRICS,
     TEST_FRACTION,
-    LeaderboardEntry,
     TrainingSummary,
     clean_tags,
     create_run,
@@ -54,6 +53,7 @@ from mlpilot.training.runs import (
     register_run,
     update_run,
 )
+from mlpilot.training.schemas import LeaderboardEntry
 
 __all__ = [
     "ACTIVE",
