@@ -22,7 +22,6 @@ import math
 import os
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -36,6 +35,7 @@ from mlpilot.training.automl.ensemble import caruana, loss
 from mlpilot.training.automl.families import FAMILIES, Context
 from mlpilot.training.automl.predictor import AutoMLPredictor, Member, normalise
 from mlpilot.training.automl.preprocess import Preprocessor
+from mlpilot.training.automl.search import Search
 from mlpilot.training.engines.base import EngineBase, ProgressFn
 from mlpilot.training.engines.explain import model_reliance
 from mlpilot.training.preparation import Prepared, prepare
@@ -118,129 +118,23 @@ class AutoMLEngine(EngineBase):
         report(0.01, "typing columns")
         pre = Preprocessor().fit(frame, features)
         X = pre.transform(frame)
-        n = X.shape[0]
-        k = len(classes) if classes else 0
-        splits, validation = self._splits(n, y if classes else None, seed)
-        eval_idx = np.sort(np.concatenate([v for _, v in splits]))
-        position = np.full(n, -1)
-        position[eval_idx] = np.arange(len(eval_idx))
-        y_eval = y[eval_idx]
-        cpus = os.cpu_count() or 1
-        self._linear_cache: np.ndarray | None = None
-
-        search_deadline = started + SEARCH_SHARE * budget
-        trials: list[dict[str, Any]] = []
-        candidates: list[dict[str, Any]] = []  # successful: name, family, params, models, oof, loss
-
-        def linear_matrix() -> np.ndarray:
-            if self._linear_cache is None:
-                self._linear_cache = pre.linear(X)
-            return self._linear_cache
-
-        def run(name: str, family_name: str, params: dict[str, Any], cap_deadline: float) -> float | None:
-            family = FAMILIES[family_name]
-            deadline = min(cap_deadline, search_deadline)
-            matrix = linear_matrix() if getattr(family, "needs_linear", False) else X
-            t0 = time.monotonic()
-            parallel = len(splits) > 1
-            workers = min(cpus, len(splits)) if parallel else 1
-            threads = max(1, cpus // workers) if parallel else (cpus if n >= 5000 else 1)
-
-            def one(split: tuple[np.ndarray, np.ndarray], fold: int) -> Any:
-                tr, va = split
-                ctx = Context(task=task, n_classes=k, categorical=pre.categorical_, deadline=deadline,
-                              seed=seed + fold, threads=threads)
-                return family.train(matrix[tr], y[tr], matrix[va], y[va], params, ctx)
-
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    if parallel:
-                        with ThreadPoolExecutor(max_workers=workers) as pool:
-                            models = list(pool.map(one, splits, range(len(splits))))
-                    else:
-                        models = [one(splits[0], 0)]
-                oof = np.zeros((len(eval_idx), k)) if k else np.zeros(len(eval_idx))
-                for model, (_, va) in zip(models, splits, strict=True):
-                    lin = matrix[va] if getattr(family, "needs_linear", False) else None
-                    out = model.predict(X[va], lin)
-                    oof[position[va]] = out
-                if k:
-                    oof = normalise(oof)
-                if not np.all(np.isfinite(oof)):
-                    raise ValueError("non-finite predictions")
-                score = loss(metric, y_eval, oof)
-            except Exception as exc:  # noqa: BLE001 — one family failing must not end the search
-                trials.append({"model": name, "family": family_name, "params": params, "error": str(exc)[:300],
-                               "fit_s": round(time.monotonic() - t0, 2)})
-                return None
-            fit_s = time.monotonic() - t0
-            budget_hit = any(getattr(m, "stopped_by_budget", False) for m in models)
-            iterations = [int(getattr(m, "iterations", 0)) for m in models]
-            trials.append({"model": name, "family": family_name, "params": params, "loss": score,
-                           "fit_s": round(fit_s, 2), "iterations": iterations, "stopped_by_budget": budget_hit})
-            candidates.append({"name": name, "family": family_name, "params": params, "models": models,
-                               "oof": oof, "loss": score, "fit_s": fit_s, "iterations": iterations})
-            return score
-
-        def remaining() -> float:
-            return search_deadline - time.monotonic()
-
-        families = self.hyperparams.get("families")
-        portfolio = [p for p in PORTFOLIO if families is None or p[1] in families]
-        max_trials = int(self.hyperparams.get("max_trials", 10_000))
-        # Large tables (rows x classes) get a faster learning rate so the first models converge in their share.
-        fast = n * max(k, 1) > 200_000
-        for i, (name, family_name, params) in enumerate(portfolio):
-            if len(trials) >= max_trials or (i > 0 and remaining() <= 0.5):
-                break
-            if fast and family_name == "lightgbm":
-                params = {**params, "learning_rate": max(0.1, params.get("learning_rate", 0.05))}
-            if fast and family_name == "catboost":
-                params = {**params, "learning_rate": 0.15}
-            if len(splits) > 1 and family_name in ("extratrees", "randomforest"):
-                params = {**params, "n_estimators": 60}  # per fold: the fold bag holds 60 x folds trees
-            if family_name == "linear" and X.shape[1] == 0:
-                continue
-            if family_name in ("extratrees", "randomforest") and n > 200_000:
-                continue  # a chunk of fully grown trees on this many rows could overrun the budget
-            share = 0.5 if i == 0 else 0.35
-            report(self._fraction(started, budget), f"trying {name} ({len(trials) + 1})")
-            run(name, family_name, params, time.monotonic() + max(remaining() * share, 0.5))
-        if self.hyperparams.get("optuna", True) and (families is None or "lightgbm" in families):
-            self._optuna(run, remaining, max_trials, trials, seed, report, started, budget)
-        if not candidates:
-            errors = "; ".join(f"{t['model']}: {t.get('error')}" for t in trials[:3])
-            raise InvalidInput(f"No model could be fitted within the time budget of {budget:g} s ({errors}). "
-                               "Give the run more time.")
-        if len(candidates) == 1 and candidates[0]["iterations"] and candidates[0]["iterations"][0] <= 1:
-            self.warnings_.append(f"The time budget of {budget:g} s was too small for a real search; "
-                                  "the model is the best found so far.")
-
-        # ---------------------------------------------------------- ensemble
+        splits, validation = self._splits(X.shape[0], y if classes else None, seed)
+        search = Search(task=task, metric=metric, X=X, y=y, pre=pre, n_classes=len(classes) if classes else 0,
+                        splits=splits, seed=seed, cpus=os.cpu_count() or 1,
+                        deadline=started + SEARCH_SHARE * budget)
+        self._search(search, report, started, budget)
         report(self._fraction(started, budget), "selecting the ensemble")
-        ranked = sorted(candidates, key=lambda c: c["loss"])[:ENSEMBLE_CANDIDATES]
-        pick = np.arange(len(y_eval))
-        if len(pick) > 20_000:  # selection on a sample keeps it fast (ROC AUC sorts on every step)
-            pick = np.sort(np.random.default_rng(seed).choice(pick, 20_000, replace=False))
-        weights = caruana([c["oof"][pick] for c in ranked], y_eval[pick], metric)
-        chosen = [(c, w) for c, w in zip(ranked, weights, strict=True) if w > 0]
-        ensemble_oof = sum(w * c["oof"] for c, w in chosen)
-        ensemble_oof = normalise(ensemble_oof) if k else ensemble_oof
-        ensemble_loss = loss(metric, y_eval, ensemble_oof)
-
-        # -------------------------------------------------------------- refit
+        chosen, ensemble_oof, ensemble_loss = self._ensemble(search)
         members: list[Member] = []
         refit_deadline = started + REFIT_SHARE * budget
         for c, w in sorted(chosen, key=lambda cw: -cw[1]):
             models = c["models"]
             if len(splits) == 1:
-                models = self._refit(c, X, y, pre, linear_matrix, task, k, seed, cpus, refit_deadline, report,
-                                     started, budget) or models
+                models = self._refit(c, X, y, pre, search.linear_matrix, task, search.n_classes, seed, search.cpus,
+                                     refit_deadline, report, started, budget) or models
             members.append(Member(name=c["name"], family=c["family"], models=models, weight=float(w),
                                   params=c["params"]))
-        self._linear_cache = None
-
+        search.release()
         self.predictor_ = AutoMLPredictor(preprocessor=pre, task=task, classes=classes, members=members)
         self.signature_ = signature
         self.classes_ = classes
@@ -250,7 +144,68 @@ class AutoMLEngine(EngineBase):
         self.validation_ = validation
         self.n_features_in_ = len(signature.inputs)
         self.feature_names_in_ = signature.input_names
-        self.trials_ = trials
+        self._record(search, members, ensemble_oof, ensemble_loss, validation)
+        self.columns_ = pre.describe()
+        self.fit_seconds_ = round(time.monotonic() - started, 2)
+        report(1.0, "trained")
+        return self
+
+    def _search(self, search: Search, report: ProgressFn, started: float, budget: float) -> None:
+        """Try the portfolio, then Optuna trials on LightGBM, until the search deadline."""
+        families = self.hyperparams.get("families")
+        portfolio = [p for p in PORTFOLIO if families is None or p[1] in families]
+        max_trials = int(self.hyperparams.get("max_trials", 10_000))
+        n, k = search.X.shape[0], search.n_classes
+        # Large tables (rows x classes) get a faster learning rate so the first models converge in their share.
+        fast = n * max(k, 1) > 200_000
+        for i, (name, family_name, params) in enumerate(portfolio):
+            if len(search.trials) >= max_trials or (i > 0 and search.remaining() <= 0.5):
+                break
+            if fast and family_name == "lightgbm":
+                params = {**params, "learning_rate": max(0.1, params.get("learning_rate", 0.05))}
+            if fast and family_name == "catboost":
+                params = {**params, "learning_rate": 0.15}
+            if len(search.splits) > 1 and family_name in ("extratrees", "randomforest"):
+                params = {**params, "n_estimators": 60}  # per fold: the fold bag holds 60 x folds trees
+            if family_name == "linear" and search.X.shape[1] == 0:
+                continue
+            if family_name in ("extratrees", "randomforest") and n > 200_000:
+                continue  # a chunk of fully grown trees on this many rows could overrun the budget
+            share = 0.5 if i == 0 else 0.35
+            report(self._fraction(started, budget), f"trying {name} ({len(search.trials) + 1})")
+            search.run(name, family_name, params, time.monotonic() + max(search.remaining() * share, 0.5))
+        if self.hyperparams.get("optuna", True) and (families is None or "lightgbm" in families):
+            self._optuna(search.run, search.remaining, max_trials, search.trials, search.seed, report, started,
+                         budget)
+        if not search.candidates:
+            errors = "; ".join(f"{t['model']}: {t.get('error')}" for t in search.trials[:3])
+            raise InvalidInput(f"No model could be fitted within the time budget of {budget:g} s ({errors}). "
+                               "Give the run more time.")
+        first = search.candidates[0]
+        if len(search.candidates) == 1 and first["iterations"] and first["iterations"][0] <= 1:
+            self.warnings_.append(f"The time budget of {budget:g} s was too small for a real search; "
+                                  "the model is the best found so far.")
+
+    @staticmethod
+    def _ensemble(search: Search) -> tuple[list[tuple[dict[str, Any], float]], np.ndarray, float]:
+        """Caruana selection over the best candidates' out-of-fold predictions: (chosen with weights, the
+        ensemble's out-of-fold predictions, its loss)."""
+        ranked = sorted(search.candidates, key=lambda c: c["loss"])[:ENSEMBLE_CANDIDATES]
+        y_eval = search.y_eval
+        pick = np.arange(len(y_eval))
+        if len(pick) > 20_000:  # selection on a sample keeps it fast (ROC AUC sorts on every step)
+            pick = np.sort(np.random.default_rng(search.seed).choice(pick, 20_000, replace=False))
+        weights = caruana([c["oof"][pick] for c in ranked], y_eval[pick], search.metric)
+        chosen = [(c, w) for c, w in zip(ranked, weights, strict=True) if w > 0]
+        ensemble_oof = sum(w * c["oof"] for c, w in chosen)
+        ensemble_oof = normalise(ensemble_oof) if search.n_classes else ensemble_oof
+        return chosen, ensemble_oof, loss(search.metric, y_eval, ensemble_oof)
+
+    def _record(self, search: Search, members: list[Member], ensemble_oof: np.ndarray, ensemble_loss: float,
+                validation: str) -> None:
+        """What the fit reports: trials, ensemble weights, the leaderboard and the validation metrics."""
+        metric, task = search.metric, search.task
+        self.trials_ = search.trials
         self.ensemble_ = {m.name: round(m.weight, 4) for m in members}
         self.best_params_ = {"ensemble": self.ensemble_, "members": {m.name: m.params for m in members}}
         by_name = {m.name: m.weight for m in members}
@@ -258,18 +213,16 @@ class AutoMLEngine(EngineBase):
             {"model": c["name"], "family": c["family"], "score": self._score(metric, c["loss"]), "metric": metric,
              "fit_s": round(c["fit_s"], 2), "params": c["params"],
              "ensemble_weight": round(by_name.get(c["name"], 0), 4)}
-            for c in sorted(candidates, key=lambda c: c["loss"])]
+            for c in sorted(search.candidates, key=lambda c: c["loss"])]
         self.leaderboard_.insert(0, {"model": "ensemble", "family": "ensemble", "metric": metric,
                                      "score": self._score(metric, ensemble_loss), "fit_s": None, "params": {},
                                      "ensemble_weight": 1.0})
-        self.metrics_ = self._metrics(y_eval, ensemble_oof, task)
-        self.metrics_["folds"] = [self._metrics(y[va], ensemble_oof[position[va]], task) for _, va in splits]
-        self.metrics_.update({"validation": validation, "train_rows": n, "holdout_rows": int(len(eval_idx)),
-                              "trials": len(trials), "metric": metric})
-        self.columns_ = pre.describe()
-        self.fit_seconds_ = round(time.monotonic() - started, 2)
-        report(1.0, "trained")
-        return self
+        y, position = search.y, search.position
+        self.metrics_ = self._metrics(search.y_eval, ensemble_oof, task)
+        self.metrics_["folds"] = [self._metrics(y[va], ensemble_oof[position[va]], task) for _, va in search.splits]
+        self.metrics_.update({"validation": validation, "train_rows": int(search.X.shape[0]),
+                              "holdout_rows": int(len(search.eval_idx)), "trials": len(search.trials),
+                              "metric": metric})
 
     @staticmethod
     def _fraction(started: float, budget: float) -> float:
