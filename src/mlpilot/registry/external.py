@@ -9,6 +9,8 @@ refusals and timeouts become 503 for the requests routed to it; other backends a
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -21,7 +23,24 @@ PLACEHOLDERS = ("$records", "$instances", "$columns", "$inputs")
 _OIP_DATATYPE = {"float64": "FP64", "int64": "INT64", "bool": "BOOL", "string": "BYTES"}
 
 
-def check_external_config(config: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ExternalConfig:
+    """A checked external engine: where to POST, how to build the request and read the answer."""
+
+    name: str
+    url: str
+    timeout_s: float
+    request: object  # JSON template with one of PLACEHOLDERS where the rows go
+    headers: dict[str, str]
+    response_path: str  # dots; digits index lists
+    response_field: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON the engine or backend row stores (and `check_external_config` reads back)."""
+        return asdict(self)
+
+
+def check_external_config(config: Mapping[str, Any]) -> ExternalConfig:
     """Validate and normalise an external backend's configuration; raise InvalidInput naming the field."""
     url = str(config.get("url") or "").strip()
     if not url.startswith(("http://", "https://")):
@@ -44,8 +63,8 @@ def check_external_config(config: dict[str, Any]) -> dict[str, Any]:
     name = str(config.get("name") or "").strip()
     if not name:
         raise InvalidInput("External backend needs a 'name' (e.g. 'vendor-scoring-api').")
-    return {"name": name[:100], "url": url, "timeout_s": timeout, "request": template, "headers": headers,
-            "response_path": path, "response_field": str(field_name) if field_name else None}
+    return ExternalConfig(name=name[:100], url=url, timeout_s=timeout, request=template, headers=dict(headers),
+                          response_path=path, response_field=str(field_name) if field_name else None)
 
 
 def _strings(value: Any) -> list[str]:
@@ -68,18 +87,18 @@ class ExternalModel:
     list of class probabilities or an object class → probability.
     """
 
-    def __init__(self, config: dict[str, Any], contract: Signature) -> None:
+    def __init__(self, config: ExternalConfig | Mapping[str, Any], contract: Signature) -> None:
         import httpx
 
-        self.config = check_external_config(config)
+        self.config = config if isinstance(config, ExternalConfig) else check_external_config(config)
         self.signature = contract
-        self.manifest = {"flavor": "external", "url": self.config["url"]}
-        self._client = httpx.Client(timeout=self.config["timeout_s"], headers=self.config["headers"])
-        self.label = f"external:{self.config['name']}"
+        self.manifest = {"flavor": "external", "url": self.config.url}
+        self._client = httpx.Client(timeout=self.config.timeout_s, headers=self.config.headers)
+        self.label = f"external:{self.config.name}"
 
     def close(self) -> None:
         """Release the connection pool once requests still in flight are done (after their timeout at most)."""
-        timer = threading.Timer(self.config["timeout_s"] + 1.0, self._client.close)
+        timer = threading.Timer(self.config.timeout_s + 1.0, self._client.close)
         timer.daemon = True
         timer.start()
 
@@ -87,11 +106,11 @@ class ExternalModel:
         import httpx
 
         records = self._records(frame)
-        body = _fill(self.config["request"], records, self.signature)
+        body = _fill(self.config.request, records, self.signature)
         try:
-            response = self._client.post(self.config["url"], json=body)
+            response = self._client.post(self.config.url, json=body)
         except httpx.TimeoutException:
-            raise Unavailable(f"Backend {self.label} did not answer within {self.config['timeout_s']:g} s.") from None
+            raise Unavailable(f"Backend {self.label} did not answer within {self.config.timeout_s:g} s.") from None
         except httpx.HTTPError as exc:
             raise Unavailable(f"Backend {self.label} is unreachable: {type(exc).__name__}: {exc}.") from None
         if response.status_code >= 400:
@@ -101,7 +120,7 @@ class ExternalModel:
             payload = response.json()
         except ValueError:
             raise Unavailable(f"Backend {self.label} answered something that is not JSON.") from None
-        return self._prediction(_at_path(payload, self.config["response_path"], self.label), len(records))
+        return self._prediction(_at_path(payload, self.config.response_path, self.label), len(records))
 
     def _records(self, frame: Any) -> list[dict[str, Any]]:
         rows = frame.to_dicts()
@@ -117,9 +136,9 @@ class ExternalModel:
         return rows
 
     def _prediction(self, items: Any, rows: int) -> Prediction:
-        field_name = self.config["response_field"]
+        field_name = self.config.response_field
         if not isinstance(items, list):
-            raise Unavailable(f"Backend {self.label} answered no list at '{self.config['response_path']}'.")
+            raise Unavailable(f"Backend {self.label} answered no list at '{self.config.response_path}'.")
         if field_name:
             try:
                 items = [item[field_name] for item in items]

@@ -276,12 +276,12 @@ def attach_backend(session: Session, *, runtime: Runtime, service: Service, user
             return
         assert external is not None
         config = check_external_config(external)
-        runtime.allowlist.outbound_url(config["url"], field_name="external.url")
-        label = f"external:{config['name']}"
+        runtime.allowlist.outbound_url(config.url, field_name="external.url")
+        label = f"external:{config.name}"
         if any(b.label == label for b in list_backends(session, service_id=svc.id)):
-            raise Conflict(f"Service {svc.name!r} already has a backend named {config['name']!r}.")
+            raise Conflict(f"Service {svc.name!r} already has a backend named {config.name!r}.")
         backend = ServiceBackend(service_id=svc.id, kind=BackendKind.external, model_version_id=None,
-                                 config=seal_external_config(runtime.settings, config),
+                                 config=seal_external_config(runtime.settings, config.as_dict()),
                                  label=label, created_by_id=user.id)
         session.add(backend)
         session.flush()

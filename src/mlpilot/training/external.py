@@ -12,7 +12,7 @@ from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.secrets import masked, seal_values, unseal_values
 from mlpilot.projects import service as projects_service
-from mlpilot.registry.external import check_external_config
+from mlpilot.registry.external import ExternalConfig, check_external_config
 from mlpilot.training.models import ExternalEngine
 from mlpilot.training.schemas import ExternalEngineRead
 
@@ -26,15 +26,15 @@ def create_external_engine(session: Session, *, runtime: Runtime, project_id: in
     if not all(isinstance(v, str) for v in secret_headers.values()):
         raise InvalidInput("'secret_headers' must be an object of strings (e.g. {\"Authorization\": \"Bearer …\"}).")
     checked = check_external_config(config)
-    runtime.allowlist.outbound_url(checked["url"], field_name="url")
-    overlap = sorted(set(checked["headers"]) & set(secret_headers))
+    runtime.allowlist.outbound_url(checked.url, field_name="url")
+    overlap = sorted(set(checked.headers) & set(secret_headers))
     if overlap:
         raise InvalidInput(f"Header {overlap[0]!r} is given both as a plain and a secret header; give it once.")
     if session.scalar(select(ExternalEngine).where(ExternalEngine.project_id == project_id,
-                                                   ExternalEngine.name == checked["name"])) is not None:
-        raise Conflict(f"An external engine named {checked['name']!r} already exists in this project.")
+                                                   ExternalEngine.name == checked.name)) is not None:
+        raise Conflict(f"An external engine named {checked.name!r} already exists in this project.")
     with unit_of_work(session):
-        external = ExternalEngine(project_id=project_id, name=checked["name"], config=checked,
+        external = ExternalEngine(project_id=project_id, name=checked.name, config=checked.as_dict(),
                                   secrets_encrypted=seal_values(runtime.settings, secret_headers),
                                   created_by_id=user_id)
         session.add(external)
@@ -73,7 +73,7 @@ def describe_external_engine(session: Session, external: ExternalEngine, runtime
 
 
 def resolve_external_config(session: Session, *, runtime: Runtime, external_engine_id: int,
-                            project_id: int) -> dict[str, Any]:
+                            project_id: int) -> ExternalConfig:
     """The full configuration an HttpEngine needs, secret headers decrypted."""
     external = get_external_engine(session, external_engine_id=external_engine_id)
     if external.project_id != project_id:
@@ -81,5 +81,5 @@ def resolve_external_config(session: Session, *, runtime: Runtime, external_engi
     config = dict(external.config)
     config["headers"] = {**config.get("headers", {}), **unseal_values(
         runtime.settings, external.secrets_encrypted, what=f"headers of external engine {external.name!r}")}
-    return config
+    return check_external_config(config)
 

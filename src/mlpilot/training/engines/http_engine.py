@@ -11,6 +11,7 @@ resolves the project's stored external engine (URL, mapping, encrypted secret he
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -18,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from mlpilot.core.errors import InvalidInput
-from mlpilot.registry.external import ExternalModel, check_external_config
+from mlpilot.registry.external import ExternalConfig, ExternalModel, check_external_config
 from mlpilot.registry.flavors import write_manifest
 from mlpilot.training.engines.base import EngineBase, ProgressFn
 from mlpilot.training.preparation import library_versions, prepare
@@ -38,15 +39,15 @@ class HttpEngine(EngineBase):
                                                         "external"})
     registrable: ClassVar[bool] = False
 
-    def __init__(self, config: dict[str, Any] | None = None, **hyperparams: Any) -> None:
+    def __init__(self, config: ExternalConfig | Mapping[str, Any] | None = None, **hyperparams: Any) -> None:
         if not config:
             raise InvalidInput("The http engine needs an external engine configuration: create one under "
                                "/api/v1/projects/{id}/external-engines and pass its external_engine_id.")
-        self.config = check_external_config(config)
+        self.config = config if isinstance(config, ExternalConfig) else check_external_config(config)
         self.hyperparams = dict(hyperparams)
 
     def get_params(self) -> dict[str, Any]:
-        return {k: v for k, v in self.config.items() if k != "headers"}
+        return {k: v for k, v in self.config.as_dict().items() if k != "headers"}
 
     def fit(self, train: pl.DataFrame, *, target: str, task: str, time_budget_s: float, metric: str | None = None,
             progress: ProgressFn | None = None, seed: int = 0) -> Self:
@@ -55,7 +56,7 @@ class HttpEngine(EngineBase):
         data = prepare(train, target=target, task=task)
         self.signature_, self.classes_, self.task_ = data.signature, data.classes, data.task
         self.model_ = ExternalModel(self.config, data.signature)
-        report(0.5, f"probing {self.config['url']}")
+        report(0.5, f"probing {self.config.url}")
         self.model_.predict(data.features.head(PROBE_ROWS))
         self.best_params_ = self.get_params()
         self.trials_: list[Any] = []
@@ -88,4 +89,4 @@ class HttpEngine(EngineBase):
         path.mkdir(parents=True, exist_ok=True)
         write_manifest(path, {"flavor": "external", "engine": "http", "signature": self.signature_.to_dict(),
                               "metrics": metrics or {}, "config": json.loads(json.dumps(self.get_params())),
-                              "header_names": sorted(self.config["headers"])})
+                              "header_names": sorted(self.config.headers)})
