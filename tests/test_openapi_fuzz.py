@@ -69,8 +69,6 @@ def test_chained_calls_answer_no_server_error(dialect: str) -> None:
     """The stateful run below, in a process of its own: Hypothesis replays sequences, and state that earlier tests
     leave in a shared process (threads, caches, registries) made a replay differ, which it reports as flaky data
     generation (seen in full runs only)."""
-    if os.environ.get(ISOLATED):
-        pytest.skip("this is the isolated run itself")
     node = f"{__file__}::test_chained_calls_in_this_process[{dialect}]"
     result = subprocess.run([sys.executable, "-m", "pytest", node, "-q", "-p", "no:cacheprovider"],
                             env={**os.environ, ISOLATED: "1"}, capture_output=True, text=True, timeout=900,

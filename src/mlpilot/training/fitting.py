@@ -212,6 +212,7 @@ def _run_fit_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 def _fit_job_interrupted(session: Session, job: Job) -> None:
     """The run fails with the job's reason (e.g. the server restarted mid-fit); its work folder was a temporary
     directory and a model is only published at the very end, so nothing partial is left."""
-    run = session.get(Run, job.params.get("run_id")) if isinstance(job.params.get("run_id"), int) else None
+    run_id = job.params.get("run_id")
+    run = session.get(Run, run_id) if isinstance(run_id, int) else None
     if run is not None and run.status in ACTIVE:
         run.status, run.error, run.finished_at = RunStatus.failed, job.error, job.finished_at or utcnow()

@@ -5,6 +5,7 @@ step is applied in (the frame, its input row numbers, and error builders that na
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
@@ -184,9 +185,9 @@ class StepBase(BaseModel):
         """A short readable summary for lists and reports."""
         return self.op
 
+    @abstractmethod
     def apply(self, ctx: Context) -> Outcome:
         """Apply the step to `ctx.frame`; raise StepError naming the step, column and rows on failure."""
-        raise NotImplementedError
 
 
 def column_text(columns: list[str] | None, default: str = "all text columns") -> str:
