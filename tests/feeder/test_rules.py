@@ -38,7 +38,7 @@ def test_check_triggers_names_the_rule_and_field(rule: Any, words: str) -> None:
 def test_due_trainings_fire_at_the_threshold() -> None:
     triggers = rules.check_triggers([{"kind": "min_new_rows", "rows": 50, "train": {"target": "y"}}])
     assert rules.due_trainings(triggers, 49) == []
-    assert [t["target"] for t in rules.due_trainings(triggers, 50)] == ["y"]
+    assert [t.target for t in rules.due_trainings(triggers, 50)] == ["y"]
 
 
 def test_compare_schema_names_added_removed_and_retyped_columns() -> None:

@@ -71,7 +71,7 @@ def test_deployment_changes_are_published_and_delivered(client: TestClient, runt
         with session_scope(runtime.sessions) as session:
             notifications.deliver_due(session, settings=runtime.settings)
             log = notifications.list_deliveries(session)
-        assert [(d["event"], d["state"]) for d in log] == [("deployment.changed", "delivered")] * 5
+        assert [(d.event, d.state) for d in log] == [("deployment.changed", "delivered")] * 5
         bodies = [json.loads(call["body"]) for call in receiver.calls]
         assert sorted(b["payload"]["action"] for b in bodies) == sorted(["deploy", "attach", "canary", "promote",
                                                                          "rollback"])

@@ -163,7 +163,7 @@ def test_failing_endpoint_is_retried_then_marked_failed(nruntime: Runtime) -> No
         assert len(flaky.calls) == 2 and len(down.calls) == 3
         with session_scope(nruntime.sessions) as session:
             log = service.list_deliveries(session, state="failed")
-            assert [d["event"] for d in log] == ["job.finished"]
+            assert [d.event for d in log] == ["job.finished"]
             service.retry_delivery(session, delivery_id=second.id)
         assert deliveries(nruntime)[1].state == "pending"
     finally:

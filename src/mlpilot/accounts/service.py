@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from mlpilot.accounts import throttling
 from mlpilot.accounts.models import ROLE_RANK, ApiToken, Role, User
 from mlpilot.core import security
-from mlpilot.core.db import unit_of_work, utcnow
+from mlpilot.core.db import get_existing, unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 
 ADMIN_USERNAME = "admin"
@@ -29,10 +29,7 @@ class BootstrapResult:
 
 def get_user(session: Session, *, user_id: int) -> User:
     """Return user `user_id`."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"User {user_id} does not exist.")
-    return user
+    return get_existing(session, User, user_id, "User")
 
 
 def find_user_by_username(session: Session, *, username: str) -> User | None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from mlpilot.connections.models import Connection, ConnectionWatermark
 from mlpilot.core import jobs
-from mlpilot.core.db import session_scope, unit_of_work, utcnow
+from mlpilot.core.db import get_existing, session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, NotFound
 from mlpilot.core.jobs import Job, JobContext, job_handler
 from mlpilot.core.runtime import Runtime
@@ -61,10 +61,7 @@ def list_connections(session: Session, *, project_id: int) -> list[Connection]:
 
 def get_connection(session: Session, *, connection_id: int) -> Connection:
     """Return connection `connection_id`."""
-    connection = session.get(Connection, connection_id)
-    if connection is None:
-        raise NotFound(f"Connection {connection_id} does not exist.")
-    return connection
+    return get_existing(session, Connection, connection_id, "Connection")
 
 
 def find_connection(session: Session, *, project_id: int, name: str) -> Connection | None:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm.interfaces import ORMOption
 from sqlalchemy.sql.expression import Executable
 from sqlalchemy.types import TypeDecorator
 
-from mlpilot.core.errors import Conflict, InvalidInput
+from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -179,6 +180,18 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
     finally:
         session.close()
+
+
+RowT = TypeVar("RowT", bound=Base)
+
+
+def get_existing(session: Session, model: type[RowT], key: int, label: str,
+                 options: Sequence[ORMOption] = ()) -> RowT:
+    """Return the row of `model` with primary key `key`, or raise NotFound saying "<label> <key> does not exist."."""
+    row = session.get(model, key, options=options)
+    if row is None:
+        raise NotFound(f"{label} {key} does not exist.")
+    return row
 
 
 def rows_changed(session: Session, statement: Executable) -> int:

@@ -94,7 +94,7 @@ def preview_dataset_version(version_id: int, session: DbSession, runtime: Runtim
         dependencies=[access.DatasetVersion.read])
 def get_dataset_version_lineage(version_id: int, session: DbSession, user: CurrentUser) -> LineageRead:
     _readable_version(session, user, version_id)
-    return LineageRead.model_validate(service.get_dataset_version_lineage(session, version_id=version_id))
+    return service.get_dataset_version_lineage(session, version_id=version_id)
 
 
 @router.get("/dataset-versions/{version_id}/diff/{other_id}", response_model=DiffRead,

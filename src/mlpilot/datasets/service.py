@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from mlpilot.accounts import service as accounts_service
 from mlpilot.core import jobs
-from mlpilot.core.db import in_unit_of_work, session_scope, unit_of_work
+from mlpilot.core.db import get_existing, in_unit_of_work, session_scope, unit_of_work
 from mlpilot.core.errors import InvalidInput, NotFound
 from mlpilot.core.jobs import JobContext, job_handler
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.storage import ArtifactStore
 from mlpilot.datasets import diff, ingest, lake, profiling
 from mlpilot.datasets.models import Dataset, DatasetProfile, DatasetVersion
+from mlpilot.datasets.schemas import LineageParent, LineageRead
 from mlpilot.projects import service as projects_service
 
 PROFILE_JOB = "datasets.profile"
@@ -40,10 +41,7 @@ def list_datasets(session: Session, *, project_id: int) -> list[Dataset]:
 
 def get_dataset(session: Session, *, dataset_id: int) -> Dataset:
     """Return dataset `dataset_id` with its versions."""
-    dataset = session.get(Dataset, dataset_id, options=[selectinload(Dataset.versions)])
-    if dataset is None:
-        raise NotFound(f"Dataset {dataset_id} does not exist.")
-    return dataset
+    return get_existing(session, Dataset, dataset_id, "Dataset", options=[selectinload(Dataset.versions)])
 
 
 def find_dataset(session: Session, *, project_id: int, name: str) -> Dataset | None:
@@ -53,10 +51,8 @@ def find_dataset(session: Session, *, project_id: int, name: str) -> Dataset | N
 
 def get_dataset_version(session: Session, *, version_id: int) -> DatasetVersion:
     """Return dataset version `version_id` (its dataset is loaded too)."""
-    version = session.get(DatasetVersion, version_id, options=[selectinload(DatasetVersion.dataset)])
-    if version is None:
-        raise NotFound(f"Dataset version {version_id} does not exist.")
-    return version
+    return get_existing(session, DatasetVersion, version_id, "Dataset version",
+                        options=[selectinload(DatasetVersion.dataset)])
 
 
 def list_latest_versions(session: Session, *, project_id: int) -> list[DatasetVersion]:
@@ -278,13 +274,13 @@ def find_previous_version(session: Session, *, version_id: int) -> DatasetVersio
                           .order_by(DatasetVersion.version.desc()).limit(1))
 
 
-def get_dataset_version_lineage(session: Session, *, version_id: int) -> dict[str, Any]:
+def get_dataset_version_lineage(session: Session, *, version_id: int) -> LineageRead:
     """Return where a version came from (source, connector, recipe, parents, rows, user, time) and its children."""
     version = get_dataset_version(session, version_id=version_id)
     lineage = version.lineage or {}
 
-    def ref(v: DatasetVersion) -> dict[str, Any]:
-        return {"id": v.id, "dataset_id": v.dataset_id, "dataset_name": v.dataset.name, "version": v.version}
+    def ref(v: DatasetVersion) -> LineageParent:
+        return LineageParent(id=v.id, dataset_id=v.dataset_id, dataset_name=v.dataset.name, version=v.version)
 
     parents = []
     for parent_id in lineage.get("parents") or []:
@@ -296,18 +292,18 @@ def get_dataset_version_lineage(session: Session, *, version_id: int) -> dict[st
     user = None
     if version.created_by_id is not None:
         user = accounts_service.get_user(session, user_id=version.created_by_id).username
-    return {
-        "version_id": version.id, "dataset_id": version.dataset_id, "dataset_name": version.dataset.name,
-        "version": version.version, "delta_version": version.delta_version,
-        "source": lineage.get("source") or version.source_filename, "connector": lineage.get("connector"),
-        "connector_settings": lineage.get("connector_settings") or {}, "recipe": lineage.get("recipe"),
-        "parents": parents, "children": children, "rows_in": lineage.get("rows_in"),
-        "rows_out": lineage.get("rows_out", version.row_count),
-        "quarantined_rows": int(lineage.get("quarantined_rows") or 0),
-        "watermark": None if lineage.get("watermark") is None else str(lineage["watermark"]),
-        "row_count": version.row_count, "column_count": version.column_count,
-        "created_by_id": version.created_by_id, "created_by": user, "created_at": version.created_at,
-    }
+    return LineageRead(
+        version_id=version.id, dataset_id=version.dataset_id, dataset_name=version.dataset.name,
+        version=version.version, delta_version=version.delta_version,
+        source=lineage.get("source") or version.source_filename, connector=lineage.get("connector"),
+        connector_settings=lineage.get("connector_settings") or {}, recipe=lineage.get("recipe"),
+        parents=parents, children=children, rows_in=lineage.get("rows_in"),
+        rows_out=lineage.get("rows_out", version.row_count),
+        quarantined_rows=int(lineage.get("quarantined_rows") or 0),
+        watermark=None if lineage.get("watermark") is None else str(lineage["watermark"]),
+        row_count=version.row_count, column_count=version.column_count,
+        created_by_id=version.created_by_id, created_by=user, created_at=version.created_at,
+    )
 
 
 def diff_dataset_versions(session: Session, *, store: ArtifactStore, version_a_id: int,

@@ -60,9 +60,22 @@ def check_triggers(triggers: list[dict[str, Any]] | None) -> list[dict[str, Any]
     return out
 
 
-def due_trainings(triggers: list[dict[str, Any]], new_rows: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class TrainRequest:
+    """The training run a fired trigger asks for (stored rules are the JSON `check_triggers` returns)."""
+
+    target: str
+    task: str = "auto"
+    time_budget_s: float = 60.0
+    engine: str = "lightgbm"
+
+
+def due_trainings(triggers: list[dict[str, Any]], new_rows: int) -> list[TrainRequest]:
     """Return the training requests of the rules that fire once `new_rows` rows arrived since the last training."""
-    return [rule["train"] for rule in triggers if rule["kind"] == "min_new_rows" and new_rows >= rule["rows"]]
+    return [TrainRequest(target=rule["train"]["target"], task=rule["train"].get("task", "auto"),
+                         time_budget_s=float(rule["train"].get("time_budget_s", 60)),
+                         engine=rule["train"].get("engine", "lightgbm"))
+            for rule in triggers if rule["kind"] == "min_new_rows" and new_rows >= rule["rows"]]
 
 
 # --- the source-schema check ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from mlpilot.connections import service as connections_service
 from mlpilot.core import jobs
-from mlpilot.core.db import rows_changed, session_scope, unit_of_work, utcnow
+from mlpilot.core.db import get_existing, rows_changed, session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, MlpilotError, NotFound
 from mlpilot.core.jobs import JobContext, job_handler
 from mlpilot.core.runtime import Runtime
@@ -91,11 +91,10 @@ def _apply_recipe(session: Session, *, recipe_version_id: int, frame: pl.LazyFra
 
 
 def _start_training(session: Session, *, runtime: Runtime, project_id: int, version_id: int,
-                    train: dict[str, Any], user_id: int | None) -> int:
+                    train: rules.TrainRequest, user_id: int | None) -> int:
     run = training_service.create_run(session, runtime=runtime, project_id=project_id, dataset_version_id=version_id,
-                                      target=train["target"], task=train.get("task", "auto"),
-                                      time_budget_s=float(train.get("time_budget_s", 60)),
-                                      engine=train.get("engine", "lightgbm"), user_id=user_id)
+                                      target=train.target, task=train.task, time_budget_s=train.time_budget_s,
+                                      engine=train.engine, user_id=user_id)
     return run.id
 
 
@@ -103,10 +102,7 @@ def _start_training(session: Session, *, runtime: Runtime, project_id: int, vers
 
 def get_pipeline(session: Session, *, pipeline_id: int) -> Pipeline:
     """Return pipeline `pipeline_id`."""
-    pipeline = session.get(Pipeline, pipeline_id)
-    if pipeline is None:
-        raise NotFound(f"Pipeline {pipeline_id} does not exist.")
-    return pipeline
+    return get_existing(session, Pipeline, pipeline_id, "Pipeline")
 
 
 def find_pipeline(session: Session, *, project_id: int, name: str) -> Pipeline | None:
@@ -192,10 +188,7 @@ def update_pipeline(session: Session, *, pipeline_id: int, enabled: bool | None 
 
 def get_pipeline_run(session: Session, *, run_id: int) -> PipelineRun:
     """Return pipeline run `run_id`."""
-    run = session.get(PipelineRun, run_id)
-    if run is None:
-        raise NotFound(f"Pipeline run {run_id} does not exist.")
-    return run
+    return get_existing(session, PipelineRun, run_id, "Pipeline run")
 
 
 def list_pipeline_runs(session: Session, *, pipeline_id: int, limit: int = 50) -> list[PipelineRun]:
@@ -489,7 +482,7 @@ def _evaluate_triggers(session: Session, *, runtime: Runtime, pipeline: Pipeline
         first = first if first is not None else run_id
         notes.append(f"started training run {run_id}")
         log(f"{pipeline.rows_since_training:,} new rows since the last training: started training run {run_id} "
-            f"(target {train['target']!r})")
+            f"(target {train.target!r})")
     if first is not None:
         pipeline.rows_since_training = 0
     return first, "; ".join(notes)

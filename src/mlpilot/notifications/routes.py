@@ -36,10 +36,10 @@ def delete_subscription(subscription_id: int, session: DbSession, user: AdminUse
 def list_deliveries(session: DbSession, user: AdminUser, state: str | None = None,
                     limit: int = 100) -> list[DeliveryRead]:
     """The delivery log, newest first: attempts, last status and error per event and recipient."""
-    return [DeliveryRead(**row) for row in service.list_deliveries(session, state=state, limit=min(limit, 1000))]
+    return service.list_deliveries(session, state=state, limit=min(limit, 1000))
 
 
 @router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryRead)
 def retry_delivery(delivery_id: int, session: DbSession, user: AdminUser) -> DeliveryRead:
     service.retry_delivery(session, delivery_id=delivery_id)
-    return DeliveryRead(**next(r for r in service.list_deliveries(session, limit=1000) if r["id"] == delivery_id))
+    return next(r for r in service.list_deliveries(session, limit=1000) if r.id == delivery_id)

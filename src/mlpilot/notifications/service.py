@@ -24,6 +24,7 @@ from mlpilot.core.runtime import allowlist_from_settings
 from mlpilot.core.secrets import seal_text, unseal_text
 from mlpilot.notifications import senders
 from mlpilot.notifications.models import Delivery, OutboxEvent, Subscription
+from mlpilot.notifications.schemas import DeliveryRead
 
 # Events the platform publishes (others may be added by any domain; "*" subscribes to all).
 EVENTS = ("deployment.changed", "alert.fired", "job.finished", "scoring.finished")
@@ -97,16 +98,16 @@ def publish(session: Session, event: str, payload: dict[str, Any]) -> OutboxEven
     return row
 
 
-def list_deliveries(session: Session, *, limit: int = 100, state: str | None = None) -> list[dict[str, Any]]:
+def list_deliveries(session: Session, *, limit: int = 100, state: str | None = None) -> list[DeliveryRead]:
     """Return the delivery log, newest first, with the event name."""
     stmt = (select(Delivery, OutboxEvent.event).join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
             .order_by(Delivery.id.desc()).limit(limit))
     if state:
         stmt = stmt.where(Delivery.state == state)
-    return [{"id": d.id, "event": name, "event_id": d.event_id, "subscription_id": d.subscription_id,
-             "channel": d.channel, "target": d.target, "state": d.state, "attempts": d.attempts,
-             "next_attempt_at": d.next_attempt_at, "last_status": d.last_status, "last_error": d.last_error,
-             "created_at": d.created_at, "delivered_at": d.delivered_at}
+    return [DeliveryRead(id=d.id, event=name, event_id=d.event_id, subscription_id=d.subscription_id,
+                         channel=d.channel, target=d.target, state=d.state, attempts=d.attempts,
+                         next_attempt_at=d.next_attempt_at, last_status=d.last_status, last_error=d.last_error,
+                         created_at=d.created_at, delivered_at=d.delivered_at)
             for d, name in session.execute(stmt)]
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mlpilot.accounts import service as accounts_service
 from mlpilot.accounts.models import Role, User
-from mlpilot.core.db import unit_of_work
+from mlpilot.core.db import get_existing, unit_of_work
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mlpilot.projects.models import STAGES, Project, ProjectMember, Stage, StageEvent
 from mlpilot.usecases import catalog
@@ -18,10 +18,7 @@ from mlpilot.usecases import catalog
 
 def get_project(session: Session, *, project_id: int) -> Project:
     """Return project `project_id`."""
-    project = session.get(Project, project_id)
-    if project is None:
-        raise NotFound(f"Project {project_id} does not exist.")
-    return project
+    return get_existing(session, Project, project_id, "Project")
 
 
 def find_project_by_name(session: Session, *, name: str) -> Project | None:

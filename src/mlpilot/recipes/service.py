@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from mlpilot.core import jobs
-from mlpilot.core.db import session_scope, unit_of_work
+from mlpilot.core.db import get_existing, session_scope, unit_of_work
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.core.jobs import JobContext, job_handler
 from mlpilot.core.runtime import Runtime
@@ -45,18 +45,13 @@ def list_recipes(session: Session, *, project_id: int) -> list[Recipe]:
 
 def get_recipe(session: Session, *, recipe_id: int) -> Recipe:
     """Return recipe `recipe_id` with its versions."""
-    recipe = session.get(Recipe, recipe_id, options=[selectinload(Recipe.versions)])
-    if recipe is None:
-        raise NotFound(f"Recipe {recipe_id} does not exist.")
-    return recipe
+    return get_existing(session, Recipe, recipe_id, "Recipe", options=[selectinload(Recipe.versions)])
 
 
 def get_recipe_version(session: Session, *, recipe_version_id: int) -> RecipeVersion:
     """Return recipe version `recipe_version_id` (its recipe is loaded too)."""
-    version = session.get(RecipeVersion, recipe_version_id, options=[selectinload(RecipeVersion.recipe)])
-    if version is None:
-        raise NotFound(f"Recipe version {recipe_version_id} does not exist.")
-    return version
+    return get_existing(session, RecipeVersion, recipe_version_id, "Recipe version",
+                        options=[selectinload(RecipeVersion.recipe)])
 
 
 def find_recipe_version(session: Session, *, recipe_id: int, version: int | None = None) -> RecipeVersion:

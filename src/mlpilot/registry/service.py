@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mlpilot.accounts.models import Role, User
-from mlpilot.core.db import unit_of_work
+from mlpilot.core.db import get_existing, unit_of_work
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.storage import ArtifactStore
@@ -88,10 +88,7 @@ def register_run_model(session: Session, model: RunModel, *, user_id: int | None
 
 def get_model_version(session: Session, *, model_version_id: int) -> ModelVersion:
     """Return model version `model_version_id`."""
-    model_version = session.get(ModelVersion, model_version_id)
-    if model_version is None:
-        raise NotFound(f"Model version {model_version_id} does not exist.")
-    return model_version
+    return get_existing(session, ModelVersion, model_version_id, "Model version")
 
 
 def list_model_versions(session: Session, *, project_id: int) -> list[ModelVersion]:
@@ -158,10 +155,10 @@ def get_model_lineage(session: Session, *, model_version: ModelVersion) -> dict[
         except NotFound:
             data = None
         if data is not None:
-            lineage["dataset_version"] = {"id": data["version_id"], "dataset_id": data["dataset_id"],
-                                          "dataset_name": data["dataset_name"], "version": data["version"],
-                                          "source": data["source"], "rows": data["row_count"]}
-            lineage["recipe"] = data["recipe"]
+            lineage["dataset_version"] = {"id": data.version_id, "dataset_id": data.dataset_id,
+                                          "dataset_name": data.dataset_name, "version": data.version,
+                                          "source": data.source, "rows": data.row_count}
+            lineage["recipe"] = data.recipe
     exported_from = (model_version.source or {}).get("exported_from")
     if exported_from is not None:
         parent = session.get(ModelVersion, exported_from)

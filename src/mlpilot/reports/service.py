@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from mlpilot.accounts.models import User
 from mlpilot.core import jobs
-from mlpilot.core.db import session_scope, unit_of_work, utcnow
-from mlpilot.core.errors import InvalidInput, NotFound
+from mlpilot.core.db import get_existing, session_scope, unit_of_work, utcnow
+from mlpilot.core.errors import InvalidInput
 from mlpilot.core.i18n import LOCALES, get_translations
 from mlpilot.core.jobs import Job, JobContext, job_handler
 from mlpilot.core.runtime import Runtime
@@ -123,10 +123,7 @@ def _render_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
 
 def get_report(session: Session, *, report_id: int) -> Report:
     """Return report `report_id`."""
-    report = session.get(Report, report_id)
-    if report is None:
-        raise NotFound(f"Report {report_id} does not exist.")
-    return report
+    return get_existing(session, Report, report_id, "Report")
 
 
 def list_reports(session: Session, *, project_id: int) -> list[Report]:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 import mlpilot.metadata  # noqa: F401  (every table, so foreign keys resolve in a bare CLI/worker process)
 from mlpilot.accounts.models import Role, User
 from mlpilot.core.allowlist import AllowList
-from mlpilot.core.db import session_scope, unit_of_work, utcnow
+from mlpilot.core.db import get_existing, session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mlpilot.core.jobs import Job, JobContext, create_job, job_handler, on_job_interrupted
 from mlpilot.core.runtime import Runtime
@@ -126,10 +126,7 @@ def create_run(session: Session, *, source: SqlSource | FileSource, output: SqlO
 
 
 def get_run(session: Session, *, run_id: int) -> ScoringRun:
-    run = session.get(ScoringRun, run_id)
-    if run is None:
-        raise NotFound(f"Scoring run {run_id} does not exist.")
-    return run
+    return get_existing(session, ScoringRun, run_id, "Scoring run")
 
 
 def list_runs(session: Session, *, user: User | None = None, limit: int = 100) -> list[ScoringRun]:

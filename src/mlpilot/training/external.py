@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mlpilot.core.db import unit_of_work
+from mlpilot.core.db import get_existing, unit_of_work
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.secrets import masked, seal_values, unseal_values
@@ -43,10 +43,7 @@ def create_external_engine(session: Session, *, runtime: Runtime, project_id: in
 
 
 def get_external_engine(session: Session, *, external_engine_id: int) -> ExternalEngine:
-    external = session.get(ExternalEngine, external_engine_id)
-    if external is None:
-        raise NotFound(f"External engine {external_engine_id} does not exist.")
-    return external
+    return get_existing(session, ExternalEngine, external_engine_id, "External engine")
 
 
 def delete_external_engine(session: Session, *, project_id: int, external_engine_id: int) -> None:

@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mlpilot.core import jobs
-from mlpilot.core.db import unit_of_work
-from mlpilot.core.errors import InvalidInput, NotFound
+from mlpilot.core.db import get_existing, unit_of_work
+from mlpilot.core.errors import InvalidInput
 from mlpilot.core.runtime import Runtime
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
@@ -42,10 +42,7 @@ TASK_METRICS = {
 
 def get_run(session: Session, *, run_id: int) -> Run:
     """Return run `run_id`."""
-    run = session.get(Run, run_id)
-    if run is None:
-        raise NotFound(f"Run {run_id} does not exist.")
-    return run
+    return get_existing(session, Run, run_id, "Run")
 
 
 def register_run(session: Session, *, run_id: int, user_id: int | None, name: str | None = None) -> ModelVersion:
