@@ -17,8 +17,8 @@ from pathlib import Path
 # Pages, routes and the CLI speak JSON and forms at the edge; the ratchet is about what domains hand each other.
 EDGE_MODULES = ("routes.py", "views.py", "deps.py")
 EDGE_PACKAGES = ("web", "cli", "migrations", "demo")
-ANY_SIGNATURES_CEILING = 222
-DICT_RESULTS_CEILING = 89
+ANY_SIGNATURES_CEILING = 217
+DICT_RESULTS_CEILING = 84
 
 
 def any_in_signatures(package: Path) -> tuple[list[str], list[str]]:

@@ -64,6 +64,31 @@ class RouteSpec:
 # --- shadow comparison --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ShadowComparison:
+    """A shadow backend's answers compared with the primary's so far."""
+
+    primary: str
+    candidate: str
+    requests: int
+    rows: int
+    agreement_rate: float | None
+    mean_abs_diff: float | None
+    errors: int
+    dropped: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class LiveBackend:
+    """One backend the data plane routes a service to now; weight is the canary's share of traffic."""
+
+    backend: str
+    version: str
+    role: str
+    weight: float | None = None
+
+
 class ShadowStats:
     """Running comparison of the shadow backend's answers with the primary's (kept in memory)."""
 
@@ -107,15 +132,14 @@ class ShadowStats:
         with self._lock:
             self.dropped += 1
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> ShadowComparison:
         """Return the comparison so far: agreement rate and mean absolute difference per row."""
         with self._lock:
-            return {
-                "primary": self.primary, "candidate": self.candidate, "requests": self.requests, "rows": self.rows,
-                "agreement_rate": self.agreeing_rows / self.rows if self.rows else None,
-                "mean_abs_diff": self.abs_diff_sum / self.rows if self.rows else None,
-                "errors": self.errors, "dropped": self.dropped, "last_error": self.last_error,
-            }
+            return ShadowComparison(
+                primary=self.primary, candidate=self.candidate, requests=self.requests, rows=self.rows,
+                agreement_rate=self.agreeing_rows / self.rows if self.rows else None,
+                mean_abs_diff=self.abs_diff_sum / self.rows if self.rows else None,
+                errors=self.errors, dropped=self.dropped, last_error=self.last_error)
 
 
 class ShadowingModel:
@@ -251,12 +275,12 @@ class Route:
             versions.append(self.candidate.version)
         return versions
 
-    def backends(self) -> list[dict[str, Any]]:
+    def backends(self) -> list[LiveBackend]:
         """Describe the live backends (for status pages)."""
-        rows = [{"backend": self.primary.backend, "version": self.primary.version, "role": "primary"}]
+        rows = [LiveBackend(backend=self.primary.backend, version=self.primary.version, role="primary")]
         if self.candidate is not None:
-            rows.append({"backend": self.candidate.backend, "version": self.candidate.version,
-                         "role": self.candidate.role, "weight": self.weight if self.policy == "canary" else None})
+            rows.append(LiveBackend(backend=self.candidate.backend, version=self.candidate.version,
+                                    role=self.candidate.role, weight=self.weight if self.policy == "canary" else None))
         return rows
 
 
@@ -382,13 +406,13 @@ def restore_route(plane: DataPlane, name: str, previous: Route | None) -> None:
         plane.swap_route(name, previous)
 
 
-def shadow_stats(plane: DataPlane, name: str) -> dict[str, Any] | None:
+def shadow_stats(plane: DataPlane, name: str) -> ShadowComparison | None:
     """Return the live shadow comparison of service `name`, if it mirrors traffic."""
     route = getattr(plane, "routes", {}).get(name)
     return route.stats.snapshot() if route is not None and route.stats is not None else None
 
 
-def live_backends(plane: DataPlane, name: str) -> list[dict[str, Any]]:
+def live_backends(plane: DataPlane, name: str) -> list[LiveBackend]:
     """Return the backends the data plane currently routes `name` to."""
     route = getattr(plane, "routes", {}).get(name)
     return route.backends() if route is not None else []
@@ -437,6 +461,7 @@ class ContractAdapter:
         return self.model.predict(frame.select(self._names))
 
 
-__all__ = ["BackendSpec", "ContractAdapter", "ExternalModel", "Route", "RouteSpec", "ShadowStats",
+__all__ = ["BackendSpec", "ContractAdapter", "ExternalModel", "LiveBackend", "Route", "RouteSpec", "ShadowComparison",
+           "ShadowStats",
            "check_external_config", "contract_problems", "install_route", "live_backends", "preload_backend",
            "restore_route", "shadow_stats"]

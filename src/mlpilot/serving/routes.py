@@ -68,7 +68,7 @@ def service_detail(session: DbSession, runtime: RuntimeDep, svc: Service, url: s
         **ServiceRead.model_validate(svc).model_dump(),
         model_version=ref,
         primary=primary,
-        loaded=any(b["role"] == "primary" for b in live["backends"]) and svc.state == "deployed",
+        loaded=any(b.role == "primary" for b in live.backends) and svc.state == "deployed",
         endpoints=endpoints(url, svc.name),
         task=signature.task,
         classes=list(signature.classes) if signature.classes is not None else None,
@@ -77,7 +77,7 @@ def service_detail(session: DbSession, runtime: RuntimeDep, svc: Service, url: s
                 for c in signature.inputs],
         deployments=audit_reads(session, svc),
         backends=backend_reads(session, svc),
-        live=LiveRouting(**live),
+        live=live,
     )
 
 
@@ -186,4 +186,4 @@ def audit(name: str, session: DbSession, user: CurrentUser) -> list[DeploymentRe
 def live(name: str, session: DbSession, runtime: RuntimeDep, user: CurrentUser) -> LiveRouting:
     """What the data plane routes now, and the shadow comparison (agreement rate, mean abs diff)."""
     service.check_service_access(session, name=name, user=user)
-    return LiveRouting(**traffic.live_status(runtime, name))
+    return traffic.live_status(runtime, name)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from mlpilot.core.schemas import InputModel, ReadModel
+from mlpilot.dataplane.routing import LiveBackend, ShadowComparison
 from mlpilot.serving.models import DeploymentAction, ServiceState, TrafficPolicy
 
 
@@ -83,8 +84,8 @@ class ReasonRequest(InputModel):
 
 
 class LiveRouting(BaseModel):
-    backends: list[dict[str, Any]]
-    shadow: dict[str, Any] | None
+    backends: list[LiveBackend]
+    shadow: ShadowComparison | None
 
 
 class ServiceRead(ReadModel):

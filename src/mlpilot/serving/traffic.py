@@ -26,6 +26,7 @@ from mlpilot.registry import service as registry_service
 from mlpilot.registry.external import check_external_config
 from mlpilot.registry.signature import Signature
 from mlpilot.serving.models import BackendKind, Deployment, DeploymentAction, Service, ServiceBackend, TrafficPolicy
+from mlpilot.serving.schemas import LiveRouting
 
 Mutation = Callable[[Service], None]
 
@@ -360,9 +361,9 @@ def rollback(session: Session, *, runtime: Runtime, service: Service, user: User
                         model_version_id=backend.model_version_id)
 
 
-def live_status(runtime: Runtime, name: str) -> dict[str, Any]:
+def live_status(runtime: Runtime, name: str) -> LiveRouting:
     """Return what the data plane routes for `name` now, with the shadow comparison if any."""
     plane = attached_dataplane(runtime)
     if plane is None:
-        return {"backends": [], "shadow": None}
-    return {"backends": routing.live_backends(plane, name), "shadow": routing.shadow_stats(plane, name)}
+        return LiveRouting(backends=[], shadow=None)
+    return LiveRouting(backends=routing.live_backends(plane, name), shadow=routing.shadow_stats(plane, name))

@@ -91,7 +91,7 @@ def _service_page(request: Request, session: DbSession, runtime: RuntimeDep, use
                   signature=signature, urls=urls, curl=curl_example(urls.oip_infer, signature), audit=audit,
                   users=users, backends=backends, roles=roles, attachable=attachable, live=live,
                   project=projects_service.get_project(session, project_id=svc.project_id),
-                  loaded=bool(live["backends"]), can_write=_can_write(user), error=error, form=form or {},
+                  loaded=bool(live.backends), can_write=_can_write(user), error=error, form=form or {},
                   window=window if window in monitoring_service.WINDOWS else "1h",
                   status_code=422 if error else 200)
 
