@@ -89,34 +89,9 @@ def profile_frame(frame: pl.DataFrame | pl.LazyFrame, *, target: str | None = No
     started = time.perf_counter()
     report = progress or (lambda _fraction, _message: None)
     schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
-    if target is not None and target not in schema:
-        raise InvalidInput(f"The target column {target!r} is not in the table; its columns are "
-                           f"{', '.join(map(repr, list(schema)[:30]))}.")
-    if task not in (None, "classification", "regression"):
-        raise InvalidInput(f"task must be 'classification' or 'regression'; got {task!r}.")
-    if sample_rows < 1:
-        raise InvalidInput(f"The sample size must be at least 1 row; got {sample_rows}.")
-
+    _check_request(schema, target=target, task=task, sample_rows=sample_rows)
     report(0.02, "reading data")
-    data: pl.DataFrame | None
-    if isinstance(frame, pl.DataFrame):
-        data, rows = frame, frame.height
-    elif sampled:
-        data, rows = None, _count(frame)
-    else:
-        # Reading up to the threshold decides the mode in the same pass that loads a table that fits.
-        data = frame.head(full_max_rows + 1).collect(engine="streaming")
-        rows = data.height
-        if rows > full_max_rows:
-            data, rows = None, _count(frame)
-    if sampled and rows > sample_rows:
-        data = _sample(frame, rows, sample_rows, seed)
-        mode = "sampled"
-    elif sampled and data is None:
-        data = frame.collect(engine="streaming")  # type: ignore[union-attr]
-        mode = "full"
-    else:
-        mode = "full" if data is not None else "streaming"
+    data, rows, mode = _load(frame, sampled=sampled, full_max_rows=full_max_rows, sample_rows=sample_rows, seed=seed)
     source = data.lazy() if data is not None else frame.lazy()
 
     report(0.15, "column statistics")
@@ -171,6 +146,37 @@ def profile_frame(frame: pl.DataFrame | pl.LazyFrame, *, target: str | None = No
     profile["seconds"] = round(time.perf_counter() - started, 3)
     report(1.0, "done")
     return profile
+
+
+def _check_request(schema: pl.Schema, *, target: str | None, task: str | None, sample_rows: int) -> None:
+    if target is not None and target not in schema:
+        raise InvalidInput(f"The target column {target!r} is not in the table; its columns are "
+                           f"{', '.join(map(repr, list(schema)[:30]))}.")
+    if task not in (None, "classification", "regression"):
+        raise InvalidInput(f"task must be 'classification' or 'regression'; got {task!r}.")
+    if sample_rows < 1:
+        raise InvalidInput(f"The sample size must be at least 1 row; got {sample_rows}.")
+
+
+def _load(frame: pl.DataFrame | pl.LazyFrame, *, sampled: bool, full_max_rows: int, sample_rows: int,
+          seed: int) -> tuple[pl.DataFrame | None, int, str]:
+    """Choose the mode and load what it profiles in memory: (the rows in memory or None, the row count, the mode)."""
+    data: pl.DataFrame | None
+    if isinstance(frame, pl.DataFrame):
+        data, rows = frame, frame.height
+    elif sampled:
+        data, rows = None, _count(frame)
+    else:
+        # Reading up to the threshold decides the mode in the same pass that loads a table that fits.
+        data = frame.head(full_max_rows + 1).collect(engine="streaming")
+        rows = data.height
+        if rows > full_max_rows:
+            data, rows = None, _count(frame)
+    if sampled and rows > sample_rows:
+        return _sample(frame, rows, sample_rows, seed), rows, "sampled"
+    if sampled and data is None:
+        return frame.collect(engine="streaming"), rows, "full"  # type: ignore[union-attr]
+    return data, rows, "full" if data is not None else "streaming"
 
 
 def _count(frame: pl.LazyFrame) -> int:

@@ -88,6 +88,26 @@ def _save_drift_reference(engine: Engine, train: pl.DataFrame, model_dir: Path, 
         note(f"warning: no live-drift reference saved ({type(exc).__name__}: {exc})")
 
 
+class _RunLog:
+    """The run's log lines, stamped with the seconds since the fit started, also passed on to the job's log."""
+
+    def __init__(self, sink: Any) -> None:
+        self.started = time.monotonic()
+        self.lines: list[str] = []
+        self.sink = sink
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(f"[{self.elapsed():7.1f}s] {line}")
+        if self.sink is not None:
+            self.sink(line)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
 def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = None, log: Any = None) -> Run:
     """Train a queued run on the train split, evaluate it on the held-out test split, store and register it.
 
@@ -97,94 +117,25 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
     if run.status != RunStatus.queued:
         raise InvalidInput(f"Run {run_id} is {run.status}; only a queued run can be trained.")
     _set_status(session, run_id, status=RunStatus.running)
-    started = time.monotonic()
+    note = _RunLog(log)
     key = f"runs/{run_id}/model"
     published = False
     workdir = Path(tempfile.mkdtemp(prefix="mlpilot-run-"))
-    lines: list[str] = []
     report = progress or (lambda fraction, message: None)
-
-    def note(line: str) -> None:
-        lines.append(f"[{time.monotonic() - started:7.1f}s] {line}")
-        if log is not None:
-            log(line)
-
     try:
-        frame = datasets_service.read_dataset_version_frame(session, store=runtime.store,
-                                                            version_id=run.dataset_version_id)
-        train, test = split_for_evaluation(frame, target=run.target, task=run.task)
-        if train.height < MIN_TRAIN_ROWS:
-            raise InvalidInput(f"Training needs at least {MIN_TRAIN_ROWS} rows with a value in {run.target!r} after "
-                               f"holding out {TEST_FRACTION:.0%} for the test split; the dataset has "
-                               f"{train.height + test.height} ({train.height} left to train on).")
-        note(f"{frame.height} rows: {train.height} to train on, {test.height} held out for the test split")
-        engine = _engine_for(session, runtime, run)
-        note(f"fitting engine {run.engine!r} for up to {run.time_budget_s:g} s"
-             + (f", optimising {run.metric}" if run.metric else ""))
-
-        def fit_progress(fraction: float, message: str) -> None:
-            report(0.05 + 0.8 * max(0.0, min(1.0, fraction)), message)
-
-        fit_kwargs: dict[str, Any] = {"target": run.target, "task": run.task, "time_budget_s": run.time_budget_s,
-                                      "progress": fit_progress, "seed": 0}
-        if run.metric:
-            fit_kwargs["metric"] = run.metric
-        engine.fit(train, **fit_kwargs)
-        fit_seconds = time.monotonic() - started
-        note(f"fitted in {fit_seconds:.1f} s")
-        for warning in engine.warnings_:
-            note(f"warning: {warning}")
+        engine, train, test = _fit(session, runtime=runtime, run=run, note=note, report=report)
         report(0.88, "evaluating on the test split")
-        classes = list(engine.classes_) if engine.classes_ is not None else None
-        repeats = 1 if run.engine == "http" else 3
-        result = evaluation.evaluate_model(engine, test, target=run.target, task=run.task, classes=classes,
-                                           sensitive_column=run.sensitive_column,
-                                           positive_class=run.positive_class, repeats=repeats,
-                                           importance_rows=300 if run.engine == "http" else 1000)
-        for warning in result["warnings"]:
-            note(f"warning: {warning}")
-        test_metrics = dict(result.pop("metrics"))
-        test_metrics["test_rows"] = result["test_rows"]
-        note("test split: " + ", ".join(f"{k}={v:.4g}" for k, v in test_metrics.items()
-                                          if isinstance(v, float)))
-        validation = dict(engine.metrics_ or {})
-        folds = validation.pop("folds", None) or []
-        validation.pop("leaderboard", None)
+        result, test_metrics = _evaluate(engine, run, test, note=note)
         model_dir: Path | None = None
-        registrable = engine.registrable
-        if registrable:
+        if engine.registrable:
             report(0.95, "saving the model")
             model_dir = workdir / "model"
             engine.save(model_dir, metrics=test_metrics)
             _save_drift_reference(engine, train, model_dir, target=run.target, note=note)
             runtime.store.put_dir(key, model_dir)
             published = True
-        metric_name, metric_value = run_metrics.primary_metric(run.task, test_metrics)
-        if run.metric and test_metrics.get(run.metric) is not None:
-            metric_name, metric_value = run.metric, test_metrics[run.metric]
-        if engine.leaderboard_:
-            result["candidates"] = [dict(candidate) for candidate in engine.leaderboard_[:50]]
-        with unit_of_work(session):
-            run = get_run(session, run_id=run_id)
-            run.status = RunStatus.succeeded
-            run.metrics = test_metrics
-            run.validation_metrics = validation
-            run.fold_metrics = list(folds)
-            run.evaluation = result
-            run.library_versions = _versions(engine, model_dir, run.engine)
-            run.params = {**run.params, "chosen": dict(engine.best_params_),
-                          "tried": [dict(trial) for trial in engine.trials_]}
-            run.primary_metric, run.primary_metric_value = metric_name, metric_value
-            run.artifact_key = key if registrable else None
-            run.flavor = engine.flavor
-            run.signature = engine.signature_.to_dict()
-            run.duration_s = round(time.monotonic() - started, 3)
-            run.finished_at = utcnow()
-            note(f"done: {metric_name} = {metric_value}")
-            run.logs = "\n".join(lines)
-            if registrable:
-                register_run(session, run_id=run_id, user_id=run.created_by_id)
-        return run
+        return _record_success(session, run_id=run_id, engine=engine, result=result, test_metrics=test_metrics,
+                               model_dir=model_dir, key=key, note=note)
     except BaseException as exc:
         session.rollback()
         if published:
@@ -192,10 +143,89 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
         detail = exc.detail if isinstance(exc, MlpilotError) else f"{type(exc).__name__}: {exc}"
         note(f"failed: {detail}")
         _set_status(session, run_id, status=RunStatus.failed, error=detail[:4000], finished_at=utcnow(),
-                    duration_s=round(time.monotonic() - started, 3), logs="\n".join(lines)[-50_000:])
+                    duration_s=round(note.elapsed(), 3), logs=note.text()[-50_000:])
         raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _fit(session: Session, *, runtime: Runtime, run: Run, note: _RunLog,
+         report: Any) -> tuple[Engine, pl.DataFrame, pl.DataFrame]:
+    """Read the dataset version, split it and fit the run's engine on the train split."""
+    frame = datasets_service.read_dataset_version_frame(session, store=runtime.store,
+                                                        version_id=run.dataset_version_id)
+    train, test = split_for_evaluation(frame, target=run.target, task=run.task)
+    if train.height < MIN_TRAIN_ROWS:
+        raise InvalidInput(f"Training needs at least {MIN_TRAIN_ROWS} rows with a value in {run.target!r} after "
+                           f"holding out {TEST_FRACTION:.0%} for the test split; the dataset has "
+                           f"{train.height + test.height} ({train.height} left to train on).")
+    note(f"{frame.height} rows: {train.height} to train on, {test.height} held out for the test split")
+    engine = _engine_for(session, runtime, run)
+    note(f"fitting engine {run.engine!r} for up to {run.time_budget_s:g} s"
+         + (f", optimising {run.metric}" if run.metric else ""))
+
+    def fit_progress(fraction: float, message: str) -> None:
+        report(0.05 + 0.8 * max(0.0, min(1.0, fraction)), message)
+
+    fit_kwargs: dict[str, Any] = {"target": run.target, "task": run.task, "time_budget_s": run.time_budget_s,
+                                  "progress": fit_progress, "seed": 0}
+    if run.metric:
+        fit_kwargs["metric"] = run.metric
+    engine.fit(train, **fit_kwargs)
+    note(f"fitted in {note.elapsed():.1f} s")
+    for warning in engine.warnings_:
+        note(f"warning: {warning}")
+    return engine, train, test
+
+
+def _evaluate(engine: Engine, run: Run, test: pl.DataFrame, *,
+              note: _RunLog) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Evaluate the fitted engine on the held-out split; return the evaluation and the test metrics."""
+    classes = list(engine.classes_) if engine.classes_ is not None else None
+    external = run.engine == "http"  # each prediction is a network call: fewer permutation repeats and rows
+    result = evaluation.evaluate_model(engine, test, target=run.target, task=run.task, classes=classes,
+                                       sensitive_column=run.sensitive_column, positive_class=run.positive_class,
+                                       repeats=1 if external else 3, importance_rows=300 if external else 1000)
+    for warning in result["warnings"]:
+        note(f"warning: {warning}")
+    test_metrics = dict(result.pop("metrics"))
+    test_metrics["test_rows"] = result["test_rows"]
+    note("test split: " + ", ".join(f"{k}={v:.4g}" for k, v in test_metrics.items() if isinstance(v, float)))
+    if engine.leaderboard_:
+        result["candidates"] = [dict(candidate) for candidate in engine.leaderboard_[:50]]
+    return result, test_metrics
+
+
+def _record_success(session: Session, *, run_id: int, engine: Engine, result: dict[str, Any],
+                    test_metrics: dict[str, Any], model_dir: Path | None, key: str, note: _RunLog) -> Run:
+    """Store the outcome on the run and register it when the engine's model can be served."""
+    validation = dict(engine.metrics_ or {})
+    folds = validation.pop("folds", None) or []
+    validation.pop("leaderboard", None)
+    with unit_of_work(session):
+        run = get_run(session, run_id=run_id)
+        metric_name, metric_value = run_metrics.primary_metric(run.task, test_metrics)
+        if run.metric and test_metrics.get(run.metric) is not None:
+            metric_name, metric_value = run.metric, test_metrics[run.metric]
+        run.status = RunStatus.succeeded
+        run.metrics = test_metrics
+        run.validation_metrics = validation
+        run.fold_metrics = list(folds)
+        run.evaluation = result
+        run.library_versions = _versions(engine, model_dir, run.engine)
+        run.params = {**run.params, "chosen": dict(engine.best_params_),
+                      "tried": [dict(trial) for trial in engine.trials_]}
+        run.primary_metric, run.primary_metric_value = metric_name, metric_value
+        run.artifact_key = key if engine.registrable else None
+        run.flavor = engine.flavor
+        run.signature = engine.signature_.to_dict()
+        run.duration_s = round(note.elapsed(), 3)
+        run.finished_at = utcnow()
+        note(f"done: {metric_name} = {metric_value}")
+        run.logs = note.text()
+        if engine.registrable:
+            register_run(session, run_id=run_id, user_id=run.created_by_id)
+    return run
 
 
 @job_handler(FIT_JOB)
