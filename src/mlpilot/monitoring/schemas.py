@@ -8,28 +8,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlpilot.core.schemas import InputModel
+from mlpilot.monitoring.metrics import Bucket, Totals
 
 Window = Literal["1h", "24h", "7d"]
-
-
-class TotalsRead(BaseModel):
-    requests: int
-    errors: int
-    rows: int
-    error_rate: float
-    latency_p50_ms: float | None
-    latency_p95_ms: float | None
-    latency_p99_ms: float | None
-
-
-class BucketRead(BaseModel):
-    start: dt.datetime
-    requests: int
-    errors: int
-    rows: int
-    latency_p50_ms: float | None
-    latency_p95_ms: float | None
-    latency_p99_ms: float | None
 
 
 class MetricsRead(BaseModel):
@@ -38,8 +19,8 @@ class MetricsRead(BaseModel):
     since: dt.datetime
     until: dt.datetime
     bucket_seconds: int
-    totals: TotalsRead
-    series: list[BucketRead]
+    totals: Totals
+    series: list[Bucket]
 
 
 class AlertRuleCreate(InputModel):

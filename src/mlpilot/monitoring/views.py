@@ -13,7 +13,7 @@ from mlpilot.core.errors import InvalidInput, MlpilotError, PermissionDenied
 from mlpilot.core.i18n import get_translations
 from mlpilot.dataplane.server import DataPlane
 from mlpilot.monitoring import service
-from mlpilot.monitoring.schemas import BucketRead
+from mlpilot.monitoring.metrics import Bucket
 from mlpilot.serving import service as serving_service
 from mlpilot.serving.traffic import attached_dataplane
 from mlpilot.web import access
@@ -22,7 +22,7 @@ from mlpilot.web.pages import PageUser, render, request_locale
 router = APIRouter(include_in_schema=False)
 
 
-def traffic_chart(series: list[BucketRead], *, window: str, gettext: Any) -> dict[str, Any]:
+def traffic_chart(series: list[Bucket], *, window: str, gettext: Any) -> dict[str, Any]:
     """Return a Chart.js config: requests per bucket (left axis) and p50/p95/p99 latency in ms (right axis)."""
     fmt = "%H:%M" if window != "7d" else "%m-%d %H:%M"
     labels = [b.start.strftime(fmt) for b in series]
