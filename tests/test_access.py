@@ -23,9 +23,10 @@ from tests.conftest import ADMIN_TOKEN, DatabaseFactory, make_settings
 SCOPED_BY_PARENT = {"milestone_id": "project_id", "task_id": "project_id", "external_engine_id": "project_id",
                     "user_id": "project_id", "version": "name", "filename": "model_version_id"}
 # Ids whose owner is the caller, checked by the service (your own tokens, your own account), or admin-only.
-OWNED_BY_CALLER = {"/api/v1/tokens/{token_id}": "token_id", "/api/v1/users/{user_id}": "user_id"}
+OWNED_BY_CALLER = {"/api/v1/tokens/{token_id}": "token_id", "/api/v1/users/{user_id}": "user_id",
+                   "/account/tokens/{token_id}/revoke": "token_id"}
 # Admin-only routes: a unit cost may be set for a service before it exists.
-ADMIN_ONLY_PARAMS = {"subscription_id", "delivery_id", "service_name"}
+ADMIN_ONLY_PARAMS = {"subscription_id", "delivery_id", "service_name", "user_id"}
 # Ids of things every signed-in user may read: the use-case catalog.
 CATALOG_PARAMS = {"key"}
 

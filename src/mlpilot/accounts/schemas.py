@@ -9,10 +9,12 @@ from pydantic import Field
 from mlpilot.accounts.models import Role
 from mlpilot.core.schemas import InputModel, ReadModel
 
+MIN_PASSWORD_LENGTH = 8
+
 
 class UserCreate(InputModel):
     username: str = Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str | None = Field(None, min_length=8, max_length=200)
+    password: str | None = Field(None, min_length=MIN_PASSWORD_LENGTH, max_length=200)
     full_name: str = ""
     email: str | None = None
     role: Role = Role.member
@@ -24,7 +26,7 @@ class UserUpdate(InputModel):
     role: Role | None = None
     locale: str | None = Field(None, pattern=r"^(en|ko)$")
     active: bool | None = None
-    password: str | None = Field(None, min_length=8, max_length=200)
+    password: str | None = Field(None, min_length=MIN_PASSWORD_LENGTH, max_length=200)
     current_password: str | None = Field(None, max_length=200, description="Needed to change one's own password")
 
 

@@ -23,3 +23,10 @@ document.addEventListener("change", function (e) {
   if (field.getAttribute("data-autosubmit") === "request") field.form.requestSubmit();
   else field.form.submit();
 });
+
+// <form data-confirm="question"> asks before submitting an action that is hard to undo.
+document.addEventListener("submit", function (e) {
+  var form = e.target;
+  var question = form.getAttribute && form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) e.preventDefault();
+}, true);
