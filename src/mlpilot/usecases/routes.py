@@ -1,15 +1,23 @@
-"""REST routes of the usecases domain: the catalog, the screening questions and project screenings."""
+"""REST routes of the usecases domain: the catalog, the screening questions, project screenings and the matrix."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
 from mlpilot.accounts.deps import CurrentUser
-from mlpilot.core.deps import DbSession
+from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import NotFound
 from mlpilot.projects.deps import ProjectAccess
 from mlpilot.usecases import service
-from mlpilot.usecases.schemas import QuestionRead, ScreeningCreate, ScreeningRead, UseCaseRead
+from mlpilot.usecases.catalog import MAX_QUERY
+from mlpilot.usecases.schemas import (
+    BuildOverrideCreate,
+    MatrixPointRead,
+    QuestionRead,
+    ScreeningCreate,
+    ScreeningRead,
+    UseCaseRead,
+)
 from mlpilot.usecases.screening import QUESTIONS
 from mlpilot.web import access
 
@@ -19,11 +27,14 @@ router = APIRouter(tags=["usecases"])
 @router.get("/usecases", response_model=list[UseCaseRead])
 def list_usecases(
     user: CurrentUser,
-    industry: str | None = Query(None, description="Part of an industry name, e.g. 'retail'."),
-    function: str | None = Query(None, description="Business function, e.g. 'Customer service'."),
-    task: str | None = Query(None, description="Task type: binary, multiclass or regression."),
+    industry: str | None = Query(None, max_length=40, description="manufacturing, retail, finance, public, "
+                                 "telecom, energy, logistics or healthcare."),
+    task: str | None = Query(None, max_length=40, description="binary, multiclass, regression, or an outside-engine "
+                             "task: object-detection, document-extraction, semantic-search."),
+    difficulty: str | None = Query(None, max_length=20, description="easy, medium or hard."),
+    q: str | None = Query(None, max_length=MAX_QUERY, description="Words to find (English or Korean, any case)."),
 ) -> list[UseCaseRead]:
-    found = service.list_usecases(industry=industry, business_function=function, task_type=task)
+    found = service.list_usecases(industry=industry, task=task, difficulty=difficulty, query=q)
     return [UseCaseRead.model_validate(u) for u in found]
 
 
@@ -39,8 +50,12 @@ def get_usecase(key: str, user: CurrentUser) -> UseCaseRead:
 
 @router.post("/projects/{project_id}/screenings", response_model=ScreeningRead, status_code=201,
         dependencies=[access.Project.write])
-def record_screening(project_id: int, body: ScreeningCreate, session: DbSession, user: CurrentUser) -> ScreeningRead:
-    screening = service.record_screening(session, project_id=project_id, user=user, answers=body.plain_answers())
+def record_screening(project_id: int, body: ScreeningCreate, session: DbSession, runtime: RuntimeDep,
+                     user: CurrentUser) -> ScreeningRead:
+    screening = service.record_screening(
+        session, store=runtime.store, project_id=project_id, user=user, answers=body.plain_answers(),
+        usecase_key=body.usecase_key, dataset_version_id=body.dataset_version_id, target=body.target,
+        time_column=body.time_column)
     return ScreeningRead.model_validate(screening)
 
 
@@ -55,3 +70,16 @@ def current_screening(project: ProjectAccess, session: DbSession) -> ScreeningRe
     if screening is None:
         raise NotFound(f"Project {project.name!r} has not been screened yet; POST its six answers first.")
     return ScreeningRead.model_validate(screening)
+
+
+@router.get("/projects/{project_id}/screenings/matrix", response_model=list[MatrixPointRead])
+def priority_matrix(project: ProjectAccess, session: DbSession) -> list[MatrixPointRead]:
+    """The newest screening of each candidate use case of the project, placed by value and feasibility."""
+    return [MatrixPointRead.model_validate(p) for p in service.priority_matrix(session, project_id=project.id)]
+
+
+@router.post("/projects/{project_id}/build-override", status_code=204,
+        dependencies=[access.Project.read, access.AdminOnly])
+def override_build_block(project_id: int, body: BuildOverrideCreate, session: DbSession, user: CurrentUser) -> None:
+    """Let a project screened no-go start training anyway (admins only; the reason is audited)."""
+    service.override_build_block(session, project_id=project_id, user=user, reason=body.reason)
