@@ -92,3 +92,13 @@ def test_filters_combine_and_refuse_unknown_values() -> None:
         search(shipped, task="clustering")
     with pytest.raises(InvalidInput, match="at most 200"):
         search(shipped, query="x" * 201)
+
+
+def test_indexed_search_equals_a_plain_substring_scan() -> None:
+    shipped = catalog.current_catalog()
+    words = ["ore", "측", "(mape)", "mape)", "10–20", "%", "a", "이", "-", "churn-prediction", "telecom", "binary",
+             "regression.", "예측 오차", "Forecast ERROR", "x\x00y", "\x00"]
+    for query in words:
+        expected = [u.key for u, text in zip(shipped.entries, shipped.haystacks, strict=True)
+                    if all(w in text for w in query.replace("\x00", " ").casefold().split())]
+        assert [u.key for u in search(shipped, query=query)] == expected, query

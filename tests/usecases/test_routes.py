@@ -144,3 +144,13 @@ def test_no_go_blocks_training_until_an_audited_admin_override(client: TestClien
     # A new go screening clears the verdict; a new no-go blocks again (the override does not carry over).
     client.post(f"/api/v1/projects/{pid}/screenings", json={"answers": {**ALL_YES, "real_problem": "no"}})
     assert client.post(f"/api/v1/projects/{pid}/runs", json=run).status_code == 409
+
+
+def test_explorer_api_pages_with_a_total_count(client: TestClient) -> None:
+    total = len(client.get("/api/v1/usecases", params={"limit": 1000}).json())
+    first = client.get("/api/v1/usecases", params={"limit": 5})
+    assert first.headers["X-Total-Count"] == str(total) and len(first.json()) == 5
+    rest = client.get("/api/v1/usecases", params={"limit": 1000, "offset": 5}).json()
+    assert len(rest) == total - 5 and rest[0]["key"] not in {u["key"] for u in first.json()}
+    assert client.get("/api/v1/usecases", params={"limit": 0}).status_code == 422
+    assert client.get("/api/v1/usecases", params={"limit": 1001}).status_code == 422

@@ -10,6 +10,7 @@ detection on images): the catalog never lists a task nobody can build.
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ OUTSIDE_TASKS = ("object-detection", "document-extraction", "semantic-search")
 TASKS = BUILT_IN_TASKS + OUTSIDE_TASKS
 DIFFICULTIES = ("easy", "medium", "hard")
 MAX_QUERY = 200
+# Joins the index's tokens; removed from search words so a word never spans two tokens.
+SEPARATOR = "\x00"
 
 Industry = Literal["manufacturing", "retail", "finance", "public", "telecom", "energy", "logistics", "healthcare"]
 TaskName = Literal["binary", "multiclass", "regression", "object-detection", "document-extraction", "semantic-search"]
@@ -76,21 +79,58 @@ class UseCase(BaseModel):
 
 @dataclass(frozen=True)
 class Catalog:
-    """The validated entries, in file order, with a lower-cased search text per entry (both languages)."""
+    """The validated entries, in file order, indexed for filters and search.
+
+    Search is substring search, case-folded, over each entry's texts in both languages. A query word holds no
+    whitespace, so it occurs in an entry exactly when it occurs inside one of the entry's whitespace-separated
+    tokens: the index keeps the distinct tokens (joined into one string, found with C-speed `str.find`) and, per
+    token, the positions of the entries holding it. Each filter value keeps the set of positions holding it.
+    """
 
     entries: tuple[UseCase, ...]
     haystacks: tuple[str, ...] = field(repr=False)
     by_key: dict[str, UseCase] = field(repr=False)
+    vocabulary: str = field(repr=False)
+    token_starts: tuple[int, ...] = field(repr=False)
+    postings: tuple[tuple[int, ...], ...] = field(repr=False)
+    facets: dict[tuple[str, str], frozenset[int]] = field(repr=False)
 
     @classmethod
     def of(cls, entries: Iterable[UseCase]) -> Catalog:
         items = tuple(entries)
         by_key: dict[str, UseCase] = {}
-        for entry in items:
+        facets: dict[tuple[str, str], set[int]] = {}
+        holders: dict[str, list[int]] = {}
+        haystacks = tuple(_haystack(e) for e in items)
+        for position, (entry, haystack) in enumerate(zip(items, haystacks, strict=True)):
             if entry.key in by_key:
                 raise InvalidInput(f"Use-case catalog: key {entry.key!r} appears twice.")
             by_key[entry.key] = entry
-        return cls(entries=items, haystacks=tuple(_haystack(e) for e in items), by_key=by_key)
+            for facet in (("industry", entry.industry), ("task", entry.task), ("difficulty", entry.difficulty)):
+                facets.setdefault(facet, set()).add(position)
+            for token in set(haystack.split()):
+                holders.setdefault(token, []).append(position)
+        tokens = list(holders)
+        starts, offset = [], 0
+        for token in tokens:
+            starts.append(offset)
+            offset += len(token) + 1
+        return cls(entries=items, haystacks=haystacks, by_key=by_key, vocabulary=SEPARATOR.join(tokens),
+                   token_starts=tuple(starts), postings=tuple(tuple(holders[t]) for t in tokens),
+                   facets={k: frozenset(v) for k, v in facets.items()})
+
+    def positions_with(self, word: str) -> set[int]:
+        """The positions of the entries whose search text contains `word` (case-folded, without whitespace)."""
+        found: set[int] = set()
+        at = self.vocabulary.find(word)
+        while at >= 0:
+            token = bisect.bisect_right(self.token_starts, at) - 1
+            found.update(self.postings[token])
+            if token + 1 >= len(self.token_starts):
+                break
+            # The rest of this token cannot add anything: continue from the next token.
+            at = self.vocabulary.find(word, self.token_starts[token + 1])
+        return found
 
 
 def _haystack(entry: UseCase) -> str:
@@ -158,15 +198,17 @@ def search(catalog: Catalog, *, industry: str | None = None, task: str | None = 
     wanted_difficulty = _choice(difficulty, DIFFICULTIES, "difficulty")
     if query is not None and len(query) > MAX_QUERY:
         raise InvalidInput(f"The search text is at most {MAX_QUERY} characters; got {len(query)}.")
-    words = (query or "").casefold().split()
-    found = []
-    for entry, haystack in zip(catalog.entries, catalog.haystacks, strict=True):
-        if wanted_industry and entry.industry != wanted_industry:
-            continue
-        if wanted_task and entry.task != wanted_task:
-            continue
-        if wanted_difficulty and entry.difficulty != wanted_difficulty:
-            continue
-        if all(word in haystack for word in words):
-            found.append(entry)
-    return found
+    words = (query or "").replace(SEPARATOR, " ").casefold().split()
+    positions: set[int] | frozenset[int] | None = None
+    for facet in (("industry", wanted_industry), ("task", wanted_task), ("difficulty", wanted_difficulty)):
+        if facet[1] is not None:
+            chosen = catalog.facets.get((facet[0], facet[1]), frozenset())
+            positions = chosen if positions is None else positions & chosen
+    for word in words:
+        if positions is not None and not positions:
+            break
+        hits = catalog.positions_with(word)
+        positions = hits if positions is None else positions & hits
+    if positions is None:
+        return list(catalog.entries)
+    return [catalog.entries[i] for i in sorted(positions)]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from mlpilot.accounts.deps import CurrentUser
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import NotFound
 from mlpilot.projects.deps import ProjectAccess
 from mlpilot.usecases import service
-from mlpilot.usecases.catalog import MAX_QUERY
+from mlpilot.usecases.catalog import MAX_QUERY, UseCase
 from mlpilot.usecases.schemas import (
     BuildOverrideCreate,
     MatrixPointRead,
@@ -33,9 +33,26 @@ def list_usecases(
                              "task: object-detection, document-extraction, semantic-search."),
     difficulty: str | None = Query(None, max_length=20, description="easy, medium or hard."),
     q: str | None = Query(None, max_length=MAX_QUERY, description="Words to find (English or Korean, any case)."),
-) -> list[UseCaseRead]:
+    limit: int = Query(200, ge=1, le=1000, description="At most this many use cases (X-Total-Count has all)."),
+    offset: int = Query(0, ge=0, le=1_000_000),
+) -> Response:
     found = service.list_usecases(industry=industry, task=task, difficulty=difficulty, query=q)
-    return [UseCaseRead.model_validate(u) for u in found]
+    body = b"[" + b",".join(_entry_json(u) for u in found[offset:offset + limit]) + b"]"
+    return Response(body, media_type="application/json", headers={"X-Total-Count": str(len(found))})
+
+
+# Each catalog entry's JSON, made once: the catalog is read-only, and serialising hundreds of entries per request
+# would dominate the explorer's response time. Keyed by key and checked by identity, so a reloaded catalog is
+# serialised afresh.
+_ENTRY_JSON: dict[str, tuple[UseCase, bytes]] = {}
+
+
+def _entry_json(usecase: UseCase) -> bytes:
+    cached = _ENTRY_JSON.get(usecase.key)
+    if cached is None or cached[0] is not usecase:
+        cached = (usecase, UseCaseRead.model_validate(usecase).model_dump_json().encode())
+        _ENTRY_JSON[usecase.key] = cached
+    return cached[1]
 
 
 @router.get("/usecases/screening-questions", response_model=list[QuestionRead])

@@ -21,6 +21,8 @@ from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render, request_locale
 
 router = APIRouter(include_in_schema=False)
+# The explorer shows this many cards; a bigger result asks for a narrower search.
+PAGE_SIZE = 60
 QUADRANT_COLOURS = {"do-first": "#16a34a", "prepare-data": "#2f5bea", "quick-win": "#d97706", "drop": "#9ca3af"}
 
 
@@ -33,7 +35,8 @@ def usecases_page(request: Request, user: PageUser, industry: str = Query("", ma
         found = service.list_usecases(industry=industry, task=task, difficulty=difficulty, query=q)
     except InvalidInput as exc:
         found, error = [], exc.detail
-    return render(request, "usecases/catalog.html", user=user, usecases=found, error=error,
+    return render(request, "usecases/catalog.html", user=user, usecases=found[:PAGE_SIZE], matches=len(found),
+                  page_size=PAGE_SIZE, error=error,
                   industries=catalog.INDUSTRIES, tasks=catalog.TASKS, difficulties=catalog.DIFFICULTIES,
                   selected={"industry": industry, "task": task, "difficulty": difficulty, "q": q},
                   total=len(catalog.list_usecases()),
