@@ -9,7 +9,7 @@ from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import NotFound
 from mlpilot.projects.deps import ProjectAccess
 from mlpilot.usecases import service
-from mlpilot.usecases.catalog import MAX_QUERY, UseCase
+from mlpilot.usecases.catalog import MAX_QUERY, Difficulty, Industry, TaskName, UseCase
 from mlpilot.usecases.schemas import (
     BuildOverrideCreate,
     MatrixPointRead,
@@ -27,11 +27,10 @@ router = APIRouter(tags=["usecases"])
 @router.get("/usecases", response_model=list[UseCaseRead])
 def list_usecases(
     user: CurrentUser,
-    industry: str | None = Query(None, max_length=40, description="manufacturing, retail, finance, public, "
-                                 "telecom, energy, logistics or healthcare."),
-    task: str | None = Query(None, max_length=40, description="binary, multiclass, regression, or an outside-engine "
-                             "task: object-detection, document-extraction, semantic-search."),
-    difficulty: str | None = Query(None, max_length=20, description="easy, medium or hard."),
+    industry: Industry | None = Query(None, description="The industry of the use cases."),
+    task: TaskName | None = Query(None, description="A built-in task (binary, multiclass, regression) or one that "
+                                  "needs an outside engine (object-detection, document-extraction, semantic-search)."),
+    difficulty: Difficulty | None = Query(None, description="easy, medium or hard."),
     q: str | None = Query(None, max_length=MAX_QUERY, description="Words to find (English or Korean, any case)."),
     limit: int = Query(200, ge=1, le=1000, description="At most this many use cases (X-Total-Count has all)."),
     offset: int = Query(0, ge=0, le=1_000_000),
