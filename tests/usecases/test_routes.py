@@ -126,6 +126,10 @@ def test_no_go_blocks_training_until_an_audited_admin_override(client: TestClien
     assert refused.status_code == 409 and "no-go" in refused.json()["detail"]
     stage = client.post(f"/api/v1/projects/{pid}/stage", json={"stage": "build"})
     assert stage.status_code == 409
+    login(client)
+    page_stage = client.post(f"/projects/{pid}/stage", data={"stage": "build"}, follow_redirects=False)
+    assert page_stage.status_code == 303 and "no-go" in page_stage.headers["location"]
+    assert "screened no-go" in client.get(page_stage.headers["location"]).text
     # A member (not an admin) may not override; an empty reason is refused.
     member = _member_headers(client, pid)
     denied = client.post(f"/api/v1/projects/{pid}/build-override", json={"reason": "we want it"}, headers=member)
@@ -141,6 +145,7 @@ def test_no_go_blocks_training_until_an_audited_admin_override(client: TestClien
     login(client)
     fragment = client.get(f"/projects/{pid}/_section/screening").text
     assert "pilot agreed by the board" in fragment and "override" in fragment
+    assert client.post(f"/api/v1/projects/{pid}/stage", json={"stage": "build"}).status_code == 200
     # A new go screening clears the verdict; a new no-go blocks again (the override does not carry over).
     client.post(f"/api/v1/projects/{pid}/screenings", json={"answers": {**ALL_YES, "real_problem": "no"}})
     assert client.post(f"/api/v1/projects/{pid}/runs", json=run).status_code == 409
