@@ -142,6 +142,10 @@ def test_no_go_blocks_training_until_an_audited_admin_override(client: TestClien
     assert again.status_code == 409
     started = client.post(f"/api/v1/projects/{pid}/runs", json=run)
     assert started.status_code == 202, started.text
+    gate = client.get(f"/api/v1/projects/{pid}/build-gate").json()
+    assert gate["blocked"] is False and gate["build_override"] is True and gate["screening_decision"] == "no-go"
+    assert [(c["action"], c["decision"]) for c in gate["changes"]] == [("override", "no-go"), ("screened", "no-go")]
+    assert gate["changes"][0]["reason"] == "pilot agreed by the board" and gate["changes"][0]["user_id"]
     login(client)
     fragment = client.get(f"/projects/{pid}/_section/screening").text
     assert "pilot agreed by the board" in fragment and "override" in fragment
@@ -149,6 +153,9 @@ def test_no_go_blocks_training_until_an_audited_admin_override(client: TestClien
     # A new go screening clears the verdict; a new no-go blocks again (the override does not carry over).
     client.post(f"/api/v1/projects/{pid}/screenings", json={"answers": {**ALL_YES, "real_problem": "no"}})
     assert client.post(f"/api/v1/projects/{pid}/runs", json=run).status_code == 409
+    assert client.get(f"/api/v1/projects/{pid}/build-gate").json()["blocked"] is True
+    outsider = client.get("/api/v1/projects/987654/build-gate")
+    assert outsider.status_code == 404
 
 
 def test_explorer_api_pages_with_a_total_count(client: TestClient) -> None:

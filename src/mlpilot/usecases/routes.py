@@ -7,10 +7,13 @@ from fastapi import APIRouter, Query, Response
 from mlpilot.accounts.deps import CurrentUser
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import NotFound
+from mlpilot.projects import service as projects_service
 from mlpilot.projects.deps import ProjectAccess
 from mlpilot.usecases import service
 from mlpilot.usecases.catalog import MAX_QUERY, Difficulty, Industry, TaskName, UseCase
 from mlpilot.usecases.schemas import (
+    BuildGateChangeRead,
+    BuildGateRead,
     BuildOverrideCreate,
     MatrixPointRead,
     QuestionRead,
@@ -99,3 +102,12 @@ def priority_matrix(project: ProjectAccess, session: DbSession) -> list[MatrixPo
 def override_build_block(project_id: int, body: BuildOverrideCreate, session: DbSession, user: CurrentUser) -> None:
     """Let a project screened no-go start training anyway (admins only; the reason is audited)."""
     service.override_build_block(session, project_id=project_id, user=user, reason=body.reason)
+
+
+@router.get("/projects/{project_id}/build-gate", response_model=BuildGateRead)
+def build_gate(project: ProjectAccess, session: DbSession) -> BuildGateRead:
+    """Whether the project may build (train), and the audit trail of verdicts and overrides."""
+    changes = projects_service.list_build_gate_changes(session, project_id=project.id)
+    return BuildGateRead(screening_decision=project.screening_decision, build_override=project.build_override,
+                         blocked=projects_service.build_blocked(project),
+                         changes=[BuildGateChangeRead.model_validate(c) for c in changes])

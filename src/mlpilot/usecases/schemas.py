@@ -110,3 +110,18 @@ class MatrixPointRead(ReadModel):
 
 class BuildOverrideCreate(InputModel):
     reason: str = Field(min_length=3, max_length=1000, description="Why the build may go ahead despite a no-go.")
+
+
+class BuildGateChangeRead(ReadModel):
+    action: str = Field(description="screened (a screening's verdict) or override (an admin let it build)")
+    decision: str | None
+    reason: str
+    user_id: int | None
+    at: dt.datetime
+
+
+class BuildGateRead(ReadModel):
+    screening_decision: str | None
+    build_override: bool
+    blocked: bool = Field(description="True when training may not start (no-go and no override).")
+    changes: list[BuildGateChangeRead] = Field(description="The audit trail, newest first.")
