@@ -104,6 +104,11 @@ def test_screening_with_readiness_go_advances_and_matrix(client: TestClient) -> 
     assert 'data-testid="priority-matrix"' in fragment.text
     assert "&quot;type&quot;: &quot;scatter&quot;" in fragment.text
     assert "History length" in fragment.text and "199 days" in fragment.text
+    client.cookies.set("mlpilot_lang", "ko")
+    korean = client.get(f"/projects/{pid}/_section/screening").text
+    assert "이력 기간" in korean, korean[korean.find("readiness-table"):][:1500]
+    assert "&quot;text&quot;: &quot;\\uc2e4\\ud604 \\uac00\\ub2a5\\uc131&quot;" in korean
+    client.cookies.set("mlpilot_lang", "en")
 
 
 def _member_headers(client: TestClient, pid: int) -> dict[str, str]:

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from mlpilot.accounts.models import ROLE_RANK, Role, User
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from mlpilot.core.i18n import get_translations
 from mlpilot.core.storage import ArtifactStore
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
@@ -43,14 +44,15 @@ def usecases_page(request: Request, user: PageUser, industry: str = Query("", ma
                   can_create=ROLE_RANK[Role(user.role)] >= ROLE_RANK[Role.member])
 
 
-def matrix_chart(points: list[service.MatrixPoint]) -> dict[str, Any]:
+def matrix_chart(points: list[service.MatrixPoint], *, value_label: str = "value",
+                 feasibility_label: str = "feasibility") -> dict[str, Any]:
     """The Chart.js scatter of the candidates: feasibility across, value up, one colour per quadrant."""
     datasets = [{"label": p.label, "backgroundColor": QUADRANT_COLOURS[p.quadrant], "pointRadius": 8,
                  "data": [{"x": p.feasibility_score, "y": p.value_score}]} for p in points]
     axis = {"min": 0, "max": 100}
     return {"type": "scatter", "data": {"datasets": datasets},
-            "options": {"scales": {"x": {**axis, "title": {"display": True, "text": "feasibility"}},
-                                   "y": {**axis, "title": {"display": True, "text": "value"}}}}}
+            "options": {"scales": {"x": {**axis, "title": {"display": True, "text": feasibility_label}},
+                                   "y": {**axis, "title": {"display": True, "text": value_label}}}}}
 
 
 def _screening_fragment(request: Request, session: DbSession, user: User, project_id: int, *,
@@ -62,6 +64,7 @@ def _screening_fragment(request: Request, session: DbSession, user: User, projec
     draft = draft or {}
     answers = draft.get("answers") or (current.answers if current else {})
     locale = request_locale(request, user)
+    gettext = get_translations(locale).gettext
     points = service.priority_matrix(session, project_id=project_id, locale=locale)
     versions = datasets_service.list_project_versions(session, project_id=project_id)
     return render(request, "usecases/_screening.html", user=user, p=project, current=current, history=history,
@@ -69,7 +72,8 @@ def _screening_fragment(request: Request, session: DbSession, user: User, projec
                   max_score=MAX_SCORE, blocking=BLOCKING_QUESTIONS, can_write=can_write, error=error,
                   usecases=catalog.list_usecases(), versions=versions, draft=draft,
                   candidate=service.find_usecase(key=current.usecase_key if current else project.usecase_key),
-                  points=points, chart=matrix_chart(points) if points else None,
+                  points=points, chart=matrix_chart(points, value_label=gettext("Value"),
+                                                    feasibility_label=gettext("Feasibility")) if points else None,
                   blocked=projects_service.build_blocked(project), is_admin=user.role == Role.admin,
                   gate_changes=projects_service.list_build_gate_changes(session, project_id=project_id))
 
