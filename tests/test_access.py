@@ -143,6 +143,10 @@ CASES = [
     ("POST", "/api/v1/projects/{pid}/milestones", {"name": "m", "start_date": "2030-01-01", "due_date": "2030-02-01"},
      "write"),
     ("GET", "/api/v1/projects/{pid}/reports", None, "read"),
+    ("POST", "/api/v1/projects/{pid}/screenings", {"answers": dict.fromkeys(
+        ("important", "real_problem", "unused_data", "needs_ml", "single_unit", "operable"), "yes")}, "write"),
+    ("GET", "/api/v1/projects/{pid}/screenings/matrix", None, "read"),
+    ("GET", "/api/v1/projects/{pid}/build-gate", None, "read"),
     ("GET", "/api/v1/users", None, "admin"),
     ("GET", "/api/v1/notifications/subscriptions", None, "admin"),
     ("GET", "/api/v1/monitoring/costs", None, "admin"),

@@ -13,8 +13,8 @@ from mlpilot.core.db import Base
 DOMAIN_TIERS: tuple[tuple[str, ...], ...] = (
     ("accounts",),
     ("projects", "notifications"),
-    ("usecases", "pmo", "jobs", "datasets"),
-    ("connections", "recipes", "registry"),
+    ("pmo", "jobs", "datasets"),
+    ("connections", "recipes", "registry", "usecases"),
     ("training", "serving"),
     ("monitoring", "scoring", "feeder"),
     ("reports",),

@@ -6,25 +6,21 @@ import pytest
 from sqlalchemy.orm import Session
 
 from mlpilot.accounts.models import Role
+from mlpilot.core.db import session_scope
 from mlpilot.core.errors import InvalidInput, NotFound, PermissionDenied
+from mlpilot.core.runtime import Runtime
 from mlpilot.usecases import service
 from mlpilot.usecases.screening import QUESTION_KEYS, score_answers
+from tests.datasets.factories import make_version, synthetic_frame
 from tests.projects.factories import make_project, make_user
 
 ALL_YES = {key: "yes" for key in QUESTION_KEYS}
 
 
-def test_catalog_filters_by_industry_function_and_task() -> None:
-    assert len(service.list_usecases()) == 12
-    retail = service.list_usecases(industry="retail")
-    assert {u.key for u in retail} >= {"churn-prediction", "demand-forecasting", "price-optimisation"}
-    assert all(any("retail" in i.lower() for i in u.industries) for u in retail)
-    regression = service.list_usecases(task_type="regression")
-    assert regression and all(u.task_type == "regression" for u in regression)
-    service_fn = service.list_usecases(business_function="customer service")
-    assert [u.key for u in service_fn] == ["call-centre-intelligence"]
-    assert service.list_usecases(industry="retail", task_type="binary") == [service.get_usecase(key="churn-prediction")]
-    assert service.list_usecases(industry="no such industry") == []
+def test_service_lists_the_catalog_with_filters_and_search() -> None:
+    assert len(service.list_usecases()) >= 30
+    assert [u.key for u in service.list_usecases(industry="telecom", query="이탈")] == ["churn-prediction"]
+    assert service.list_usecases(industry="retail", task="binary") == [service.get_usecase(key="promotion-response")]
 
 
 def test_unknown_usecase_is_not_found() -> None:
@@ -85,3 +81,34 @@ def test_only_members_record_screenings(session: Session) -> None:
         service.record_screening(session, project_id=project.id, user=outsider, answers=ALL_YES)
     with pytest.raises(NotFound):
         service.list_screenings(session, project_id=987654)
+
+
+def test_readiness_refuses_bad_references_naming_the_field(live_runtime: Runtime) -> None:
+    runtime = live_runtime
+    with session_scope(runtime.sessions) as session:
+        owner = make_user(session)
+        project = make_project(session, user=owner)
+        other = make_project(session, user=owner)
+        version = make_version(session, runtime, project_id=project.id, user_id=owner.id,
+                               frame=synthetic_frame("multiclass"))
+        foreign = make_version(session, runtime, project_id=other.id, user_id=owner.id,
+                               frame=synthetic_frame("binary"))
+        cases = [
+            ({"dataset_version_id": foreign, "target": "y"}, "dataset_version_id: version"),
+            ({"dataset_version_id": version, "target": " "}, "target: name the label column"),
+            ({"dataset_version_id": version, "target": "y", "time_column": "when"}, "time_column: 'when'"),
+            ({"usecase_key": "no-such-case"}, "usecase_key: 'no-such-case'"),
+        ]
+        for extra, message in cases:
+            with pytest.raises(InvalidInput, match=message):
+                service.record_screening(session, store=runtime.store, project_id=project.id, user=owner,
+                                         answers=ALL_YES, **extra)
+        assert service.list_screenings(session, project_id=project.id) == []
+        # A multiclass label: rows per class are counted for every class; a missing label column fails the check.
+        made = service.record_screening(session, store=runtime.store, project_id=project.id, user=owner,
+                                        answers=ALL_YES, dataset_version_id=version, target="y")
+        assert set(made.readiness["rows_per_class"]) == {"low", "mid", "high"}
+        absent = service.record_screening(session, store=runtime.store, project_id=project.id, user=owner,
+                                          answers=ALL_YES, dataset_version_id=version, target="label")
+        assert absent.decision == "no-go" and absent.readiness["ready"] is False
+        assert session.get(type(project), project.id).screening_decision == "no-go"

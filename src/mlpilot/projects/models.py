@@ -32,6 +32,10 @@ class Project(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     usecase_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
     stage: Mapped[str] = mapped_column(String(20), default=Stage.discover)
+    # The newest screening's verdict (go / no-go), kept here so every tier (training) can read the build gate.
+    screening_decision: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # An admin let a no-go project build anyway; cleared by the next screening. The reason is in BuildGateChange.
+    build_override: Mapped[bool] = mapped_column(default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -67,3 +71,17 @@ class StageEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     project: Mapped[Project] = relationship(back_populates="stage_events")
+
+
+class BuildGateChange(Base):
+    """One audited change of a project's build gate: a screening verdict, or an admin's override with its reason."""
+
+    __tablename__ = "project_build_gate_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    decision: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

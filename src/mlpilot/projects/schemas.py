@@ -54,6 +54,8 @@ class ProjectRead(ReadModel):
     description: str
     usecase_key: str | None
     stage: Stage
+    screening_decision: str | None = Field(None, description="The newest screening's verdict: go or no-go.")
+    build_override: bool = Field(False, description="An admin let a no-go project build anyway (audited).")
     created_at: dt.datetime
 
 

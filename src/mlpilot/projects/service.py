@@ -12,7 +12,7 @@ from mlpilot.accounts import service as accounts_service
 from mlpilot.accounts.models import Role, User
 from mlpilot.core.db import get_existing, unit_of_work
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from mlpilot.projects.models import STAGES, Project, ProjectMember, Stage, StageEvent
+from mlpilot.projects.models import STAGES, BuildGateChange, Project, ProjectMember, Stage, StageEvent
 from mlpilot.usecases import catalog
 
 
@@ -103,6 +103,8 @@ def set_stage(session: Session, *, project_id: int, user: User, stage: Stage, no
     with unit_of_work(session):
         project = check_project_access(session, project_id=project_id, user=user, write=True)
         stage = Stage(stage)
+        if stage == Stage.build and project.stage != Stage.build:
+            check_build_allowed(session, project_id=project_id)
         if project.stage != stage:
             project.stage = stage
             session.add(StageEvent(project_id=project.id, stage=stage, note=note, user_id=user.id))
@@ -181,3 +183,63 @@ def stage_timeline(session: Session, *, project_id: int) -> list[StageState]:
     return [StageState(stage=stage.value, entered_at=entered.get(stage.value),
                        state="done" if i < current else "current" if i == current else "upcoming")
             for i, stage in enumerate(STAGES)]
+
+
+GO, NO_GO = "go", "no-go"
+
+
+def build_blocked(project: Project) -> bool:
+    """Whether the project may not build: its newest screening said no-go and no admin has overridden it."""
+    return project.screening_decision == NO_GO and not project.build_override
+
+
+def check_build_allowed(session: Session, *, project_id: int) -> None:
+    """Raise Conflict when the project's newest screening is no-go and no admin has overridden it."""
+    project = get_project(session, project_id=project_id)
+    if build_blocked(project):
+        raise Conflict(f"Project {project.name!r} was screened no-go, so the build stage (training) is blocked. "
+                       "Screen it again with better answers or data, or ask an admin to override the block with a "
+                       f"reason (POST /api/v1/projects/{project.id}/build-override).")
+
+
+def record_screening_decision(session: Session, *, project_id: int, user: User, decision: str, note: str) -> Project:
+    """Store a screening's verdict on the project (clearing any override) and audit it; "go" advances the
+    project from discover to design."""
+    if decision not in (GO, NO_GO):
+        raise InvalidInput(f"A screening decision is 'go' or 'no-go'; got {decision!r}.")
+    with unit_of_work(session):
+        project = check_project_access(session, project_id=project_id, user=user, write=True)
+        project.screening_decision = decision
+        project.build_override = False
+        session.add(BuildGateChange(project_id=project_id, action="screened", decision=decision, reason=note[:1000],
+                                    user_id=user.id))
+        if decision == GO and project.stage == Stage.discover:
+            project.stage = Stage.design
+            session.add(StageEvent(project_id=project_id, stage=Stage.design, note="screening: go", user_id=user.id))
+    return project
+
+
+def override_build_block(session: Session, *, project_id: int, user: User, reason: str) -> Project:
+    """Let a no-go project build anyway (admins only); the reason is kept in the audit trail."""
+    accounts_service.require_role(user, Role.admin)
+    reason = (reason or "").strip()
+    if len(reason) < 3:
+        raise InvalidInput("reason: say why the no-go verdict is overridden (at least 3 characters).")
+    with unit_of_work(session):
+        project = get_project(session, project_id=project_id)
+        if not build_blocked(project):
+            raise Conflict(f"Project {project.name!r} is not blocked (its screening is "
+                           f"{project.screening_decision or 'missing'}"
+                           f"{', already overridden' if project.build_override else ''}); nothing to override.")
+        project.build_override = True
+        session.add(BuildGateChange(project_id=project_id, action="override", decision=project.screening_decision,
+                                    reason=reason[:1000], user_id=user.id))
+    return project
+
+
+def list_build_gate_changes(session: Session, *, project_id: int) -> list[BuildGateChange]:
+    """Return the project's build-gate audit trail, newest first."""
+    get_project(session, project_id=project_id)
+    stmt = (select(BuildGateChange).where(BuildGateChange.project_id == project_id)
+            .order_by(BuildGateChange.id.desc()))
+    return list(session.scalars(stmt))

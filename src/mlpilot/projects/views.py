@@ -74,7 +74,11 @@ def change_stage(project_id: int, session: DbSession, user: PageUser, stage: Ann
                  note: Annotated[str, Form()] = "") -> Response:
     if stage not in STAGES:
         raise InvalidInput(f"Stage {stage!r} is unknown; expected one of: {', '.join(STAGES)}.")
-    service.set_stage(session, project_id=project_id, user=user, stage=Stage(stage), note=note.strip()[:500])
+    try:
+        service.set_stage(session, project_id=project_id, user=user, stage=Stage(stage), note=note.strip()[:500])
+    except Conflict as exc:
+        # A no-go screening blocks the build stage: say why on the page rather than on a bare error page.
+        return RedirectResponse(f"/projects/{project_id}?error={quote(exc.detail)}", status_code=303)
     return RedirectResponse(f"/projects/{project_id}", status_code=303)
 
 

@@ -53,7 +53,7 @@ def collect_evidence(session: Session, *, project_id: int, locale: str = "en",
     return assemble_evidence(
         project=ProjectFacts(id=project.id, name=project.name, client=project.client,
                              description=project.description, stage=project.stage, usecase_key=project.usecase_key,
-                             usecase_name=usecase.localized_name(locale) if usecase else None),
+                             usecase_name=usecase.localized_title(locale) if usecase else None),
         timeline=projects_service.stage_timeline(session, project_id=project_id),
         schedule=pmo_service.schedule_summary(session, project_id=project_id, today=now.date()),
         screening=None if screening is None else ScreeningFacts(

@@ -110,7 +110,8 @@ def create_run(session: Session, *, runtime: Runtime, project_id: int, dataset_v
                experiment: str | None = None, tags: list[str] | None = None, notes: str = "",
                external_engine_id: int | None = None) -> Run:
     """Check the request against the data, record a queued run and start its training job."""
-    projects_service.get_project(session, project_id=project_id)
+    # A project screened no-go may not build until it is screened again or an admin overrides the verdict.
+    projects_service.check_build_allowed(session, project_id=project_id)
     engine = engine or default_engine()
     engine_cls = engines.get(engine)
     installed, reason = engine_installed(engine_cls)

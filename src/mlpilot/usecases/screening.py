@@ -1,7 +1,13 @@
 """The six screening questions and the pure go/no-go scoring of a set of answers (no database).
 
 Rule: each answer scores yes=2, partly=1, no=0 (12 at most). The decision is "go" when the score is
-at least 8 of 12 AND neither "is it a real business problem?" nor "does it need ML?" is answered "no".
+at least 8 of 12 AND neither "is it a real business problem?" nor "does it need ML?" is answered "no"
+AND, when a data readiness check was run, none of its checks failed.
+
+The priority matrix places a candidate by
+- value (0–100): the answers to "important", "real business problem" and "needs ML", in per cent of their maximum;
+- feasibility (0–100): the answers to "unused data", "one business unit" and "operable" in per cent — averaged
+  half and half with the readiness score when the data was checked — minus DIFFICULTY_PENALTY of the use case.
 """
 
 from __future__ import annotations
@@ -45,6 +51,16 @@ BLOCKING_QUESTIONS = ("real_problem", "needs_ml")
 GO, NO_GO = "go", "no-go"
 
 
+VALUE_QUESTIONS = ("important", "real_problem", "needs_ml")
+FEASIBILITY_QUESTIONS = ("unused_data", "single_unit", "operable")
+DIFFICULTY_PENALTY = {"easy": 0, "medium": 10, "hard": 20}
+READINESS_BLOCK = "data_readiness"
+# The matrix's quadrants, by value then feasibility at or above MATRIX_SPLIT.
+MATRIX_SPLIT = 50
+QUADRANTS = {(True, True): "do-first", (True, False): "prepare-data", (False, True): "quick-win",
+             (False, False): "drop"}
+
+
 @dataclass(frozen=True)
 class ScreeningResult:
     answers: dict[str, dict[str, str]]
@@ -52,6 +68,8 @@ class ScreeningResult:
     max_score: int
     decision: str
     blocked_by: tuple[str, ...]
+    value_score: int = 0
+    feasibility_score: int = 0
 
 
 def normalize_answers(answers: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -90,3 +108,26 @@ def score_answers(answers: dict[str, Any]) -> ScreeningResult:
     blocked = tuple(key for key in BLOCKING_QUESTIONS if normalized[key]["answer"] == "no")
     decision = GO if score >= GO_THRESHOLD and not blocked else NO_GO
     return ScreeningResult(answers=normalized, score=score, max_score=MAX_SCORE, decision=decision, blocked_by=blocked)
+
+
+def _share(answers: dict[str, dict[str, str]], keys: tuple[str, ...]) -> float:
+    return sum(ANSWER_SCORES[answers[k]["answer"]] for k in keys) / (2 * len(keys))
+
+
+def assess(result: ScreeningResult, *, readiness_score: int | None = None, readiness_failed: bool = False,
+           difficulty: str | None = None) -> ScreeningResult:
+    """Fold the data readiness and the use case's difficulty into scored answers (module docstring)."""
+    value = round(100 * _share(result.answers, VALUE_QUESTIONS))
+    feasible = _share(result.answers, FEASIBILITY_QUESTIONS)
+    if readiness_score is not None:
+        feasible = (feasible + readiness_score / 100) / 2
+    feasibility = max(0, min(100, round(100 * feasible) - DIFFICULTY_PENALTY.get(difficulty or "", 0)))
+    blocked = result.blocked_by + ((READINESS_BLOCK,) if readiness_failed else ())
+    decision = GO if result.score >= GO_THRESHOLD and not blocked else NO_GO
+    return ScreeningResult(answers=result.answers, score=result.score, max_score=result.max_score, decision=decision,
+                           blocked_by=blocked, value_score=value, feasibility_score=feasibility)
+
+
+def quadrant(value_score: int, feasibility_score: int) -> str:
+    """The matrix quadrant of a candidate: do-first, prepare-data, quick-win or drop."""
+    return QUADRANTS[(value_score >= MATRIX_SPLIT, feasibility_score >= MATRIX_SPLIT)]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 17:47:10.509953
+Create Date: 2026-12-04 07:47:39.925911
 """
 from __future__ import annotations
 
@@ -209,6 +209,8 @@ def upgrade() -> None:
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('usecase_key', sa.String(length=80), nullable=True),
     sa.Column('stage', sa.String(length=20), nullable=False),
+    sa.Column('screening_decision', sa.String(length=10), nullable=True),
+    sa.Column('build_override', sa.Boolean(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_projects_created_by_id_users'), ondelete='SET NULL'),
@@ -322,6 +324,21 @@ def upgrade() -> None:
     with op.batch_alter_table('milestones', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_milestones_project_id'), ['project_id'], unique=False)
 
+    op.create_table('project_build_gate_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('decision', sa.String(length=10), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_project_build_gate_changes_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_project_build_gate_changes_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_project_build_gate_changes'))
+    )
+    with op.batch_alter_table('project_build_gate_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_project_build_gate_changes_project_id'), ['project_id'], unique=False)
+
     op.create_table('project_members',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -388,22 +405,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reports_project_id'), ['project_id'], unique=False)
-
-    op.create_table('screenings',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('project_id', sa.Integer(), nullable=False),
-    sa.Column('answers', sa.JSON(), nullable=False),
-    sa.Column('score', sa.Integer(), nullable=False),
-    sa.Column('max_score', sa.Integer(), nullable=False),
-    sa.Column('decision', sa.String(length=10), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_screenings_project_id_projects'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_screenings_user_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_screenings'))
-    )
-    with op.batch_alter_table('screenings', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_screenings_project_id'), ['project_id'], unique=False)
 
     op.create_table('connection_watermarks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -562,6 +563,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_runs_experiment_id'), ['experiment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_runs_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_runs_status'), ['status'], unique=False)
+
+    op.create_table('screenings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('usecase_key', sa.String(length=80), nullable=True),
+    sa.Column('answers', sa.JSON(), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=False),
+    sa.Column('max_score', sa.Integer(), nullable=False),
+    sa.Column('decision', sa.String(length=10), nullable=False),
+    sa.Column('value_score', sa.Integer(), nullable=False),
+    sa.Column('feasibility_score', sa.Integer(), nullable=False),
+    sa.Column('dataset_version_id', sa.Integer(), nullable=True),
+    sa.Column('readiness', sa.JSON(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['dataset_version_id'], ['dataset_versions.id'], name=op.f('fk_screenings_dataset_version_id_dataset_versions'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_screenings_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_screenings_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_screenings'))
+    )
+    with op.batch_alter_table('screenings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_screenings_project_id'), ['project_id'], unique=False)
 
     op.create_table('model_versions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -724,6 +747,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_model_versions_project_id'))
 
     op.drop_table('model_versions')
+    with op.batch_alter_table('screenings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_screenings_project_id'))
+
+    op.drop_table('screenings')
     with op.batch_alter_table('runs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_runs_status'))
         batch_op.drop_index(batch_op.f('ix_runs_project_id'))
@@ -754,10 +781,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_connection_watermarks_connection_id'))
 
     op.drop_table('connection_watermarks')
-    with op.batch_alter_table('screenings', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_screenings_project_id'))
-
-    op.drop_table('screenings')
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reports_project_id'))
 
@@ -775,6 +798,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_project_members_project_id'))
 
     op.drop_table('project_members')
+    with op.batch_alter_table('project_build_gate_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_project_build_gate_changes_project_id'))
+
+    op.drop_table('project_build_gate_changes')
     with op.batch_alter_table('milestones', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_milestones_project_id'))
 
