@@ -48,7 +48,7 @@ def get_risk(project: ProjectAccess, risk_id: int, session: DbSession) -> RiskRe
     return RiskRead.model_validate(service.get_risk(session, risk_id=risk_id, project_id=project.id))
 
 
-@router.patch("/risks/{risk_id}", response_model=RiskRead, dependencies=[access.Risk.write])
+@router.patch("/risks/{risk_id}", response_model=RiskRead, dependencies=[access.Project.write, access.Risk.write])
 def update_risk(project_id: int, risk_id: int, body: RiskUpdate, session: DbSession, user: CurrentUser) -> RiskRead:
     risk = service.update_risk(session, project_id=project_id, risk_id=risk_id, user=user, changes=body)
     return RiskRead.model_validate(risk)
@@ -94,14 +94,14 @@ def create_issue(project_id: int, body: IssueCreate, session: DbSession, user: C
                                                          **body.model_dump()))
 
 
-@router.patch("/issues/{issue_id}", response_model=IssueRead, dependencies=[access.Issue.write])
+@router.patch("/issues/{issue_id}", response_model=IssueRead, dependencies=[access.Project.write, access.Issue.write])
 def update_issue(project_id: int, issue_id: int, body: IssueUpdate, session: DbSession,
                  user: CurrentUser) -> IssueRead:
     return IssueRead.model_validate(service.update_issue(session, project_id=project_id, issue_id=issue_id,
                                                          user=user, changes=body))
 
 
-@router.post("/issues/{issue_id}/decision", response_model=IssueRead, dependencies=[access.Issue.write])
+@router.post("/issues/{issue_id}/decision", response_model=IssueRead, dependencies=[access.Project.write, access.Issue.write])
 def decide_issue(project_id: int, issue_id: int, body: IssueDecision, session: DbSession,
                  user: CurrentUser) -> IssueRead:
     return IssueRead.model_validate(service.decide_issue(session, project_id=project_id, issue_id=issue_id,
