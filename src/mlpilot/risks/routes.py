@@ -10,6 +10,7 @@ from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.projects.deps import ProjectAccess
 from mlpilot.risks import service
 from mlpilot.risks.findings import DETECTORS
+from mlpilot.risks.models import Risk
 from mlpilot.risks.schemas import (
     DetectorRead,
     IssueCreate,
@@ -29,29 +30,36 @@ from mlpilot.web import access
 router = APIRouter(prefix="/projects/{project_id}", tags=["risks"])
 
 
+def _read(session: DbSession, risk: Risk, names: dict[int, str] | None = None) -> RiskRead:
+    names = names if names is not None else service.member_names(session, project_id=risk.project_id)
+    read = RiskRead.model_validate(risk)
+    return read.model_copy(update={"owner": names.get(risk.owner_id or 0)})
+
+
 @router.get("/risks", response_model=list[RiskRead])
 def list_risks(project: ProjectAccess, session: DbSession, status: str | None = Query(None, max_length=20),
                source: str | None = Query(None, max_length=60, description="manual, auto or a detector's name.")
                ) -> list[RiskRead]:
-    return [RiskRead.model_validate(r)
+    names = service.member_names(session, project_id=project.id)
+    return [_read(session, r, names)
             for r in service.list_risks(session, project_id=project.id, status=status, source=source)]
 
 
 @router.post("/risks", response_model=RiskRead, status_code=201, dependencies=[access.Project.write])
 def create_risk(project_id: int, body: RiskCreate, session: DbSession, user: CurrentUser) -> RiskRead:
     risk = service.create_risk(session, project_id=project_id, user=user, **body.model_dump())
-    return RiskRead.model_validate(risk)
+    return _read(session, risk)
 
 
 @router.get("/risks/{risk_id}", response_model=RiskRead, dependencies=[access.Risk.read])
 def get_risk(project: ProjectAccess, risk_id: int, session: DbSession) -> RiskRead:
-    return RiskRead.model_validate(service.get_risk(session, risk_id=risk_id, project_id=project.id))
+    return _read(session, service.get_risk(session, risk_id=risk_id, project_id=project.id))
 
 
 @router.patch("/risks/{risk_id}", response_model=RiskRead, dependencies=[access.Project.write, access.Risk.write])
 def update_risk(project_id: int, risk_id: int, body: RiskUpdate, session: DbSession, user: CurrentUser) -> RiskRead:
     risk = service.update_risk(session, project_id=project_id, risk_id=risk_id, user=user, changes=body)
-    return RiskRead.model_validate(risk)
+    return _read(session, risk)
 
 
 @router.get("/risks/{risk_id}/history", response_model=list[RiskChangeRead], dependencies=[access.Risk.read])

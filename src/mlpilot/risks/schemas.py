@@ -44,6 +44,7 @@ class RiskRead(ReadModel):
     impact: int
     score: int
     owner_id: int | None
+    owner: str | None = Field(None, description="The owner's username.")
     mitigation: str
     mitigation_ko: str
     status: RiskStatus

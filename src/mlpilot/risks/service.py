@@ -61,6 +61,11 @@ def detector_names() -> list[str]:
     return sorted(DETECTORS)
 
 
+def member_names(session: Session, *, project_id: int) -> dict[int, str]:
+    """The usernames of the project's members by user id (risk and issue owners are members)."""
+    return {user.id: user.username for _member, user in projects_service.list_members(session, project_id=project_id)}
+
+
 def list_risks(session: Session, *, project_id: int, status: str | None = None,
                source: str | None = None) -> list[Risk]:
     """The project's risks, highest score first; filtered by status and by source ("manual", "auto" or a name)."""
