@@ -21,7 +21,8 @@ def test_pmo_risks_json_lists_manual_and_detected_risks(client: TestClient, live
     client.post(f"{base}/risks", json={"title": "라벨 기준 불일치", "probability": 3, "impact": 4,
                                        "owner_id": admin_id, "mitigation": "라벨링 가이드 합의"})
     today = dt.date.today()
-    client.post(f"{base}/milestones", json={"name": "착수보고", "start_date": (today - dt.timedelta(days=9)).isoformat(),
+    client.post(f"{base}/milestones", json={"name": "착수보고",
+                                            "start_date": (today - dt.timedelta(days=9)).isoformat(),
                                             "due_date": (today - dt.timedelta(days=2)).isoformat()})
 
     result = runner.invoke(app, ["pmo", "risks", "CLI 위험 관리", "--json", "--scan"])

@@ -92,7 +92,8 @@ def update_plan(project_id: int, body: RiskPlanUpdate, session: DbSession, user:
 
 
 @router.get("/issues", response_model=list[IssueRead])
-def list_issues(project: ProjectAccess, session: DbSession, kind: str | None = Query(None, max_length=20)) -> list[IssueRead]:
+def list_issues(project: ProjectAccess, session: DbSession,
+                kind: str | None = Query(None, max_length=20)) -> list[IssueRead]:
     return [IssueRead.model_validate(i) for i in service.list_issues(session, project_id=project.id, kind=kind)]
 
 
@@ -109,7 +110,8 @@ def update_issue(project_id: int, issue_id: int, body: IssueUpdate, session: DbS
                                                          user=user, changes=body))
 
 
-@router.post("/issues/{issue_id}/decision", response_model=IssueRead, dependencies=[access.Project.write, access.Issue.write])
+@router.post("/issues/{issue_id}/decision", response_model=IssueRead,
+             dependencies=[access.Project.write, access.Issue.write])
 def decide_issue(project_id: int, issue_id: int, body: IssueDecision, session: DbSession,
                  user: CurrentUser) -> IssueRead:
     return IssueRead.model_validate(service.decide_issue(session, project_id=project_id, issue_id=issue_id,

@@ -104,8 +104,8 @@ def sync_project(session: Session, *, store: ArtifactStore, project_id: int,
                     result.raised.append(_raise(session, project_id, source, key, finding).id)
                 else:
                     _apply_finding(session, risk, finding, source, result)
-        for key, risk in existing.items():
-            if key in seen or risk.source in failed or risk.status == RiskStatus.closed:
+        for known, risk in existing.items():
+            if known in seen or risk.source in failed or risk.status == RiskStatus.closed:
                 continue
             history.apply(session, risk, {"status": RiskStatus.closed}, user_id=None, source=risk.source)
             result.closed.append(risk.id)

@@ -50,7 +50,8 @@ def rows_short(ctx: ScanContext) -> list[Finding]:
             probability=scale(1 - v.row_count / planned), impact=4, evidence_url=_url(v),
             mitigation="Ask the client for more data, widen the collection period, or lower the plan with the "
                        "client's agreement.",
-            mitigation_ko="고객에게 추가 데이터를 요청하거나 수집 기간을 넓히고, 필요하면 고객과 합의해 계획을 조정합니다."))
+            mitigation_ko="고객에게 추가 데이터를 요청하거나 수집 기간을 넓히고, 필요하면 고객과 합의해 "
+                          "계획을 조정합니다."))
     return found
 
 
@@ -89,7 +90,8 @@ def class_rows_short(ctx: ScanContext) -> list[Finding]:
                 probability=scale(1 - worst / planned), impact=4, evidence_url=_url(v),
                 mitigation="Collect or label more examples of the short classes, or merge rare classes with the "
                            "client's agreement.",
-                mitigation_ko="부족한 클래스의 데이터를 추가 수집·라벨링하거나, 고객과 합의해 드문 클래스를 통합합니다."))
+                mitigation_ko="부족한 클래스의 데이터를 추가 수집·라벨링하거나, 고객과 합의해 드문 클래스를 "
+                              "통합합니다."))
         (major, most), (minor, least) = counts[0], counts[-1]
         if least < quality.IMBALANCE_RATIO * most:
             found.append(Finding(
@@ -100,7 +102,8 @@ def class_rows_short(ctx: ScanContext) -> list[Finding]:
                 probability=3, impact=3, evidence_url=_url(v),
                 mitigation="Use class weights or resampling, judge models by a metric robust to imbalance "
                            "(F1, AUC), and collect more minority examples.",
-                mitigation_ko="클래스 가중치나 리샘플링을 적용하고 F1·AUC처럼 불균형에 강한 지표로 평가하며, 소수 클래스 "
+                mitigation_ko="클래스 가중치나 리샘플링을 적용하고 F1·AUC처럼 불균형에 강한 지표로 평가하며, "
+                              "소수 클래스 "
                               "데이터를 더 모읍니다."))
     return found
 
@@ -135,5 +138,6 @@ def data_quality(ctx: ScanContext) -> list[Finding]:
                 probability=probability, impact=impact, evidence_url=_url(v),
                 mitigation="Review the columns named with the client's data owner; drop or fix them in a cleaning "
                            "recipe before training.",
-                mitigation_ko="해당 컬럼을 고객 데이터 담당자와 검토하고, 학습 전에 정제 레시피에서 제거하거나 수정합니다."))
+                mitigation_ko="해당 컬럼을 고객 데이터 담당자와 검토하고, 학습 전에 정제 레시피에서 "
+                              "제거하거나 수정합니다."))
     return found

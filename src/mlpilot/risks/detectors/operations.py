@@ -98,5 +98,6 @@ def service_objective(ctx: ScanContext) -> list[Finding]:
                 f"(목표 {max_p95:.0f} ms)", description=f"Over {t.requests} requests in the last hour.",
                 probability=4, impact=3, evidence_url=f"/services/{service}",
                 mitigation="Add replicas or a faster backend, batch requests, or use a lighter model version.",
-                mitigation_ko="복제본이나 더 빠른 백엔드를 추가하고 요청을 배치 처리하거나 더 가벼운 모델 버전을 사용합니다."))
+                mitigation_ko="복제본이나 더 빠른 백엔드를 추가하고 요청을 배치 처리하거나 더 가벼운 모델 "
+                              "버전을 사용합니다."))
     return found

@@ -64,7 +64,8 @@ def feeder_failing(ctx: ScanContext) -> list[Finding]:
             probability=5, impact=4, evidence_url=_pipeline_url(ctx),
             mitigation="Check the source connection and the recipe named in the run log, then run the pipeline "
                        "again; tell the client if their system changed.",
-            mitigation_ko="실행 로그의 소스 연결과 레시피를 확인한 뒤 파이프라인을 다시 실행하고, 고객 시스템이 바뀌었다면 "
+            mitigation_ko="실행 로그의 소스 연결과 레시피를 확인한 뒤 파이프라인을 다시 실행하고, 고객 "
+                          "시스템이 바뀌었다면 "
                           "고객에게 알립니다."))
     return found
 
@@ -103,6 +104,7 @@ def feeder_late(ctx: ScanContext) -> list[Finding]:
             probability=5 if hours >= 48 else 4, impact=3, evidence_url=_pipeline_url(ctx),
             mitigation="Check that the server's scheduler runs and the source has new data; agree a new delivery "
                        "date with the client's data owner.",
-            mitigation_ko="서버 스케줄러 동작과 소스의 신규 데이터 여부를 확인하고, 고객 데이터 담당자와 새 전달 일정을 "
+            mitigation_ko="서버 스케줄러 동작과 소스의 신규 데이터 여부를 확인하고, 고객 데이터 담당자와 새 "
+                          "전달 일정을 "
                           "합의합니다."))
     return found
