@@ -260,7 +260,8 @@ def request_scan(session: Session, *, runtime: Runtime, project_id: int, user: U
 def _run_scan_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.progress(0.1, "reading the evidence", force=True)
     with session_scope(ctx.runtime.sessions) as session:
-        result: ScanResult = sync_project(session, store=ctx.runtime.store, project_id=int(params["project_id"]))
+        result: ScanResult = sync_project(session, store=ctx.runtime.store, project_id=int(params["project_id"]),
+                                          progress=ctx.progress)
     for name, error in result.failed.items():
         ctx.log(f"detector {name} failed: {error}")
     return {"raised": result.raised, "updated": result.updated, "reopened": result.reopened,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -47,11 +48,17 @@ def plan_figures(plan: RiskPlan | None) -> PlanFigures:
         max_latency_p95_ms=plan.max_latency_p95_ms)
 
 
-def run_detectors(ctx: ScanContext) -> tuple[dict[str, list[Finding]], dict[str, str]]:
+Progress = Callable[[float, str], None]
+
+
+def run_detectors(ctx: ScanContext, progress: Progress | None = None) -> tuple[dict[str, list[Finding]],
+                                                                                   dict[str, str]]:
     """Every detector's findings; a detector that raises is reported and its risks are left as they are."""
     found: dict[str, list[Finding]] = {}
     failed: dict[str, str] = {}
-    for name, detect in DETECTORS.items():
+    for i, (name, detect) in enumerate(DETECTORS.items()):
+        if progress is not None:
+            progress(0.1 + 0.8 * i / len(DETECTORS), f"detector {name}")
         try:
             found[name] = detect(ctx)
         except Exception as exc:  # one broken source of evidence must not stop the others
@@ -82,15 +89,17 @@ def _apply_finding(session: Session, risk: Risk, finding: Finding, source: str, 
         result.updated.append(risk.id)
 
 
-def sync_project(session: Session, *, store: ArtifactStore, project_id: int,
-                 now: dt.datetime | None = None) -> ScanResult:
+def sync_project(session: Session, *, store: ArtifactStore, project_id: int, now: dt.datetime | None = None,
+                 progress: Progress | None = None) -> ScanResult:
     """Scan the project's evidence and update its register (one transaction for all the changes)."""
     projects_service.get_project(session, project_id=project_id)
     now = now or utcnow()
     ctx = ScanContext(session=session, store=store, project_id=project_id, now=now,
                       plan=plan_figures(session.get(RiskPlan, project_id)))
-    found, failed = run_detectors(ctx)
+    found, failed = run_detectors(ctx, progress)
     result = ScanResult(failed=failed)
+    if progress is not None:
+        progress(0.9, "updating the register")
     with unit_of_work(session):
         existing = {r.evidence_key: r for r in session.scalars(
             select(Risk).where(Risk.project_id == project_id, Risk.evidence_key.is_not(None)))}
