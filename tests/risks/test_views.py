@@ -27,7 +27,7 @@ def test_register_page_forms_heatmap_and_history(client: TestClient, runtime: Ru
                                               "mitigation": "Agree a guide"}, follow_redirects=True)
     assert added.status_code == 200 and "Labels disagree" in added.text
     spec = json.loads(unescape(re.search(r"data-chart='([^']*)'", added.text).group(1)))
-    assert spec["type"] == "bubble" and spec["data"]["datasets"][0]["data"][0]["x"] == 4
+    assert spec["type"] == "bubble" and spec["data"]["datasets"][0]["data"][0]["x"] == "4"
     assert spec["data"]["datasets"][0]["backgroundColor"] == ["#dc2626"]
     risk = client.get(f"/api/v1/projects/{pid}/risks").json()[0]
 

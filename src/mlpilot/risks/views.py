@@ -41,14 +41,17 @@ def heatmap_spec(risks: list[Risk], *, x_label: str, y_label: str, label: str) -
     for risk in risks:
         if risk.status != RiskStatus.closed:
             cells[(risk.probability, risk.impact)] = cells.get((risk.probability, risk.impact), 0) + 1
-    points = [{"x": p, "y": i, "r": 8 + 5 * n, "count": n} for (p, i), n in sorted(cells.items())]
-    axis = {"min": 0.5, "max": 5.5, "ticks": {"stepSize": 1}}
+    # Category axes put the five levels on whole cells (1 … 5, impact 5 at the top).
+    points = [{"x": str(p), "y": str(i), "r": 8 + 5 * n, "count": n} for (p, i), n in sorted(cells.items())]
+    levels = ["1", "2", "3", "4", "5"]
     return {"type": "bubble",
             "data": {"datasets": [{"label": label, "data": points,
-                                   "backgroundColor": [heat_colour(pt["x"] * pt["y"]) for pt in points]}]},
+                                   "backgroundColor": [heat_colour(int(pt["x"]) * int(pt["y"])) for pt in points]}]},
             "options": {"plugins": {"legend": {"display": False}},
-                        "scales": {"x": {**axis, "title": {"display": True, "text": x_label}},
-                                   "y": {**axis, "title": {"display": True, "text": y_label}}}}}
+                        "scales": {"x": {"type": "category", "labels": levels, "offset": True,
+                                         "title": {"display": True, "text": x_label}},
+                                   "y": {"type": "category", "labels": levels[::-1], "offset": True,
+                                         "title": {"display": True, "text": y_label}}}}}
 
 
 def _page_url(project_id: int, *, error: str | None = None, notice: str | None = None, anchor: str = "") -> str:
