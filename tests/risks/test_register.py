@@ -91,3 +91,17 @@ def test_members_of_another_project_see_nothing(client: TestClient) -> None:
                        json={"decision": "approved"}).status_code in (403, 404)
     assert client.post(f"/api/v1/projects/{mine['id']}/risks/scan").status_code in (403, 404)
     assert client.get(f"/api/v1/projects/{theirs['id']}/risks").json() == []
+
+
+def test_viewers_read_the_register_but_cannot_change_it(client: TestClient) -> None:
+    project = api_project(client)
+    base = f"/api/v1/projects/{project['id']}"
+    risk = client.post(f"{base}/risks", json={"title": "r", "probability": 2, "impact": 2}).json()
+    viewer = role_headers(client, project["id"], "viewer")
+    client.headers["Authorization"] = viewer["Authorization"]
+    assert [r["id"] for r in client.get(f"{base}/risks").json()] == [risk["id"]]
+    assert client.get(f"{base}/risks/{risk['id']}/history").status_code == 200
+    assert client.post(f"{base}/risks", json={"title": "x", "probability": 1, "impact": 1}).status_code == 403
+    assert client.patch(f"{base}/risks/{risk['id']}", json={"status": "closed"}).status_code == 403
+    assert client.post(f"{base}/risks/scan").status_code == 403
+    assert client.put(f"{base}/risk-plan", json={"min_rows": 10}).status_code == 403
