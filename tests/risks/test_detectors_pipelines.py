@@ -83,7 +83,13 @@ def test_a_failing_pipeline_and_a_late_delivery(risk_runtime: Runtime, source: S
         assert open_keys(session, project_id, "feeder_late") == [f"feeder_late:pipeline:{pipeline_id}:late"]
         late = next(service.get_risk(session, risk_id=i) for i in result.raised
                     if service.get_risk(session, risk_id=i).source == "feeder_late")
-        assert "h late" in late.title and late.probability == 4
+        assert "is late" in late.title and "h have passed" in late.description and late.probability == 4
+        before = late.description
+        # An hour on, the evidence has only aged: the description follows, the history gains no row.
+        changes = len(service.list_history(session, risk_id=late.id))
+        sync.sync_project(session, store=runtime.store, project_id=project_id, now=later + dt.timedelta(hours=1))
+        assert service.get_risk(session, risk_id=late.id).description != before
+        assert len(service.list_history(session, risk_id=late.id)) == changes
 
     source.execute("ALTER TABLE orders_old RENAME TO orders")
     with session_scope(runtime.sessions) as session:

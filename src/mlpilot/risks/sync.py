@@ -74,8 +74,10 @@ def _edited_by_person(session: Session, risk_id: int, fields: tuple[str, ...]) -
 
 
 def _apply_finding(session: Session, risk: Risk, finding: Finding, source: str, result: ScanResult) -> None:
-    values: dict[str, object] = {"title": finding.title, "description": finding.description,
-                                 "evidence_url": finding.evidence_url}
+    values: dict[str, object] = {"title": finding.title, "evidence_url": finding.evidence_url}
+    # The description is the evidence as of this scan (counts, hours, latest values): kept current without a
+    # history row per scan, which would bury the changes that matter.
+    risk.description = finding.description
     # A person's own assessment of probability or impact stands over the detector's.
     mine = _edited_by_person(session, risk.id, ("probability", "impact"))
     values.update({f: getattr(finding, f) for f in ("probability", "impact") if f not in mine})

@@ -84,18 +84,20 @@ def service_objective(ctx: ScanContext) -> list[Finding]:
             continue
         if max_errors is not None and t.error_rate > max_errors:
             found.append(Finding(
-                key=f"service:{service}:error_rate", title=f"Service {service} fails {t.error_rate:.1%} of requests "
-                f"(objective {max_errors:.1%})", title_ko=f"서비스 {service} 오류율 {t.error_rate:.1%} (목표 "
-                f"{max_errors:.1%})", description=f"{t.errors} of {t.requests} requests failed in the last hour.",
+                key=f"service:{service}:error_rate",
+                title=f"Service {service} fails more requests than its objective ({max_errors:.1%})",
+                title_ko=f"서비스 {service} 오류율이 목표({max_errors:.1%})를 초과",
+                description=f"{t.errors} of {t.requests} requests ({t.error_rate:.1%}) failed in the last hour.",
                 probability=5, impact=4, evidence_url=f"/services/{service}",
                 mitigation="Read the failed requests' errors, fix the input contract with the client's developers "
                            "or roll back the last deployment.",
                 mitigation_ko="실패 요청의 오류를 확인하고 고객 개발자와 입력 규격을 맞추거나 최근 배포를 롤백합니다."))
         if max_p95 is not None and t.latency_p95_ms is not None and t.latency_p95_ms > max_p95:
             found.append(Finding(
-                key=f"service:{service}:latency", title=f"Service {service} p95 latency {t.latency_p95_ms:.0f} ms "
-                f"(objective {max_p95:.0f} ms)", title_ko=f"서비스 {service} p95 지연 {t.latency_p95_ms:.0f} ms "
-                f"(목표 {max_p95:.0f} ms)", description=f"Over {t.requests} requests in the last hour.",
+                key=f"service:{service}:latency",
+                title=f"Service {service} p95 latency above its objective ({max_p95:.0f} ms)",
+                title_ko=f"서비스 {service} p95 지연이 목표({max_p95:.0f} ms)를 초과",
+                description=f"p95 latency {t.latency_p95_ms:.0f} ms over {t.requests} requests in the last hour.",
                 probability=4, impact=3, evidence_url=f"/services/{service}",
                 mitigation="Add replicas or a faster backend, batch requests, or use a lighter model version.",
                 mitigation_ko="복제본이나 더 빠른 백엔드를 추가하고 요청을 배치 처리하거나 더 가벼운 모델 "

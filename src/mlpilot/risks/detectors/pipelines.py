@@ -97,10 +97,11 @@ def feeder_late(ctx: ScanContext) -> list[Finding]:
             continue
         hours = int((ctx.now - slot).total_seconds() // 3600)
         found.append(Finding(
-            key=f"pipeline:{pipeline.id}:late", title=f"Training-data delivery of {pipeline.name} is {hours} h late",
-            title_ko=f"{pipeline.name} 학습 데이터 수급 {hours}시간 지연",
+            key=f"pipeline:{pipeline.id}:late",
+            title=f"Training-data delivery of {pipeline.name} due {slot:%Y-%m-%d %H:%M} UTC is late",
+            title_ko=f"{pipeline.name} 학습 데이터 수급 지연 ({slot:%Y-%m-%d %H:%M} UTC 예정분)",
             description=f"The delivery scheduled for {slot:%Y-%m-%d %H:%M} UTC ({pipeline.schedule}) has not "
-                        f"succeeded within {ctx.plan.delivery_grace_hours} h.",
+                        f"succeeded within {ctx.plan.delivery_grace_hours} h; {hours} h have passed.",
             probability=5 if hours >= 48 else 4, impact=3, evidence_url=_pipeline_url(ctx),
             mitigation="Check that the server's scheduler runs and the source has new data; agree a new delivery "
                        "date with the client's data owner.",

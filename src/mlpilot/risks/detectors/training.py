@@ -30,8 +30,8 @@ def below_target(ctx: ScanContext) -> list[Finding]:
         return []  # the target is reached
     gap = abs(target - best_value) / (abs(target) or 1.0)
     return [Finding(
-        key=f"target:{metric}", title=f"Best {metric} {best_value:.4g} is below the target {target:g}",
-        title_ko=f"최고 {metric} {best_value:.4g}, 목표 {target:g} 미달",
+        key=f"target:{metric}", title=f"Best {metric} is below the target {target:g}",
+        title_ko=f"최고 {metric}이(가) 목표 {target:g}에 미달",
         description=f"Run {best.run_id} ({best.engine}, {best.dataset}) is the best of {len(scored)} run(s) on "
                     f"{metric}: {best_value:.4g}; the project targets {target:g}.",
         probability=5 if gap >= 0.1 else 4 if gap >= 0.03 else 3, impact=5, evidence_url=f"/runs/{best.run_id}",
