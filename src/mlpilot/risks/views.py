@@ -46,7 +46,7 @@ def heatmap_spec(risks: list[Risk], *, x_label: str, y_label: str, label: str) -
     levels = ["1", "2", "3", "4", "5"]
     return {"type": "bubble",
             "data": {"datasets": [{"label": label, "data": points,
-                                   "backgroundColor": [heat_colour(int(pt["x"]) * int(pt["y"])) for pt in points]}]},
+                                   "backgroundColor": [heat_colour(p * i) for p, i in sorted(cells)]}]},
             "options": {"plugins": {"legend": {"display": False}},
                         "scales": {"x": {"type": "category", "labels": levels, "offset": True,
                                          "title": {"display": True, "text": x_label}},
