@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +12,13 @@ from fastapi.testclient import TestClient
 from mlpilot.core import jobs
 from mlpilot.core.db import session_scope, utcnow
 from mlpilot.core.runtime import Runtime
+from mlpilot.notifications import service as notifications
 from mlpilot.registry.flavors import load_model, write_reference
 from mlpilot.risks import sync
 from tests.dataplane.factories import churn_frame, make_churn_model
 from tests.monitoring.test_alerts import put
 from tests.monitoring.test_live_drift import drifted_records
+from tests.notifications.test_notifications import Receiver
 from tests.projects.factories import api_project
 from tests.serving.factories import deploy, make_model_version
 
@@ -84,6 +87,19 @@ def test_service_alerts_and_objectives_raise_risks(client: TestClient, runtime: 
 
 
 def test_a_milestone_projected_past_its_due_date(client: TestClient, runtime: Runtime) -> None:
+    from mlpilot.notifications.worker import stop_notifier
+
+    stop_notifier(runtime)  # deliver by hand below, so the background loop cannot race the assertion
+    receiver = Receiver()
+    assert client.post("/api/v1/notifications/subscriptions", json={
+        "name": "pm", "channel": "webhook", "target": receiver.url, "events": ["risk.raised"]}).status_code == 201
+    try:
+        check_milestone_risk(client, runtime, receiver)
+    finally:
+        receiver.close()
+
+
+def check_milestone_risk(client: TestClient, runtime: Runtime, receiver: Receiver) -> None:
     project = api_project(client)
     base = f"/api/v1/projects/{project['id']}"
     today = dt.date.today()
@@ -95,6 +111,12 @@ def test_a_milestone_projected_past_its_due_date(client: TestClient, runtime: Ru
         "due_date": (today + dt.timedelta(days=12)).isoformat()}).json()
     [risk] = scan(client, runtime, project["id"])
     assert risk["source"] == "milestone_late" and "7 day(s)" in risk["title"] and risk["title_ko"]
+    with session_scope(runtime.sessions) as session:
+        notifications.deliver_due(session, settings=runtime.settings)
+    [call] = receiver.calls
+    body = json.loads(call["body"])
+    assert body["event"] == "risk.raised" and body["payload"]["risk_id"] == risk["id"]
+    assert body["payload"]["source"] == "milestone_late" and "Model accepted" in body["payload"]["title"]
     assert risk["evidence_url"] == f"/projects/{project['id']}#section-plan"
     client.patch(f"{base}/tasks/{task['id']}", json={"status": "done"})
     assert scan(client, runtime, project["id"]) == []

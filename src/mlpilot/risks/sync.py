@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.storage import ArtifactStore
+from mlpilot.notifications.service import publish
 from mlpilot.projects import service as projects_service
 from mlpilot.risks import detectors as _detectors  # noqa: F401  (registers every detector)
 from mlpilot.risks import history
@@ -112,9 +113,14 @@ def sync_project(session: Session, *, store: ArtifactStore, project_id: int, now
                 seen.add(key)
                 risk = existing.get(key)
                 if risk is None:
-                    result.raised.append(_raise(session, project_id, source, key, finding).id)
+                    risk = _raise(session, project_id, source, key, finding)
+                    result.raised.append(risk.id)
+                    _announce(session, risk)
                 else:
+                    reopened = len(result.reopened)
                     _apply_finding(session, risk, finding, source, result)
+                    if len(result.reopened) > reopened:
+                        _announce(session, risk)
         for known, risk in existing.items():
             if known in seen or risk.source in failed or risk.status == RiskStatus.closed:
                 continue
@@ -124,6 +130,14 @@ def sync_project(session: Session, *, store: ArtifactStore, project_id: int, now
         plan.last_scan_at = now
         session.add(plan)
     return result
+
+
+def _announce(session: Session, risk: Risk) -> None:
+    """Publish `risk.raised` (webhooks and e-mail of its subscribers) in the scan's transaction."""
+    publish(session, "risk.raised", {
+        "title": f"Risk raised from evidence: {risk.title}", "risk_id": risk.id, "project_id": risk.project_id,
+        "source": risk.source, "probability": risk.probability, "impact": risk.impact, "score": risk.score,
+        "evidence_url": risk.evidence_url, "mitigation": risk.mitigation})
 
 
 def _raise(session: Session, project_id: int, source: str, key: str, finding: Finding) -> Risk:
