@@ -35,6 +35,7 @@ from mlpilot.migrations import upgrade_database
 from mlpilot.monitoring import alerts as monitoring_alerts
 from mlpilot.monitoring import service as monitoring_service
 from mlpilot.notifications import worker as notifier
+from mlpilot.risks import scanner as risk_scanner
 from mlpilot.serving import service as serving_service
 from mlpilot.serving import traffic as serving_traffic
 from mlpilot.settings import Settings, get_settings
@@ -97,6 +98,7 @@ def start_runtime(runtime: Runtime) -> None:
     feeder_scheduler.start_scheduler(runtime)
     notifier.start_notifier(runtime)
     monitoring_alerts.start_alert_evaluator(runtime)
+    risk_scanner.start_scanner(runtime)
 
 
 def stop_runtime(runtime: Runtime) -> None:
@@ -104,6 +106,7 @@ def stop_runtime(runtime: Runtime) -> None:
     feeder_scheduler.stop_scheduler(runtime)
     notifier.stop_notifier(runtime)
     monitoring_alerts.stop_alert_evaluator(runtime)
+    risk_scanner.stop_scanner(runtime)
     token_sync = runtime.pop_part("token_sync", TokenSync)
     if token_sync is not None:
         token_sync.stop()

@@ -96,6 +96,11 @@ class FeederSettings(BaseModel):
     )
 
 
+class RisksSettings(BaseModel):
+    scanner_enabled: bool = Field(True, description="Scan every project's evidence for risks in the server.")
+    scan_interval_s: float = Field(3600.0, ge=10, description="How often every project's evidence is scanned.")
+
+
 class NotificationSettings(BaseModel):
     enabled: bool = Field(True, description="Deliver webhooks and e-mails of published events in the server.")
     interval_s: float = Field(2.0, gt=0, description="How often the notifier looks for due deliveries.")
@@ -191,6 +196,7 @@ class Settings(BaseSettings):
     serving: ServingSettings = Field(default_factory=ServingSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     feeder: FeederSettings = Field(default_factory=FeederSettings)
+    risks: RisksSettings = Field(default_factory=RisksSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)

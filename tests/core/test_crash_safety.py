@@ -26,6 +26,7 @@ from mlpilot.datasets import service as datasets_service
 from mlpilot.feeder import service as feeder_service
 from mlpilot.recipes import service as recipes_service
 from mlpilot.reports import service as reports_service
+from mlpilot.risks import service as risks_service
 from mlpilot.scoring import service as scoring_service
 from mlpilot.scoring.specs import parse_output, parse_source
 from mlpilot.training import service as training_service
@@ -269,3 +270,29 @@ def test_feeder_run(crash_world: dict[str, Any]) -> None:
         assert "fed" not in [d.name for d in datasets_service.list_datasets(session, project_id=w["project_id"])]
         again = feeder_service.start_pipeline_run(session, runtime=runtime, pipeline_id=pipeline_id, user_id=None)
     assert jobs.wait_for_job(runtime, again.job_id, timeout=120).state == "succeeded"
+
+
+def test_risk_scan(crash_world: dict[str, Any]) -> None:
+    w = crash_world
+    from mlpilot.accounts import service as accounts_service
+    from mlpilot.risks.schemas import RiskPlanUpdate
+
+    with session_scope(w["runtime"].sessions) as session:
+        admin = accounts_service.find_user_by_username(session, username="admin")
+        # 400 rows against a plan of 1,000: the scan has a risk to raise.
+        risks_service.update_plan(session, project_id=w["project_id"], user=admin,
+                                  changes=RiskPlanUpdate(dataset_name="data", min_rows=1000))
+
+    def start(runtime: Runtime) -> int:
+        with session_scope(runtime.sessions) as session:
+            return risks_service.request_scan(session, runtime=runtime, project_id=w["project_id"], user=None).id
+
+    crash(w, start, kill_at=4)  # killed among the detectors, before the register is touched
+    runtime = w["runtime"]
+    with session_scope(runtime.sessions) as session:
+        assert risks_service.list_risks(session, project_id=w["project_id"]) == []
+        job_id = risks_service.request_scan(session, runtime=runtime, project_id=w["project_id"], user=None).id
+    assert jobs.wait_for_job(runtime, job_id, timeout=120).state == "succeeded"
+    with session_scope(runtime.sessions) as session:
+        risks = risks_service.list_risks(session, project_id=w["project_id"])
+        assert "data_rows_short" in {r.source for r in risks}

@@ -73,6 +73,15 @@ def test_status_report_pdf_names_project_metric_and_requests(demo_server: DemoSe
         assert int(row.group(1)) >= 60 and int(row.group(2)) == 0
 
 
+def test_demo_register_holds_a_risk_raised_from_evidence(demo_server: DemoServer) -> None:
+    with demo_server.api() as api:
+        demo = next(p for p in api.get("/api/v1/projects").json() if p["name"] == "Customer churn")
+        risks = {r["source"]: r for r in api.get(f"/api/v1/projects/{demo['id']}/risks").json()}
+        short = risks["data_rows_short"]
+        assert "5,000 rows of the 10,000" in short["title"] and short["status"] == "open"
+        assert short["evidence_url"].startswith("/dataset-versions/") and short["mitigation"]
+
+
 def test_running_the_demo_again_duplicates_nothing(demo_server: DemoServer) -> None:
     from mlpilot.client import MlpilotClient
     from mlpilot.demo.seed import PROJECT_NAME, DemoBuilder
@@ -87,6 +96,7 @@ def test_running_the_demo_again_duplicates_nothing(demo_server: DemoServer) -> N
             "models": len(api.get(f"/api/v1/projects/{pid}/model-versions")),
             "milestones": len(api.get(f"/api/v1/projects/{pid}/milestones")),
             "reports": len(api.get(f"/api/v1/projects/{pid}/reports")),
+            "risks": len(api.get(f"/api/v1/projects/{pid}/risks")),
         }
 
     with MlpilotClient(demo_server.url, demo_server.token) as api:

@@ -116,6 +116,7 @@ class DemoBuilder:
         self.service(pid, model_version)
         self.traffic(version)
         self.stage(pid, "operate", "service 'churn' is live and monitored")
+        self.risks(pid)
         self.reports(pid)
         self.step("done")
         return {"project_id": pid, "dataset_version_id": version["id"], "model_version_id": model_version["id"]}
@@ -252,6 +253,17 @@ class DemoBuilder:
             if (metrics.get("totals") or {}).get("requests", 0) >= 60:
                 break
             time.sleep(0.5)
+
+    def risks(self, pid: int) -> None:
+        if self.client.get(f"/api/v1/projects/{pid}/risks"):
+            return
+        self.step("planning the data and model targets, and scanning the evidence for risks")
+        # The client promised 10,000 customers and delivered 5,000: the register shows it from the evidence.
+        self.client.request("PUT", f"/api/v1/projects/{pid}/risk-plan", json={
+            "dataset_name": "telecom-churn", "target_column": "target", "min_rows": 10_000,
+            "min_rows_per_class": 100, "target_metric": "roc_auc", "target_value": 0.9, "max_error_rate": 0.05})
+        started = self.client.post(f"/api/v1/projects/{pid}/risks/scan")
+        self._check(self.client.wait_for_job(started["job_id"]), "risk scan")
 
     def reports(self, pid: int) -> None:
         existing = {r["locale"] for r in self.client.get(f"/api/v1/projects/{pid}/reports")}

@@ -27,7 +27,7 @@ from mlpilot.notifications.models import Delivery, OutboxEvent, Subscription
 from mlpilot.notifications.schemas import DeliveryRead
 
 # Events the platform publishes (others may be added by any domain; "*" subscribes to all).
-EVENTS = ("deployment.changed", "alert.fired", "job.finished", "scoring.finished")
+EVENTS = ("deployment.changed", "alert.fired", "job.finished", "scoring.finished", "risk.raised")
 CHANNELS = ("webhook", "email")
 
 

@@ -47,6 +47,11 @@ def list_project_ids_of_user(session: Session, *, user_id: int) -> list[int]:
     return list(session.scalars(select(ProjectMember.project_id).where(ProjectMember.user_id == user_id)))
 
 
+def list_all_project_ids(session: Session) -> list[int]:
+    """Return every project's id (for background work that covers all projects)."""
+    return list(session.scalars(select(Project.id).order_by(Project.id)))
+
+
 def list_projects(session: Session, *, user: User) -> list[Project]:
     """Return the projects `user` can see, newest first."""
     stmt = select(Project).order_by(Project.id.desc())

@@ -153,6 +153,8 @@ _pipeline_run = _owner("mlpilot.feeder.service", "get_pipeline_run", "run_id", "
 _scoring_run = _owner("mlpilot.scoring.service", "get_run", "run_id", "project_id")
 _report = _owner("mlpilot.reports.service", "get_report", "report_id", "project_id")
 _job = _owner("mlpilot.core.jobs", "get_job", "job_id", "project_id")
+_risk = _owner("mlpilot.risks.service", "get_risk", "risk_id", "project_id")
+_issue = _owner("mlpilot.risks.service", "get_issue", "issue_id", "project_id")
 _alert_rule = _owner("mlpilot.monitoring.alerts", "rule_project_id", "rule_id")
 
 
@@ -176,6 +178,8 @@ ScoringRun = Resource("scoring run", "run_id", _scoring_run)
 Report = Resource("report", "report_id", _report)
 Job = Resource("job", "job_id", _job)
 AlertRule = Resource("alert rule", "rule_id", _alert_rule)
+Risk = Resource("risk", "risk_id", _risk)
+Issue = Resource("issue", "issue_id", _issue)
 
 
 def require_self_or_admin(user: User, user_id: int) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 07:47:39.925911
+Create Date: 2026-12-04 07:52:18.692999
 """
 from __future__ import annotations
 
@@ -406,6 +406,55 @@ def upgrade() -> None:
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reports_project_id'), ['project_id'], unique=False)
 
+    op.create_table('risk_plans',
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('dataset_name', sa.String(length=200), nullable=True),
+    sa.Column('target_column', sa.String(length=300), nullable=True),
+    sa.Column('min_rows', sa.Integer(), nullable=True),
+    sa.Column('min_rows_per_class', sa.Integer(), nullable=True),
+    sa.Column('target_metric', sa.String(length=40), nullable=True),
+    sa.Column('target_value', sa.Float(), nullable=True),
+    sa.Column('stale_runs', sa.Integer(), nullable=False),
+    sa.Column('delivery_grace_hours', sa.Integer(), nullable=False),
+    sa.Column('alert_lookback_hours', sa.Integer(), nullable=False),
+    sa.Column('max_error_rate', sa.Float(), nullable=True),
+    sa.Column('max_latency_p95_ms', sa.Float(), nullable=True),
+    sa.Column('last_scan_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_risk_plans_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_risk_plans'))
+    )
+    op.create_table('risks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('title_ko', sa.String(length=300), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('probability', sa.Integer(), nullable=False),
+    sa.Column('impact', sa.Integer(), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('mitigation', sa.Text(), nullable=False),
+    sa.Column('mitigation_ko', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('due_date', sa.Date(), nullable=True),
+    sa.Column('source', sa.String(length=60), nullable=False),
+    sa.Column('evidence_url', sa.String(length=500), nullable=False),
+    sa.Column('evidence_key', sa.String(length=300), nullable=True),
+    sa.Column('closed_reason', sa.String(length=30), nullable=False),
+    sa.Column('closed_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_risks_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_risks_owner_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_risks_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_risks')),
+    sa.UniqueConstraint('project_id', 'evidence_key', name=op.f('uq_risks_project_id_evidence_key'))
+    )
+    with op.batch_alter_table('risks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_risks_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_risks_status'), ['status'], unique=False)
+
     op.create_table('connection_watermarks',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('connection_id', sa.Integer(), nullable=False),
@@ -473,6 +522,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_feeder_pipeline_runs_pipeline_id'), ['pipeline_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_feeder_pipeline_runs_status'), ['status'], unique=False)
 
+    op.create_table('project_issues',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('risk_id', sa.Integer(), nullable=True),
+    sa.Column('decision', sa.String(length=20), nullable=False),
+    sa.Column('decision_note', sa.Text(), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_project_issues_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_project_issues_decided_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_project_issues_owner_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_project_issues_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['risk_id'], ['risks.id'], name=op.f('fk_project_issues_risk_id_risks'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_project_issues'))
+    )
+    with op.batch_alter_table('project_issues', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_project_issues_project_id'), ['project_id'], unique=False)
+
     op.create_table('recipe_versions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('recipe_id', sa.Integer(), nullable=False),
@@ -488,6 +562,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('recipe_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_recipe_versions_recipe_id'), ['recipe_id'], unique=False)
+
+    op.create_table('risk_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('risk_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('source', sa.String(length=60), nullable=False),
+    sa.Column('field', sa.String(length=40), nullable=False),
+    sa.Column('old_value', sa.String(length=1000), nullable=False),
+    sa.Column('new_value', sa.String(length=1000), nullable=False),
+    sa.Column('at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['risk_id'], ['risks.id'], name=op.f('fk_risk_changes_risk_id_risks'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_risk_changes_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_risk_changes'))
+    )
+    with op.batch_alter_table('risk_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_risk_changes_risk_id'), ['risk_id'], unique=False)
 
     op.create_table('tasks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -764,10 +854,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tasks_milestone_id'))
 
     op.drop_table('tasks')
+    with op.batch_alter_table('risk_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_risk_changes_risk_id'))
+
+    op.drop_table('risk_changes')
     with op.batch_alter_table('recipe_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_recipe_versions_recipe_id'))
 
     op.drop_table('recipe_versions')
+    with op.batch_alter_table('project_issues', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_project_issues_project_id'))
+
+    op.drop_table('project_issues')
     with op.batch_alter_table('feeder_pipeline_runs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feeder_pipeline_runs_status'))
         batch_op.drop_index(batch_op.f('ix_feeder_pipeline_runs_pipeline_id'))
@@ -781,6 +879,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_connection_watermarks_connection_id'))
 
     op.drop_table('connection_watermarks')
+    with op.batch_alter_table('risks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_risks_status'))
+        batch_op.drop_index(batch_op.f('ix_risks_project_id'))
+
+    op.drop_table('risks')
+    op.drop_table('risk_plans')
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reports_project_id'))
 
