@@ -1,0 +1,268 @@
+"""Use cases of the schedule: dependencies, assignments, the plan window, the critical path and baselines.
+
+Days are counted from an origin (the earliest task start): a task of planned dates start..due lasts
+(due - start + 1) days and occupies [start, start + duration) on that axis; a finish-to-start dependency with
+lag L lets the successor start L days after the day following the predecessor's last day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from mlpilot.accounts.models import User
+from mlpilot.core.db import unit_of_work
+from mlpilot.core.errors import InvalidInput, NotFound
+from mlpilot.pmo import engine
+from mlpilot.pmo.models import (
+    Baseline,
+    BaselineTask,
+    PlanWindow,
+    Task,
+    TaskAssignment,
+    TaskDependency,
+    TaskStatus,
+)
+from mlpilot.pmo.schemas import (
+    BaselineRead,
+    BaselineVariance,
+    CriticalPathRead,
+    ScheduledTask,
+    TaskVariance,
+)
+from mlpilot.projects import service as projects_service
+
+MAX_LAG_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The project's tasks as arrays for the engine, in `tasks` order."""
+
+    tasks: list[Task]
+    origin: dt.date
+    duration: np.ndarray
+    earliest: np.ndarray
+    pred: np.ndarray
+    succ: np.ndarray
+    lag: np.ndarray
+
+
+def planned_days(task: Task) -> int:
+    return (task.due_date - task.start_date).days + 1
+
+
+def actual_days(task: Task) -> int | None:
+    """Days the task took, when done (at least one)."""
+    if task.status != TaskStatus.done or task.completed_on is None:
+        return None
+    return max(1, (task.completed_on - task.start_date).days + 1)
+
+
+def list_dependencies(session: Session, *, project_id: int) -> list[TaskDependency]:
+    stmt = select(TaskDependency).where(TaskDependency.project_id == project_id).order_by(TaskDependency.id)
+    return list(session.scalars(stmt))
+
+
+def load_graph(session: Session, *, project_id: int,
+               extra: tuple[int, int, int] | None = None) -> Graph:
+    """Return the project's tasks and dependencies as arrays (plus `extra` (pred, succ, lag) if given)."""
+    tasks = list(session.scalars(select(Task).where(Task.project_id == project_id).order_by(Task.id)))
+    index = {t.id: i for i, t in enumerate(tasks)}
+    edges = [(d.predecessor_id, d.successor_id, d.lag_days) for d in list_dependencies(session, project_id=project_id)]
+    if extra is not None:
+        edges.append(extra)
+    origin = min((t.start_date for t in tasks), default=dt.date.today())
+    duration = np.array([actual_days(t) or planned_days(t) for t in tasks], dtype=np.float64)
+    earliest = np.array([(t.start_date - origin).days for t in tasks], dtype=np.float64)
+    pred = np.array([index[a] for a, _b, _l in edges], dtype=np.int64)
+    succ = np.array([index[b] for _a, b, _l in edges], dtype=np.int64)
+    lag = np.array([float(lag) for _a, _b, lag in edges], dtype=np.float64)
+    return Graph(tasks, origin, duration, earliest, pred, succ, lag)
+
+
+def scheduling_levels(graph: Graph) -> engine.Levels:
+    """Return the graph's levels, or refuse its cycle naming the tasks around it."""
+    try:
+        return engine.levels(len(graph.tasks), graph.pred, graph.succ, graph.lag)
+    except engine.DependencyCycle as exc:
+        names = [f"{graph.tasks[i].title!r} (task {graph.tasks[i].id})" for i in exc.cycle]
+        loop = " → ".join([*names, names[0]])
+        raise engine.DependencyCycle(f"The dependencies would form a cycle: {loop}. "
+                                     "A task cannot wait for itself; remove one of these links.", exc.cycle) from None
+
+
+def critical_path(session: Session, *, project_id: int) -> CriticalPathRead:
+    """Return every task with its scheduled dates, total float and critical flag, and the critical path."""
+    projects_service.get_project(session, project_id=project_id)
+    graph = load_graph(session, project_id=project_id)
+    if not graph.tasks:
+        return CriticalPathRead(project_id=project_id, finish=None, critical_path=[], tasks=[])
+    result = engine.critical_path(graph.duration, graph.earliest, graph.pred, graph.succ, graph.lag, scheduling_levels(graph))
+    critical = result.critical
+    rows = []
+    for i, task in enumerate(graph.tasks):
+        start = graph.origin + dt.timedelta(days=round(result.early_start[i]))
+        finish = graph.origin + dt.timedelta(days=round(result.early_finish[i]) - 1)
+        rows.append(ScheduledTask(id=task.id, title=task.title, milestone_id=task.milestone_id, status=task.status,
+                                  start=start, finish=finish, planned_start=task.start_date,
+                                  planned_finish=task.due_date, float_days=round(float(result.total_float[i]), 2),
+                                  critical=bool(critical[i])))
+    finish_date = graph.origin + dt.timedelta(days=round(result.finish) - 1)
+    return CriticalPathRead(project_id=project_id, finish=finish_date,
+                            critical_path=[rows[i] for i in result.path], tasks=rows)
+
+
+def add_dependency(session: Session, *, project_id: int, user: User, predecessor_id: int, successor_id: int,
+                   lag_days: int = 0) -> TaskDependency:
+    """Make `successor_id` wait for `predecessor_id` (+ lag days); refuse self-links, duplicates and cycles."""
+    from mlpilot.pmo.service import get_task
+
+    if not -MAX_LAG_DAYS <= lag_days <= MAX_LAG_DAYS:
+        raise InvalidInput(f"lag_days {lag_days} is out of range; expected -{MAX_LAG_DAYS}..{MAX_LAG_DAYS}.")
+    with unit_of_work(session):
+        projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
+        before = get_task(session, project_id=project_id, task_id=predecessor_id)
+        after = get_task(session, project_id=project_id, task_id=successor_id)
+        if before.id == after.id:
+            raise InvalidInput(f"Task {before.title!r} (task {before.id}) cannot depend on itself.")
+        exists = session.scalar(select(TaskDependency.id).where(TaskDependency.predecessor_id == before.id,
+                                                                TaskDependency.successor_id == after.id))
+        if exists is not None:
+            raise InvalidInput(f"Task {after.title!r} already depends on {before.title!r} (dependency {exists}).")
+        scheduling_levels(load_graph(session, project_id=project_id, extra=(before.id, after.id, lag_days)))
+        dependency = TaskDependency(project_id=project_id, predecessor_id=before.id, successor_id=after.id,
+                                    lag_days=lag_days)
+        session.add(dependency)
+        session.flush()
+    return dependency
+
+
+def delete_dependency(session: Session, *, project_id: int, user: User, dependency_id: int) -> None:
+    with unit_of_work(session):
+        projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
+        dependency = session.get(TaskDependency, dependency_id)
+        if dependency is None or dependency.project_id != project_id:
+            raise NotFound(f"Dependency {dependency_id} does not exist in project {project_id}.")
+        session.delete(dependency)
+
+
+def list_assignments(session: Session, *, project_id: int) -> list[TaskAssignment]:
+    stmt = (select(TaskAssignment).join(Task, Task.id == TaskAssignment.task_id)
+            .where(Task.project_id == project_id).order_by(TaskAssignment.task_id, TaskAssignment.user_id))
+    return list(session.scalars(stmt))
+
+
+def set_assignments(session: Session, *, project_id: int, user: User, task_id: int,
+                    assignments: list[tuple[int, int]]) -> list[TaskAssignment]:
+    """Replace the task's assignees by (user_id, allocation %) pairs; every assignee must be a project member."""
+    from mlpilot.pmo.service import get_task
+
+    seen: set[int] = set()
+    for user_id, allocation in assignments:
+        if user_id in seen:
+            raise InvalidInput(f"assignments: user {user_id} is listed twice.")
+        seen.add(user_id)
+        if not 1 <= allocation <= 100:
+            raise InvalidInput(f"assignments: allocation {allocation} of user {user_id} is out of range; "
+                               "expected 1..100 (% of the member's time).")
+    with unit_of_work(session):
+        projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
+        task = get_task(session, project_id=project_id, task_id=task_id)
+        for user_id, _allocation in assignments:
+            if not projects_service.is_member(session, project_id=project_id, user_id=user_id):
+                raise InvalidInput(f"assignments: user {user_id} is not a member of project {project_id}; "
+                                   "add the user to the project first or choose a member.")
+        session.execute(delete(TaskAssignment).where(TaskAssignment.task_id == task.id))
+        rows = [TaskAssignment(task_id=task.id, user_id=u, allocation=a) for u, a in assignments]
+        session.add_all(rows)
+        session.flush()
+    return rows
+
+
+def get_window(session: Session, *, project_id: int) -> PlanWindow | None:
+    return session.get(PlanWindow, project_id)
+
+
+def set_window(session: Session, *, project_id: int, user: User, start_date: dt.date,
+               end_date: dt.date | None) -> PlanWindow:
+    """Set the project's planned period; refuse one that leaves existing tasks outside, naming them."""
+    if end_date is not None and end_date < start_date:
+        raise InvalidInput(f"end_date {end_date.isoformat()} is before start_date {start_date.isoformat()}.")
+    with unit_of_work(session):
+        projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
+        window = session.get(PlanWindow, project_id) or PlanWindow(project_id=project_id)
+        window.start_date, window.end_date = start_date, end_date
+        for task in session.scalars(select(Task).where(Task.project_id == project_id).order_by(Task.id)):
+            check_in_window(window, task.title, task.start_date, task.due_date)
+        session.add(window)
+        session.flush()
+    return window
+
+
+def check_in_window(window: PlanWindow | None, title: str, start: dt.date, due: dt.date) -> None:
+    """Refuse task dates outside the project's planned period."""
+    if window is None:
+        return
+    if start < window.start_date:
+        raise InvalidInput(f"Task {title!r}: start_date {start.isoformat()} is before the project starts "
+                           f"({window.start_date.isoformat()}).")
+    if window.end_date is not None and due > window.end_date:
+        raise InvalidInput(f"Task {title!r}: due_date {due.isoformat()} is after the project ends "
+                           f"({window.end_date.isoformat()}).")
+
+
+def save_baseline(session: Session, *, project_id: int, user: User, name: str) -> BaselineRead:
+    """Snapshot every task's planned dates under `name`."""
+    if not name.strip():
+        raise InvalidInput("Baseline name is empty; name the baseline (e.g. 'Signed plan').")
+    with unit_of_work(session):
+        projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
+        tasks = list(session.scalars(select(Task).where(Task.project_id == project_id).order_by(Task.id)))
+        if not tasks:
+            raise InvalidInput("The plan has no tasks yet; add tasks before saving a baseline.")
+        baseline = Baseline(project_id=project_id, name=name.strip(), created_by_id=user.id)
+        session.add(baseline)
+        session.flush()
+        session.add_all([BaselineTask(baseline_id=baseline.id, task_id=t.id, title=t.title, start_date=t.start_date,
+                                      due_date=t.due_date) for t in tasks])
+        session.flush()
+    return BaselineRead(id=baseline.id, project_id=project_id, name=baseline.name, created_at=baseline.created_at,
+                        tasks=len(tasks))
+
+
+def list_baselines(session: Session, *, project_id: int) -> list[BaselineRead]:
+    rows = session.scalars(select(Baseline).where(Baseline.project_id == project_id).order_by(Baseline.id.desc()))
+    out = []
+    for b in rows:
+        count = len(session.scalars(select(BaselineTask.id).where(BaselineTask.baseline_id == b.id)).all())
+        out.append(BaselineRead(id=b.id, project_id=project_id, name=b.name, created_at=b.created_at, tasks=count))
+    return out
+
+
+def compare_baseline(session: Session, *, project_id: int, baseline_id: int | None = None) -> BaselineVariance:
+    """Per task: baseline vs current dates and the variance in days (positive = later than the baseline)."""
+    stmt = select(Baseline).where(Baseline.project_id == project_id)
+    if baseline_id is not None:
+        stmt = stmt.where(Baseline.id == baseline_id)
+    baseline = session.scalars(stmt.order_by(Baseline.id.desc())).first()
+    if baseline is None:
+        raise NotFound(f"Baseline {baseline_id} does not exist in project {project_id}." if baseline_id else
+                       f"Project {project_id} has no baseline yet; save one first.")
+    saved = {b.task_id: b for b in session.scalars(select(BaselineTask).where(BaselineTask.baseline_id == baseline.id))}
+    rows = []
+    for task in session.scalars(select(Task).where(Task.project_id == project_id).order_by(Task.id)):
+        base = saved.get(task.id)
+        finish = task.completed_on if task.status == TaskStatus.done and task.completed_on else task.due_date
+        rows.append(TaskVariance(
+            task_id=task.id, title=task.title, baseline_start=base.start_date if base else None,
+            baseline_finish=base.due_date if base else None, start=task.start_date, finish=finish,
+            start_variance_days=(task.start_date - base.start_date).days if base else None,
+            finish_variance_days=(finish - base.due_date).days if base else None))
+    removed = [b.title for b in saved.values() if b.task_id is None]
+    return BaselineVariance(baseline_id=baseline.id, name=baseline.name, created_at=baseline.created_at,
+                            tasks=rows, removed_tasks=removed)
