@@ -12,6 +12,7 @@ from mlpilot.cli import (
     datasets,
     feeder,
     monitor,
+    pmo,
     projects,
     recipes,
     reports,
@@ -35,6 +36,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(services.models_app, name="models")
 app.add_typer(services.app, name="services")
 app.add_typer(reports.app, name="reports")
+app.add_typer(pmo.app, name="pmo")
 app.add_typer(accounts.tokens_app, name="tokens")
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.jobs_app, name="jobs")
