@@ -10,6 +10,7 @@ with a second axis of Monte Carlo draws.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,6 +18,8 @@ from numpy.typing import NDArray
 from mlpilot.core.errors import InvalidInput
 
 FloatArray = NDArray[np.float64]
+# The forecast runs the forward pass in float32 (half the memory traffic); critical paths in float64.
+F = TypeVar("F", np.float32, np.float64)
 IntArray = NDArray[np.int64]
 EPSILON = 1e-9
 
@@ -121,13 +124,14 @@ def levels(n: int, pred: IntArray, succ: IntArray, lag: FloatArray) -> Levels:
                   bwd_bounds=bwd_bounds)
 
 
-def forward(lv: Levels, duration: FloatArray, earliest: FloatArray) -> tuple[FloatArray, FloatArray]:
+def forward(lv: Levels, duration: NDArray[F], earliest: NDArray[F]) -> tuple[NDArray[F], NDArray[F]]:
     """Early start/finish: a task starts at its earliest allowed day or when its last predecessor (+lag) is done.
 
     `duration` and `earliest` may have a trailing axis of draws (shape (n,) or (n, draws)).
     """
     column = earliest if earliest.ndim == duration.ndim else earliest[:, None]
-    start = np.array(np.broadcast_to(column, duration.shape), dtype=duration.dtype)
+    start = np.empty_like(duration)
+    start[...] = column
     finish = np.empty_like(duration)
     for k, members in enumerate(lv.nodes):
         p, s, lag = lv.into(k)

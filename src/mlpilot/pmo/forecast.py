@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from mlpilot.pmo import engine
 from mlpilot.pmo.models import Milestone, TaskStatus
-from mlpilot.pmo.schemas import ForecastPoint, ForecastRead
 from mlpilot.pmo.scheduling import actual_days, load_graph, planned_days, scheduling_levels
+from mlpilot.pmo.schemas import ForecastPoint, ForecastRead
 from mlpilot.projects import service as projects_service
 
 DRAWS = 10_000
@@ -39,7 +39,8 @@ def _multipliers(rng: np.random.Generator, ratios: np.ndarray, shape: tuple[int,
         picks = (rng.random(shape, dtype=np.float32) * ratios.size).astype(np.int32)
         return ratios[np.minimum(picks, ratios.size - 1)]
     normal = rng.standard_normal(shape, dtype=np.float32)
-    return np.exp(normal * np.float32(PRIOR_SIGMA) + np.float32(np.log(PRIOR_MEDIAN)))
+    multipliers: np.ndarray = np.exp(normal * np.float32(PRIOR_SIGMA) + np.float32(np.log(PRIOR_MEDIAN)))
+    return multipliers
 
 
 def forecast(session: Session, *, project_id: int, today: dt.date | None = None, draws: int = DRAWS,
@@ -56,7 +57,8 @@ def forecast(session: Session, *, project_id: int, today: dt.date | None = None,
                                       .order_by(Milestone.position, Milestone.due_date, Milestone.id)))
     tasks = graph.tasks
     done = np.array([t.status == TaskStatus.done and t.completed_on is not None for t in tasks], dtype=bool)
-    ratios = np.array([actual_days(t) / planned_days(t) for t in tasks if actual_days(t)], dtype=np.float32)
+    took = [(actual_days(t), planned_days(t)) for t in tasks]
+    ratios = np.array([a / p for a, p in took if a is not None], dtype=np.float32)
     source = "history" if ratios.size >= MIN_HISTORY else "prior"
     empty = ForecastPoint(kind="project", id=None, name="", due_date=None, p50=None, p85=None, late_probability=None)
     if not tasks:

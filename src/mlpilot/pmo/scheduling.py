@@ -102,7 +102,8 @@ def critical_path(session: Session, *, project_id: int) -> CriticalPathRead:
     graph = load_graph(session, project_id=project_id)
     if not graph.tasks:
         return CriticalPathRead(project_id=project_id, finish=None, critical_path=[], tasks=[])
-    result = engine.critical_path(graph.duration, graph.earliest, graph.pred, graph.succ, graph.lag, scheduling_levels(graph))
+    result = engine.critical_path(graph.duration, graph.earliest, graph.pred, graph.succ, graph.lag,
+                                  scheduling_levels(graph))
     critical = result.critical
     rows = []
     for i, task in enumerate(graph.tasks):
