@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
 
 from mlpilot.accounts.deps import CurrentUser
 from mlpilot.core.deps import DbSession
-from mlpilot.pmo import forecast, scheduling, service, workload
+from mlpilot.pmo import forecast, plan_templates, scheduling, service, workload
+from mlpilot.pmo.plan_templates import PlanTemplateSpec, TemplateSummary
 from mlpilot.pmo.schemas import (
     AssignmentRead,
     AssignmentsUpdate,
@@ -20,6 +23,7 @@ from mlpilot.pmo.schemas import (
     MilestoneCreate,
     MilestoneRead,
     MilestoneUpdate,
+    PlanFromTemplate,
     ScheduleSummary,
     TaskCreate,
     TaskRead,
@@ -155,4 +159,29 @@ def baseline_variance(project: ProjectAccess, session: DbSession,
     return scheduling.compare_baseline(session, project_id=project.id, baseline_id=baseline_id)
 
 
+@project_router.post("/plan-from-template", response_model=list[TaskRead], status_code=201,
+                     dependencies=[access.Project.write])
+def plan_from_template(project_id: int, body: PlanFromTemplate, session: DbSession,
+                       user: CurrentUser) -> list[TaskRead]:
+    tasks = plan_templates.create_plan(session, project_id=project_id, user=user, key=body.template_key,
+                                       start_date=body.start_date, locale=body.locale)
+    return [TaskRead.model_validate(t) for t in tasks]
+
+
 router.include_router(project_router)
+
+
+@router.get("/plan-templates", response_model=list[TemplateSummary], dependencies=[access.SignedIn])
+def list_plan_templates(session: DbSession) -> list[TemplateSummary]:
+    return plan_templates.list_templates(session)
+
+
+@router.get("/plan-templates/{key}", response_model=PlanTemplateSpec, dependencies=[access.SignedIn])
+def get_plan_template(key: Annotated[str, Path(min_length=1, max_length=80)], session: DbSession) -> PlanTemplateSpec:
+    return plan_templates.get_template(session, key=key)
+
+
+@router.post("/plan-templates", response_model=PlanTemplateSpec, dependencies=[access.AdminOnly])
+def save_plan_template(body: PlanTemplateSpec, session: DbSession, user: CurrentUser) -> PlanTemplateSpec:
+    """Upload or replace a template (it overrides the packaged one of the same key)."""
+    return plan_templates.save_template(session, user=user, spec=body)

@@ -226,3 +226,9 @@ class ForecastRead(BaseModel):
     project: ForecastPoint
     milestones: list[ForecastPoint]
     histogram: list[tuple[dt.date, int]] = Field(description="Project finish dates and how many draws end there.")
+
+
+class PlanFromTemplate(InputModel):
+    template_key: str = Field(min_length=1, max_length=80)
+    start_date: dt.date
+    locale: str = Field("en", pattern="^(en|ko)$", description="Language of the milestone and task names.")
