@@ -21,8 +21,8 @@ def test_packaged_templates() -> None:
     assert set(templates) == {"ai-7-step", "managed-service", "kr-public-ai"}
     public = templates["kr-public-ai"]
     assert [m.name.ko for m in public.milestones] == ["착수보고", "중간보고", "완료보고"]
-    assert [t.name.ko.split(":")[0] for t in public.tasks] == ["착수", "분석", "설계", "데이터 구축", "모델 개발", "시험",
-                                                                  "이행/완료"]
+    phases = ["착수", "분석", "설계", "데이터 구축", "모델 개발", "시험", "이행/완료"]
+    assert [t.name.ko.split(":")[0] for t in public.tasks] == phases
     assert len(templates["ai-7-step"].tasks) == 7 and len(templates["managed-service"].milestones) == 4
 
 
