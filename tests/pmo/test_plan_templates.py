@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mlpilot.core.errors import Conflict, InvalidInput
 from mlpilot.pmo import plan_templates, scheduling, service
+from mlpilot.pmo.window import get_window
 from tests.projects.factories import api_project, make_project, make_user
 
 D = dt.date.fromisoformat
@@ -42,7 +43,7 @@ def test_plan_from_each_template(session: Session, key: str) -> None:
     assert path.finish == max(t.due_date for t in tasks) and path.critical_path[0].start == D("2026-04-01")
     milestones = service.list_milestones(session, project_id=project.id)
     assert [m.name for m in milestones] == [m.name.ko for m in spec.milestones]
-    window = scheduling.get_window(session, project_id=project.id)
+    window = get_window(session, project_id=project.id)
     assert window is not None and window.template_key == key
     with pytest.raises(Conflict, match="already has"):
         plan_templates.create_plan(session, project_id=project.id, user=owner, key=key, start_date=D("2026-04-01"))

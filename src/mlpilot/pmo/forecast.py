@@ -21,7 +21,7 @@ from mlpilot.pmo.schemas import ForecastPoint, ForecastRead
 from mlpilot.projects import service as projects_service
 
 DRAWS = 10_000
-CHUNK = 1_000             # draws per pass: 5,000 tasks × 1,000 draws × 4 bytes = 20 MB per array
+CHUNK = 500               # draws per pass: 5,000 tasks × 500 draws × 4 bytes = 10 MB per array
 MIN_HISTORY = 3
 # The prior when the team has no measured pace: a lognormal duration multiplier with median 1.2 and sigma 0.35
 # (P85 ≈ 1.71, mean ≈ 1.27). Why: task overruns are right-skewed and well described by a lognormal

@@ -34,6 +34,8 @@ from mlpilot.pmo.schemas import (
     ScheduledTask,
     TaskVariance,
 )
+from mlpilot.pmo.service import get_task
+from mlpilot.pmo.window import check_in_window
 from mlpilot.projects import service as projects_service
 
 MAX_LAG_DAYS = 3650
@@ -140,8 +142,6 @@ def critical_path(session: Session, *, project_id: int) -> CriticalPathRead:
 def add_dependency(session: Session, *, project_id: int, user: User, predecessor_id: int, successor_id: int,
                    lag_days: int = 0) -> TaskDependency:
     """Make `successor_id` wait for `predecessor_id` (+ lag days); refuse self-links, duplicates and cycles."""
-    from mlpilot.pmo.service import get_task
-
     if not -MAX_LAG_DAYS <= lag_days <= MAX_LAG_DAYS:
         raise InvalidInput(f"lag_days {lag_days} is out of range; expected -{MAX_LAG_DAYS}..{MAX_LAG_DAYS}.")
     with unit_of_work(session):
@@ -180,8 +180,6 @@ def list_assignments(session: Session, *, project_id: int) -> list[TaskAssignmen
 def set_assignments(session: Session, *, project_id: int, user: User, task_id: int,
                     assignments: list[tuple[int, int]]) -> list[TaskAssignment]:
     """Replace the task's assignees by (user_id, allocation %) pairs; every assignee must be a project member."""
-    from mlpilot.pmo.service import get_task
-
     seen: set[int] = set()
     for user_id, allocation in assignments:
         if user_id in seen:
@@ -204,10 +202,6 @@ def set_assignments(session: Session, *, project_id: int, user: User, task_id: i
     return rows
 
 
-def get_window(session: Session, *, project_id: int) -> PlanWindow | None:
-    return session.get(PlanWindow, project_id)
-
-
 def set_window(session: Session, *, project_id: int, user: User, start_date: dt.date,
                end_date: dt.date | None) -> PlanWindow:
     """Set the project's planned period; refuse one that leaves existing tasks outside, naming them."""
@@ -222,18 +216,6 @@ def set_window(session: Session, *, project_id: int, user: User, start_date: dt.
         session.add(window)
         session.flush()
     return window
-
-
-def check_in_window(window: PlanWindow | None, title: str, start: dt.date, due: dt.date) -> None:
-    """Refuse task dates outside the project's planned period."""
-    if window is None:
-        return
-    if start < window.start_date:
-        raise InvalidInput(f"Task {title!r}: start_date {start.isoformat()} is before the project starts "
-                           f"({window.start_date.isoformat()}).")
-    if window.end_date is not None and due > window.end_date:
-        raise InvalidInput(f"Task {title!r}: due_date {due.isoformat()} is after the project ends "
-                           f"({window.end_date.isoformat()}).")
 
 
 def save_baseline(session: Session, *, project_id: int, user: User, name: str) -> BaselineRead:

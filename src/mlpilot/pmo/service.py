@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from mlpilot.accounts.models import User
 from mlpilot.core.db import unit_of_work
 from mlpilot.core.errors import InvalidInput, NotFound
-from mlpilot.pmo import scheduling
+from mlpilot.pmo import window
 from mlpilot.pmo.models import BaselineTask, Milestone, Task, TaskAssignment, TaskDependency, TaskStatus
 from mlpilot.pmo.schemas import ScheduleSummary
 from mlpilot.pmo.slippage import ScheduleItem, summarize_schedule
@@ -181,7 +181,7 @@ def create_task(session: Session, *, project_id: int, user: User, title: str, st
         if milestone_id is not None:
             get_milestone(session, project_id=project_id, milestone_id=milestone_id)
         _check_owner(session, project_id=project_id, owner_id=owner_id)
-        scheduling.check_in_window(scheduling.get_window(session, project_id=project_id), title.strip(), start_date,
+        window.check_in_window(window.get_window(session, project_id=project_id), title.strip(), start_date,
                                    due_date)
         task = Task(project_id=project_id, milestone_id=milestone_id, title=title.strip(), owner_id=owner_id,
                     start_date=start_date, due_date=due_date, effort_days=_check_effort(effort_days))
@@ -206,7 +206,7 @@ def update_task(session: Session, *, project_id: int, task_id: int, user: User, 
         start, due = start_date or task.start_date, due_date or task.due_date
         _check_dates(start, due, f"Task {task.title!r}")
         if (start, due) != (task.start_date, task.due_date):
-            scheduling.check_in_window(scheduling.get_window(session, project_id=project_id), task.title, start, due)
+            window.check_in_window(window.get_window(session, project_id=project_id), task.title, start, due)
         task.start_date, task.due_date = start, due
         if effort_days is not _UNSET:
             task.effort_days = _check_effort(effort_days)
