@@ -142,12 +142,21 @@ CASES = [
     ("GET", "/api/v1/projects/{pid}/milestones", None, "read"),
     ("POST", "/api/v1/projects/{pid}/milestones", {"name": "m", "start_date": "2030-01-01", "due_date": "2030-02-01"},
      "write"),
+    ("GET", "/api/v1/projects/{pid}/critical-path", None, "read"),
+    ("GET", "/api/v1/projects/{pid}/forecast", None, "read"),
+    ("GET", "/api/v1/projects/{pid}/workload", None, "read"),
+    ("PUT", "/api/v1/projects/{pid}/plan-window", {"start_date": "2020-01-01"}, "write"),
     ("GET", "/api/v1/projects/{pid}/reports", None, "read"),
     ("GET", "/api/v1/users", None, "admin"),
     ("GET", "/api/v1/notifications/subscriptions", None, "admin"),
     ("GET", "/api/v1/monitoring/costs", None, "admin"),
+    ("GET", "/api/v1/plan-templates", None, "signed-in"),
+    ("POST", "/api/v1/plan-templates", {"key": "x", "name": {"en": "x", "ko": "x"},
+                                        "tasks": [{"key": "a", "name": {"en": "a", "ko": "a"}, "duration_days": 1}]},
+     "admin"),
 ]
-ALLOWED = {"read": {"admin", "member", "viewer"}, "write": {"admin", "member"}, "admin": {"admin"}}
+ALLOWED = {"read": {"admin", "member", "viewer"}, "write": {"admin", "member"}, "admin": {"admin"},
+           "signed-in": {"admin", "member", "viewer", "outsider"}}
 
 
 @pytest.mark.parametrize("role", ROLES)
