@@ -25,7 +25,7 @@ from collections.abc import Callable
 import networkx as nx
 import numpy as np
 
-from mlpilot.pmo import engine
+from mlpilot.pmo import engine, forecast
 
 
 def random_dag(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -75,6 +75,11 @@ def arrays_part(graphs: int, n: int, repeat: int) -> None:
 
 
 def forecast_part(n: int, draws: int) -> None:
+    for size in sorted({200, 1000, n}):
+        forecast_size(size, draws)
+
+
+def forecast_size(n: int, draws: int) -> None:
     duration, pred, succ, lag = random_dag(n, 0)
     lv = engine.levels(n, pred, succ, lag)
     rng = np.random.default_rng(1)
@@ -83,11 +88,11 @@ def forecast_part(n: int, draws: int) -> None:
 
         def run(remaining: np.ndarray = remaining) -> np.ndarray:
             finish = np.empty(draws, dtype=np.float32)
-            for lo in range(0, draws, 1000):
-                width = min(1000, draws - lo)
+            chunk = max(forecast.MIN_CHUNK, forecast.CHUNK_CELLS // n)  # as mlpilot.pmo.forecast does
+            for lo in range(0, draws, chunk):
+                width = min(chunk, draws - lo)
                 d = np.repeat(duration.astype(np.float32)[:, None], width, axis=1)
-                noise = rng.standard_normal((remaining.size, width), dtype=np.float32)
-                d[remaining] *= np.exp(noise * np.float32(0.35) + np.float32(np.log(1.2)))
+                d[remaining] *= forecast._multipliers(rng, forecast.prior_table(), (remaining.size, width))
                 finish[lo:lo + width] = engine.forward(lv, d, np.zeros(n, dtype=np.float32))[1].max(axis=0)
             return finish
 
@@ -101,7 +106,7 @@ def database_part(url: str, projects: int, n: int) -> None:
     from mlpilot.accounts.models import User
     from mlpilot.core.db import make_engine, make_sessionmaker
     from mlpilot.migrations import upgrade_database
-    from mlpilot.pmo import forecast, scheduling
+    from mlpilot.pmo import scheduling
     from mlpilot.pmo.models import Task, TaskDependency
     from mlpilot.projects.models import Project
 

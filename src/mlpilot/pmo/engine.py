@@ -42,6 +42,7 @@ class Levels:
     fwd_bounds: list[int]      # edges into level k: fwd[...][fwd_bounds[k]:fwd_bounds[k + 1]]
     bwd: tuple[IntArray, IntArray, FloatArray]   # sorted by the predecessor's level
     bwd_bounds: list[int]
+    fwd_rank: IntArray         # per forward edge: its position among the edges into the same successor
 
     def into(self, k: int) -> tuple[IntArray, IntArray, FloatArray]:
         a, b = self.fwd_bounds[k], self.fwd_bounds[k + 1]
@@ -118,10 +119,14 @@ def levels(n: int, pred: IntArray, succ: IntArray, lag: FloatArray) -> Levels:
     bwd_order = np.argsort(level[pred], kind="stable")
     steps = np.arange(len(nodes) + 1)
     fwd_bounds = np.searchsorted(level[succ][fwd_order], steps).tolist()
+    ordered = succ[fwd_order]
+    heads = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if ordered.size else np.zeros(0, np.int64)
+    runs = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]]) - 1 if ordered.size else np.zeros(0, np.int64)
+    rank = np.arange(ordered.size) - heads[runs] if ordered.size else np.zeros(0, np.int64)
     bwd_bounds = np.searchsorted(level[pred][bwd_order], steps).tolist()
     return Levels(level=level, nodes=nodes, fwd=(pred[fwd_order], succ[fwd_order], lag[fwd_order]),
                   fwd_bounds=fwd_bounds, bwd=(pred[bwd_order], succ[bwd_order], lag[bwd_order]),
-                  bwd_bounds=bwd_bounds)
+                  bwd_bounds=bwd_bounds, fwd_rank=rank.astype(np.int64))
 
 
 def forward(lv: Levels, duration: NDArray[F], earliest: NDArray[F]) -> tuple[NDArray[F], NDArray[F]]:
@@ -138,12 +143,16 @@ def forward(lv: Levels, duration: NDArray[F], earliest: NDArray[F]) -> tuple[NDA
         if p.size and finish.ndim == 1:
             np.maximum.at(start, s, finish[p] + lag)
         elif p.size:
-            # Rows of draws: ufunc.at is slow on 2-D, so reduce each run of the same successor (edges are sorted
-            # by successor within a level) with reduceat and take the max with the start once per successor.
-            ready = finish[p] + lag.astype(finish.dtype)[:, None]
-            heads = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-            targets = s[heads]
-            start[targets] = np.maximum(start[targets], np.maximum.reduceat(ready, heads, axis=0))
+            # Rows of draws: ufunc.at and reduceat are slow on 2-D, so take the edges by rank (first edge into
+            # each successor, then the second, ...): within one rank no successor repeats, so a plain gather,
+            # maximum and scatter of whole rows is exact.
+            a, b = lv.fwd_bounds[k], lv.fwd_bounds[k + 1]
+            rank = lv.fwd_rank[a:b]
+            lag_rows = lag.astype(finish.dtype)[:, None]
+            for r in range(int(rank.max()) + 1):
+                pick = rank == r
+                targets = s[pick]
+                start[targets] = np.maximum(start[targets], finish[p[pick]] + lag_rows[pick])
         finish[members] = start[members] + duration[members]
     return start, finish
 
