@@ -7,7 +7,8 @@ import datetime as dt
 
 from pydantic import BaseModel
 
-from mlpilot.pmo.schemas import CriticalPathRead, ForecastRead, ScheduleSummary
+from mlpilot.pmo.scheduling import CriticalPathResult
+from mlpilot.pmo.schemas import ForecastRead, ScheduleSummary
 from mlpilot.pmo.slippage import DONE, DONE_LATE, LATE
 
 COLORS = {LATE: "#dc2626", DONE_LATE: "#f59e0b", DONE: "#16a34a"}
@@ -22,7 +23,7 @@ class GanttLabels(BaseModel):
     critical: str
 
 
-def gantt_spec(summary: ScheduleSummary, labels: GanttLabels, *, path: CriticalPathRead | None = None,
+def gantt_spec(summary: ScheduleSummary, labels: GanttLabels, *, path: CriticalPathResult | None = None,
                baseline: dict[int, tuple[dt.date, dt.date]] | None = None,
                links: list[tuple[int, int]] | None = None) -> dict[str, object]:
     """A horizontal floating-bar chart, x in days from today: one bar per item, the critical tasks outlined, the
