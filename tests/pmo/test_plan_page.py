@@ -38,6 +38,12 @@ def test_schedule_forms_and_charts(client: TestClient) -> None:
     cycle = client.post(f"{url}/dependencies", data={"predecessor_id": by_title["시험"],
                                                      "successor_id": by_title["착수"], "lag_days": "0"})
     assert "cycle" in cycle.text and 'role="alert"' in cycle.text
+    me = client.get("/api/v1/me").json()["id"]
+    for key in ("설계", "데이터 구축"):  # both run at the same time: the member is booked 200 % those weeks
+        assigned = client.put(f"/api/v1/projects/{project['id']}/tasks/{by_title[key]}/assignments",
+                              json={"assignments": [{"user_id": me, "allocation": 100}]})
+        assert assigned.status_code == 200, assigned.text
+    assert "over-allocated" in client.get(url).text.split('id="workload"')[1]
     saved = client.post(f"{url}/baselines", data={"name": "Signed"})
     assert "Signed" in saved.text and len(charts(saved.text)[0]["data"]["datasets"]) == 3
     kickoff = next(t for t in tasks if t["id"] == by_title["착수"])

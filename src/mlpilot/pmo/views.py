@@ -13,7 +13,7 @@ from mlpilot.accounts.models import ROLE_RANK, Role, User
 from mlpilot.core.deps import DbSession
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mlpilot.core.i18n import get_translations
-from mlpilot.pmo import forecast, plan_templates, scheduling, service
+from mlpilot.pmo import forecast, plan_templates, scheduling, service, workload
 from mlpilot.pmo.models import TaskStatus
 from mlpilot.pmo.plan_chart import GanttLabels, forecast_spec, gantt_spec
 from mlpilot.projects import service as projects_service
@@ -54,6 +54,7 @@ def _fragment(request: Request, session: DbSession, user: User, project_id: int,
                   scheduled={t.id: t for t in path.tasks}, dependencies=dependencies,
                   task_titles={t.id: t.title for t in tasks}, baselines=baselines, variance=variance,
                   forecast=outlook, forecast_chart=outlook_chart,
+                  loads=workload.member_workload(session, project_id=project_id)[:60],
                   templates=plan_templates.list_templates(session), locale=request_locale(request, user),
                   can_write=ROLE_RANK[Role(user.role)] >= ROLE_RANK[Role.member], error=error)
 
