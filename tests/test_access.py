@@ -20,7 +20,8 @@ from mlpilot.web.access import rule_of
 from tests.conftest import ADMIN_TOKEN, DatabaseFactory, make_settings
 
 # Ids checked by the service against the parent resource in the same path (a milestone of *this* project).
-SCOPED_BY_PARENT = {"milestone_id": "project_id", "task_id": "project_id", "external_engine_id": "project_id",
+SCOPED_BY_PARENT = {"milestone_id": "project_id", "task_id": "project_id",
+                    "dependency_id": "project_id", "external_engine_id": "project_id",
                     "user_id": "project_id", "version": "name", "filename": "model_version_id"}
 # Ids whose owner is the caller, checked by the service (your own tokens, your own account), or admin-only.
 OWNED_BY_CALLER = {"/api/v1/tokens/{token_id}": "token_id", "/api/v1/users/{user_id}": "user_id",
@@ -142,6 +143,10 @@ CASES = [
     ("GET", "/api/v1/projects/{pid}/milestones", None, "read"),
     ("POST", "/api/v1/projects/{pid}/milestones", {"name": "m", "start_date": "2030-01-01", "due_date": "2030-02-01"},
      "write"),
+    ("GET", "/api/v1/projects/{pid}/critical-path", None, "read"),
+    ("GET", "/api/v1/projects/{pid}/forecast", None, "read"),
+    ("GET", "/api/v1/projects/{pid}/workload", None, "read"),
+    ("PUT", "/api/v1/projects/{pid}/plan-window", {"start_date": "2020-01-01"}, "write"),
     ("GET", "/api/v1/projects/{pid}/reports", None, "read"),
     ("POST", "/api/v1/projects/{pid}/screenings", {"answers": dict.fromkeys(
         ("important", "real_problem", "unused_data", "needs_ml", "single_unit", "operable"), "yes")}, "write"),
@@ -150,8 +155,13 @@ CASES = [
     ("GET", "/api/v1/users", None, "admin"),
     ("GET", "/api/v1/notifications/subscriptions", None, "admin"),
     ("GET", "/api/v1/monitoring/costs", None, "admin"),
+    ("GET", "/api/v1/plan-templates", None, "signed-in"),
+    ("POST", "/api/v1/plan-templates", {"key": "x", "name": {"en": "x", "ko": "x"},
+                                        "tasks": [{"key": "a", "name": {"en": "a", "ko": "a"}, "duration_days": 1}]},
+     "admin"),
 ]
-ALLOWED = {"read": {"admin", "member", "viewer"}, "write": {"admin", "member"}, "admin": {"admin"}}
+ALLOWED = {"read": {"admin", "member", "viewer"}, "write": {"admin", "member"}, "admin": {"admin"},
+           "signed-in": {"admin", "member", "viewer", "outsider"}}
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -95,6 +95,8 @@ def test_running_the_demo_again_duplicates_nothing(demo_server: DemoServer) -> N
             "runs": len(api.get(f"/api/v1/projects/{pid}/runs")),
             "models": len(api.get(f"/api/v1/projects/{pid}/model-versions")),
             "milestones": len(api.get(f"/api/v1/projects/{pid}/milestones")),
+            "dependencies": len(api.get(f"/api/v1/projects/{pid}/dependencies")),
+            "baselines": len(api.get(f"/api/v1/projects/{pid}/baselines")),
             "reports": len(api.get(f"/api/v1/projects/{pid}/reports")),
             "risks": len(api.get(f"/api/v1/projects/{pid}/risks")),
         }
@@ -104,3 +106,4 @@ def test_running_the_demo_again_duplicates_nothing(demo_server: DemoServer) -> N
         DemoBuilder(api).run()
         assert counts(api) == before
         assert before["projects"] == 1 and before["runs"] == 1 and before["reports"] == 2
+        assert before["dependencies"] == 4 and before["baselines"] == 1

@@ -175,14 +175,21 @@ class DemoBuilder:
             ("Review model drift and retraining cadence", "todo", 10, 21),
         ]
         me = self.client.get("/api/v1/me")
+        ids = []
         for title, status, start, due in tasks:
             task = self.client.post(f"/api/v1/projects/{pid}/tasks", json={
                 "title": title, "status": "todo" if status == "done" else status, "owner_id": me["id"],
                 "start_date": str(today + dt.timedelta(days=start)), "due_date": str(today + dt.timedelta(days=due)),
             })
+            ids.append(task["id"])
             if status == "done":  # finished a day before it was due
                 self.client.request("PATCH", f"/api/v1/projects/{pid}/tasks/{task['id']}", json={
                     "status": "done", "completed_on": str(today + dt.timedelta(days=due - 1))})
+        # The export feeds the KPI agreement and the connection; ground truth follows the live connection.
+        for before, after in ((0, 1), (0, 2), (2, 3), (3, 4)):
+            self.client.post(f"/api/v1/projects/{pid}/dependencies",
+                             json={"predecessor_id": ids[before], "successor_id": ids[after]})
+        self.client.post(f"/api/v1/projects/{pid}/baselines", json={"name": "Plan signed with the client"})
 
     def dataset(self, pid: int) -> dict[str, Any]:
         datasets = self.client.get(f"/api/v1/projects/{pid}/datasets")

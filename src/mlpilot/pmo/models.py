@@ -1,11 +1,11 @@
-"""Tables of the pmo domain: a project's milestones and tasks."""
+"""Tables of the pmo domain: milestones, tasks, dependencies, assignments, baselines and plan templates."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mlpilot.core.db import Base, utcnow
@@ -48,3 +48,74 @@ class Task(Base):
     status: Mapped[str] = mapped_column(String(20), default=TaskStatus.todo)
     completed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    effort_days: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class TaskDependency(Base):
+    """Finish-to-start: the successor starts `lag_days` after the predecessor finishes, at the earliest."""
+
+    __tablename__ = "task_dependencies"
+    __table_args__ = (UniqueConstraint("predecessor_id", "successor_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    predecessor_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    successor_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    lag_days: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TaskAssignment(Base):
+    """A project member working on a task for a share of their time."""
+
+    __tablename__ = "task_assignments"
+    __table_args__ = (UniqueConstraint("task_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    allocation: Mapped[int] = mapped_column(Integer, default=100)
+
+
+class PlanWindow(Base):
+    """The project's planned period: task dates outside it are refused."""
+
+    __tablename__ = "plan_windows"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    template_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+
+class Baseline(Base):
+    """A saved snapshot of the plan's task dates, to compare the actual schedule against."""
+
+    __tablename__ = "baselines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BaselineTask(Base):
+    __tablename__ = "baseline_tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    baseline_id: Mapped[int] = mapped_column(ForeignKey("baselines.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True)
+    title: Mapped[str] = mapped_column(String(300))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+
+
+class PlanTemplate(Base):
+    """An admin's plan template, overriding the packaged one of the same key (body: the validated JSON)."""
+
+    __tablename__ = "plan_templates"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

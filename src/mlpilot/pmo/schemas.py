@@ -50,6 +50,7 @@ class TaskCreate(InputModel):
     start_date: dt.date
     due_date: dt.date
     status: TaskStatus = TaskStatus.todo
+    effort_days: float | None = Field(None, ge=0, le=100_000, description="Planned effort in person-days.")
 
 
 class TaskUpdate(InputModel):
@@ -60,6 +61,7 @@ class TaskUpdate(InputModel):
     due_date: dt.date | None = None
     status: TaskStatus | None = None
     completed_on: dt.date | None = None
+    effort_days: float | None = Field(None, ge=0, le=100_000)
 
 
 class TaskRead(ReadModel):
@@ -72,6 +74,7 @@ class TaskRead(ReadModel):
     due_date: dt.date
     status: TaskStatus
     completed_on: dt.date | None
+    effort_days: float | None
 
 
 class ScheduleItemRead(BaseModel):
@@ -98,3 +101,134 @@ class ScheduleSummary(BaseModel):
     worst_item: str | None
     next_milestone: dict[str, Any] | None
     items: list[ScheduleItemRead]
+
+
+class DependencyCreate(InputModel):
+    predecessor_id: int = Field(ge=1, le=2**63 - 1)
+    successor_id: int = Field(ge=1, le=2**63 - 1)
+    lag_days: int = Field(0, ge=-3650, le=3650, description="Days between the predecessor's finish and the "
+                          "successor's start (negative: overlap).")
+
+
+class DependencyRead(ReadModel):
+    id: int
+    project_id: int
+    predecessor_id: int
+    successor_id: int
+    lag_days: int
+
+
+class AssignmentItem(InputModel):
+    user_id: int = Field(ge=1, le=2**63 - 1)
+    allocation: int = Field(100, ge=1, le=100, description="% of the member's time on this task.")
+
+
+class AssignmentsUpdate(InputModel):
+    assignments: list[AssignmentItem] = Field(max_length=100)
+
+
+class AssignmentRead(ReadModel):
+    task_id: int
+    user_id: int
+    allocation: int
+
+
+class WindowUpdate(InputModel):
+    start_date: dt.date
+    end_date: dt.date | None = None
+
+
+class WindowRead(ReadModel):
+    project_id: int
+    start_date: dt.date
+    end_date: dt.date | None
+    template_key: str | None
+
+
+class ScheduledTask(BaseModel):
+    id: int
+    title: str
+    milestone_id: int | None
+    status: str
+    start: dt.date
+    finish: dt.date
+    planned_start: dt.date
+    planned_finish: dt.date
+    float_days: float
+    critical: bool
+
+
+class CriticalPathRead(BaseModel):
+    project_id: int
+    finish: dt.date | None
+    critical_path: list[ScheduledTask]
+    tasks: list[ScheduledTask]
+
+
+class BaselineCreate(InputModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class BaselineRead(BaseModel):
+    id: int
+    project_id: int
+    name: str
+    created_at: dt.datetime
+    tasks: int
+
+
+class TaskVariance(BaseModel):
+    task_id: int
+    title: str
+    baseline_start: dt.date | None
+    baseline_finish: dt.date | None
+    start: dt.date
+    finish: dt.date
+    start_variance_days: int | None
+    finish_variance_days: int | None
+
+
+class BaselineVariance(BaseModel):
+    baseline_id: int
+    name: str
+    created_at: dt.datetime
+    tasks: list[TaskVariance]
+    removed_tasks: list[str]
+
+
+class WeekLoad(BaseModel):
+    user_id: int
+    username: str
+    week: str = Field(description="ISO week, e.g. 2026-W05.")
+    load_percent: float = Field(description="Average allocation over the week's working days.")
+    peak_percent: float = Field(description="Highest allocation on one working day of the week.")
+    over_allocated: bool
+    tasks: list[int]
+
+
+class ForecastPoint(BaseModel):
+    kind: str
+    id: int | None
+    name: str
+    due_date: dt.date | None
+    p50: dt.date | None
+    p85: dt.date | None
+    late_probability: float | None
+
+
+class ForecastRead(BaseModel):
+    project_id: int
+    draws: int
+    source: str = Field(description="'history' (ratios of finished tasks) or 'prior' (fewer than 3 finished).")
+    finished_tasks: int
+    remaining_tasks: int
+    as_of: dt.date
+    project: ForecastPoint
+    milestones: list[ForecastPoint]
+    histogram: list[tuple[dt.date, int]] = Field(description="Project finish dates and how many draws end there.")
+
+
+class PlanFromTemplate(InputModel):
+    template_key: str = Field(min_length=1, max_length=80)
+    start_date: dt.date
+    locale: str = Field("en", pattern="^(en|ko)$", description="Language of the milestone and task names.")

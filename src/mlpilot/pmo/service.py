@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mlpilot.accounts.models import User
 from mlpilot.core.db import unit_of_work
 from mlpilot.core.errors import InvalidInput, NotFound
-from mlpilot.pmo.models import Milestone, Task, TaskStatus
+from mlpilot.pmo import window
+from mlpilot.pmo.models import BaselineTask, Milestone, Task, TaskAssignment, TaskDependency, TaskStatus
 from mlpilot.pmo.schemas import ScheduleSummary
 from mlpilot.pmo.slippage import ScheduleItem, summarize_schedule
 from mlpilot.projects import service as projects_service
@@ -122,6 +123,34 @@ def list_tasks(session: Session, *, project_id: int) -> list[Task]:
     return list(session.scalars(stmt))
 
 
+def _check_effort(effort_days: float | None) -> float | None:
+    if effort_days is not None and not 0 <= effort_days <= 100_000:
+        raise InvalidInput(f"effort_days {effort_days} is out of range; expected 0..100000 person-days.")
+    return effort_days
+
+
+def delete_task(session: Session, *, project_id: int, task_id: int, user: User) -> None:
+    """Remove a task with its dependencies and assignments (baselines keep its saved dates and title)."""
+    with unit_of_work(session):
+        projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
+        task = get_task(session, project_id=project_id, task_id=task_id)
+        # Explicit: SQLite without foreign-key enforcement would leave the links behind.
+        session.execute(delete(TaskDependency).where(
+            (TaskDependency.predecessor_id == task.id) | (TaskDependency.successor_id == task.id)))
+        session.execute(delete(TaskAssignment).where(TaskAssignment.task_id == task.id))
+        session.execute(update(BaselineTask).where(BaselineTask.task_id == task.id).values(task_id=None))
+        session.delete(task)
+
+
+def delete_milestone(session: Session, *, project_id: int, milestone_id: int, user: User) -> None:
+    """Remove a milestone; its tasks stay in the plan without a milestone."""
+    with unit_of_work(session):
+        projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
+        milestone = get_milestone(session, project_id=project_id, milestone_id=milestone_id)
+        session.execute(update(Task).where(Task.milestone_id == milestone.id).values(milestone_id=None))
+        session.delete(milestone)
+
+
 def _check_status(status: str) -> TaskStatus:
     try:
         return TaskStatus(status)
@@ -140,7 +169,8 @@ def _apply_status(task: Task, status: TaskStatus, completed_on: dt.date | None) 
 
 def create_task(session: Session, *, project_id: int, user: User, title: str, start_date: dt.date,
                 due_date: dt.date, milestone_id: int | None = None, owner_id: int | None = None,
-                status: str = TaskStatus.todo, completed_on: dt.date | None = None) -> Task:
+                status: str = TaskStatus.todo, completed_on: dt.date | None = None,
+                effort_days: float | None = None) -> Task:
     """Add a task to the project plan, optionally under a milestone and owned by a member."""
     if not title or not title.strip():
         raise InvalidInput("Task title is empty; say what has to be done.")
@@ -151,8 +181,10 @@ def create_task(session: Session, *, project_id: int, user: User, title: str, st
         if milestone_id is not None:
             get_milestone(session, project_id=project_id, milestone_id=milestone_id)
         _check_owner(session, project_id=project_id, owner_id=owner_id)
+        window.check_in_window(window.get_window(session, project_id=project_id), title.strip(), start_date,
+                                   due_date)
         task = Task(project_id=project_id, milestone_id=milestone_id, title=title.strip(), owner_id=owner_id,
-                    start_date=start_date, due_date=due_date)
+                    start_date=start_date, due_date=due_date, effort_days=_check_effort(effort_days))
         _apply_status(task, task_status, completed_on)
         session.add(task)
         session.flush()
@@ -162,7 +194,7 @@ def create_task(session: Session, *, project_id: int, user: User, title: str, st
 def update_task(session: Session, *, project_id: int, task_id: int, user: User, title: str | None = None,
                 start_date: dt.date | None = None, due_date: dt.date | None = None,
                 milestone_id: Any = _UNSET, owner_id: Any = _UNSET, status: str | None = None,
-                completed_on: dt.date | None = None) -> Task:
+                completed_on: dt.date | None = None, effort_days: Any = _UNSET) -> Task:
     """Change a task; moving it to done records the completion date (today unless given)."""
     with unit_of_work(session):
         projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
@@ -173,7 +205,11 @@ def update_task(session: Session, *, project_id: int, task_id: int, user: User, 
             task.title = title.strip()
         start, due = start_date or task.start_date, due_date or task.due_date
         _check_dates(start, due, f"Task {task.title!r}")
+        if (start, due) != (task.start_date, task.due_date):
+            window.check_in_window(window.get_window(session, project_id=project_id), task.title, start, due)
         task.start_date, task.due_date = start, due
+        if effort_days is not _UNSET:
+            task.effort_days = _check_effort(effort_days)
         if milestone_id is not _UNSET:
             if milestone_id is not None:
                 get_milestone(session, project_id=project_id, milestone_id=milestone_id)

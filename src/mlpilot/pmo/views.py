@@ -11,53 +11,17 @@ from starlette.concurrency import run_in_threadpool
 
 from mlpilot.accounts.models import ROLE_RANK, Role, User
 from mlpilot.core.deps import DbSession
-from mlpilot.core.errors import InvalidInput, NotFound, PermissionDenied
+from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mlpilot.core.i18n import get_translations
-from mlpilot.pmo import service
+from mlpilot.pmo import forecast, plan_templates, scheduling, service, workload
 from mlpilot.pmo.models import TaskStatus
-from mlpilot.pmo.schemas import ScheduleSummary
-from mlpilot.pmo.slippage import DONE, DONE_LATE, LATE
+from mlpilot.pmo.plan_chart import GanttLabels, forecast_spec, gantt_spec
 from mlpilot.projects import service as projects_service
 from mlpilot.projects.models import STAGES
 from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render, request_locale
 
 router = APIRouter(include_in_schema=False)
-COLORS = {LATE: "#dc2626", DONE_LATE: "#f59e0b", DONE: "#16a34a"}
-OPEN_COLOR, MILESTONE_COLOR, TODAY_COLOR = "#2f5bea", "#1e3a8a", "#111827"
-
-
-def gantt_spec(summary: ScheduleSummary, *, today_label: str, axis_label: str) -> dict[str, Any]:
-    """Return a Chart.js horizontal floating-bar config: one bar per item, x in days from today, 0 marked."""
-    today = summary.today
-    items = summary.items
-    labels, bars, colors = [], [], []
-    for item in items:
-        labels.append(("◆ " if item.kind == "milestone" else "· ") + item.name[:40])
-        start = (item.start_date - today).days
-        end = (item.due_date - today).days + 1  # a bar covers its due day
-        bars.append([start, end])
-        color = COLORS.get(item.state, MILESTONE_COLOR if item.kind == "milestone" else OPEN_COLOR)
-        colors.append(color)
-    # The "today" marker: a thin bar at x=0 on every row, drawn over the items, so it reads as a vertical line.
-    marker = [[-0.08, 0.08] for _ in items]
-    return {
-        "type": "bar",
-        "data": {"labels": labels, "datasets": [
-            {"label": today_label, "data": marker, "backgroundColor": TODAY_COLOR, "grouped": False,
-             "barPercentage": 1.0, "categoryPercentage": 1.0, "order": 0},
-            {"label": axis_label, "data": bars, "backgroundColor": colors, "grouped": False,
-             "barPercentage": 0.7, "categoryPercentage": 0.9, "borderRadius": 3, "order": 1},
-        ]},
-        "options": {
-            "indexAxis": "y",
-            "plugins": {"legend": {"display": False}},
-            "scales": {"x": {"title": {"display": True, "text": f"{axis_label} ({today_label} = {today.isoformat()})"}},
-                       "y": {"ticks": {"autoSkip": False}}},
-        },
-    }
-
-
 def _fragment(request: Request, session: DbSession, user: User, project_id: int, *,
               error: str | None = None) -> HTMLResponse:
     project = projects_service.check_project_access(session, project_id=project_id, user=user)
@@ -67,12 +31,31 @@ def _fragment(request: Request, session: DbSession, user: User, project_id: int,
     tasks = service.list_tasks(session, project_id=project_id)
     members = projects_service.list_members(session, project_id=project_id)
     states = {(r.kind, r.id): r for r in summary.items}
-    chart = gantt_spec(summary, today_label=_("Today"), axis_label=_("Days from today")) if summary.items else None
+    path = scheduling.critical_path(session, project_id=project_id)
+    dependencies = scheduling.list_dependencies(session, project_id=project_id)
+    baselines = scheduling.list_baselines(session, project_id=project_id)
+    variance = scheduling.compare_baseline(session, project_id=project_id) if baselines else None
+    saved: dict[int, tuple[dt.date, dt.date]] = {}
+    for v in variance.tasks if variance else []:
+        if v.baseline_start is not None and v.baseline_finish is not None:
+            saved[v.task_id] = (v.baseline_start, v.baseline_finish)
+    labels = GanttLabels(today=_("Today"), axis=_("Days from today"), baseline=_("Baseline"),
+                         critical=_("Critical path"))
+    chart = gantt_spec(summary, labels, path=path, baseline=saved,
+                       links=[(d.predecessor_id, d.successor_id) for d in dependencies]) if summary.items else None
+    outlook = forecast.forecast(session, project_id=project_id) if tasks else None
+    outlook_chart = forecast_spec(outlook, draws_label=_("Draws"), p50_label="P50",
+                                  p85_label="P85") if outlook and outlook.histogram else None
     height = max(160, 34 * len(summary.items) + 70)
     return render(request, "pmo/_plan.html", user=user, p=project, summary=summary, milestones=milestones,
                   tasks=tasks, members=members, states=states, chart=chart, chart_height=height,
                   milestone_names={m.id: m.name for m in milestones}, owners={u.id: u.username for _m, u in members},
-                  stages=STAGES, statuses=list(TaskStatus), today=summary.today,
+                  stages=STAGES, statuses=list(TaskStatus), today=summary.today, path=path,
+                  scheduled={t.id: t for t in path.tasks}, dependencies=dependencies,
+                  task_titles={t.id: t.title for t in tasks}, baselines=baselines, variance=variance,
+                  forecast=outlook, forecast_chart=outlook_chart,
+                  loads=workload.member_workload(session, project_id=project_id)[:60],
+                  templates=plan_templates.list_templates(session), locale=request_locale(request, user),
                   can_write=ROLE_RANK[Role(user.role)] >= ROLE_RANK[Role.member], error=error)
 
 
@@ -124,10 +107,86 @@ def _act_sync(request: Request, session: DbSession, user: User, project_id: int,
         elif action == "task_status" and item_id is not None:
             service.update_task(session, project_id=project_id, task_id=item_id, user=user,
                                 status=str(form.get("status", TaskStatus.done)))
-    except (InvalidInput, PermissionDenied, NotFound) as exc:
+        else:
+            _schedule_action(session, user, project_id, action, item_id, form)
+    except (InvalidInput, PermissionDenied, NotFound, Conflict) as exc:
         # HTMX swaps only 2xx responses, so the section comes back with the reason shown inline.
         return _fragment(request, session, user, project_id, error=exc.detail)
     return _fragment(request, session, user, project_id)
+
+
+def _optional_date(form: dict[str, Any], name: str) -> dt.date | None:
+    return _date(form, name) if str(form.get(name) or "").strip() else None
+
+
+def _schedule_action(session: DbSession, user: User, project_id: int, action: str, item_id: int | None,
+                     form: dict[str, Any]) -> None:
+    """The schedule forms: dependencies, task edits, deletions, plan from a template, baselines."""
+    if action == "dependency":
+        before, after = _optional_int(form, "predecessor_id"), _optional_int(form, "successor_id")
+        if before is None or after is None:
+            raise InvalidInput("Choose both the task that comes first and the task that waits for it.")
+        scheduling.add_dependency(session, project_id=project_id, user=user, predecessor_id=before,
+                                  successor_id=after, lag_days=_optional_int(form, "lag_days") or 0)
+    elif action == "dependency_delete" and item_id is not None:
+        scheduling.delete_dependency(session, project_id=project_id, user=user, dependency_id=item_id)
+    elif action == "task_edit" and item_id is not None:
+        title = str(form.get("title") or "").strip() or None
+        service.update_task(session, project_id=project_id, task_id=item_id, user=user, title=title,
+                            start_date=_optional_date(form, "start_date"), due_date=_optional_date(form, "due_date"))
+    elif action == "task_delete" and item_id is not None:
+        service.delete_task(session, project_id=project_id, task_id=item_id, user=user)
+    elif action == "milestone_delete" and item_id is not None:
+        service.delete_milestone(session, project_id=project_id, milestone_id=item_id, user=user)
+    elif action == "template":
+        plan_templates.create_plan(session, project_id=project_id, user=user, key=str(form.get("template_key", "")),
+                                   start_date=_date(form, "start_date"), locale=str(form.get("locale") or "en"))
+    elif action == "baseline":
+        scheduling.save_baseline(session, project_id=project_id, user=user, name=str(form.get("name", "")))
+
+
+PLAN = "/projects/{project_id}/_section/plan"
+
+
+@router.post(f"{PLAN}/dependencies", response_class=HTMLResponse, dependencies=[access.Project.write])
+async def add_dependency(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
+    return await _act(request, session, user, project_id, "dependency")
+
+
+@router.post(f"{PLAN}/dependencies/{{dependency_id}}/delete", response_class=HTMLResponse,
+             dependencies=[access.Project.write])
+async def delete_dependency(project_id: int, dependency_id: int, request: Request, session: DbSession,
+                            user: PageUser) -> HTMLResponse:
+    return await _act(request, session, user, project_id, "dependency_delete", dependency_id)
+
+
+@router.post(f"{PLAN}/tasks/{{task_id}}/edit", response_class=HTMLResponse, dependencies=[access.Project.write])
+async def edit_task(project_id: int, task_id: int, request: Request, session: DbSession,
+                    user: PageUser) -> HTMLResponse:
+    return await _act(request, session, user, project_id, "task_edit", task_id)
+
+
+@router.post(f"{PLAN}/tasks/{{task_id}}/delete", response_class=HTMLResponse, dependencies=[access.Project.write])
+async def delete_task(project_id: int, task_id: int, request: Request, session: DbSession,
+                      user: PageUser) -> HTMLResponse:
+    return await _act(request, session, user, project_id, "task_delete", task_id)
+
+
+@router.post(f"{PLAN}/milestones/{{milestone_id}}/delete", response_class=HTMLResponse,
+             dependencies=[access.Project.write])
+async def delete_milestone(project_id: int, milestone_id: int, request: Request, session: DbSession,
+                           user: PageUser) -> HTMLResponse:
+    return await _act(request, session, user, project_id, "milestone_delete", milestone_id)
+
+
+@router.post(f"{PLAN}/template", response_class=HTMLResponse, dependencies=[access.Project.write])
+async def plan_from_template(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
+    return await _act(request, session, user, project_id, "template")
+
+
+@router.post(f"{PLAN}/baselines", response_class=HTMLResponse, dependencies=[access.Project.write])
+async def save_baseline(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
+    return await _act(request, session, user, project_id, "baseline")
 
 
 @router.post("/projects/{project_id}/_section/plan/milestones", response_class=HTMLResponse,

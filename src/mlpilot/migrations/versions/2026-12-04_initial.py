@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 07:52:18.692999
+Create Date: 2026-12-04 07:55:05.878865
 """
 from __future__ import annotations
 
@@ -202,6 +202,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_notification_deliveries_state_next', ['state', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_notification_deliveries_subscription_id'), ['subscription_id'], unique=False)
 
+    op.create_table('plan_templates',
+    sa.Column('key', sa.String(length=80), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_plan_templates_updated_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_plan_templates'))
+    )
     op.create_table('projects',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -217,6 +225,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_projects')),
     sa.UniqueConstraint('name', name=op.f('uq_projects_name'))
     )
+    op.create_table('baselines',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_baselines_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_baselines_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_baselines'))
+    )
+    with op.batch_alter_table('baselines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_baselines_project_id'), ['project_id'], unique=False)
+
     op.create_table('connections',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -324,6 +345,14 @@ def upgrade() -> None:
     with op.batch_alter_table('milestones', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_milestones_project_id'), ['project_id'], unique=False)
 
+    op.create_table('plan_windows',
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('start_date', sa.Date(), nullable=False),
+    sa.Column('end_date', sa.Date(), nullable=True),
+    sa.Column('template_key', sa.String(length=80), nullable=True),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_plan_windows_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_plan_windows'))
+    )
     op.create_table('project_build_gate_changes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -590,6 +619,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('completed_on', sa.Date(), nullable=True),
     sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('effort_days', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['milestone_id'], ['milestones.id'], name=op.f('fk_tasks_milestone_id_milestones'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_tasks_owner_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_tasks_project_id_projects'), ondelete='CASCADE'),
@@ -598,6 +628,20 @@ def upgrade() -> None:
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tasks_milestone_id'), ['milestone_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_project_id'), ['project_id'], unique=False)
+
+    op.create_table('baseline_tasks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('baseline_id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('start_date', sa.Date(), nullable=False),
+    sa.Column('due_date', sa.Date(), nullable=False),
+    sa.ForeignKeyConstraint(['baseline_id'], ['baselines.id'], name=op.f('fk_baseline_tasks_baseline_id_baselines'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_baseline_tasks_task_id_tasks'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_baseline_tasks'))
+    )
+    with op.batch_alter_table('baseline_tasks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_baseline_tasks_baseline_id'), ['baseline_id'], unique=False)
 
     op.create_table('dataset_profiles',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -675,6 +719,37 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('screenings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_screenings_project_id'), ['project_id'], unique=False)
+
+    op.create_table('task_assignments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('allocation', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_task_assignments_task_id_tasks'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_task_assignments_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_assignments')),
+    sa.UniqueConstraint('task_id', 'user_id', name=op.f('uq_task_assignments_task_id_user_id'))
+    )
+    with op.batch_alter_table('task_assignments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_task_assignments_task_id'), ['task_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_task_assignments_user_id'), ['user_id'], unique=False)
+
+    op.create_table('task_dependencies',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('predecessor_id', sa.Integer(), nullable=False),
+    sa.Column('successor_id', sa.Integer(), nullable=False),
+    sa.Column('lag_days', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['predecessor_id'], ['tasks.id'], name=op.f('fk_task_dependencies_predecessor_id_tasks'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_task_dependencies_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['successor_id'], ['tasks.id'], name=op.f('fk_task_dependencies_successor_id_tasks'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_task_dependencies')),
+    sa.UniqueConstraint('predecessor_id', 'successor_id', name=op.f('uq_task_dependencies_predecessor_id_successor_id'))
+    )
+    with op.batch_alter_table('task_dependencies', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_task_dependencies_predecessor_id'), ['predecessor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_task_dependencies_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_task_dependencies_successor_id'), ['successor_id'], unique=False)
 
     op.create_table('model_versions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -837,6 +912,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_model_versions_project_id'))
 
     op.drop_table('model_versions')
+    with op.batch_alter_table('task_dependencies', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_task_dependencies_successor_id'))
+        batch_op.drop_index(batch_op.f('ix_task_dependencies_project_id'))
+        batch_op.drop_index(batch_op.f('ix_task_dependencies_predecessor_id'))
+
+    op.drop_table('task_dependencies')
+    with op.batch_alter_table('task_assignments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_task_assignments_user_id'))
+        batch_op.drop_index(batch_op.f('ix_task_assignments_task_id'))
+
+    op.drop_table('task_assignments')
     with op.batch_alter_table('screenings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_screenings_project_id'))
 
@@ -849,6 +935,10 @@ def downgrade() -> None:
 
     op.drop_table('runs')
     op.drop_table('dataset_profiles')
+    with op.batch_alter_table('baseline_tasks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_baseline_tasks_baseline_id'))
+
+    op.drop_table('baseline_tasks')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tasks_project_id'))
         batch_op.drop_index(batch_op.f('ix_tasks_milestone_id'))
@@ -906,6 +996,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_project_build_gate_changes_project_id'))
 
     op.drop_table('project_build_gate_changes')
+    op.drop_table('plan_windows')
     with op.batch_alter_table('milestones', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_milestones_project_id'))
 
@@ -932,7 +1023,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_connections_project_id'))
 
     op.drop_table('connections')
+    with op.batch_alter_table('baselines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_baselines_project_id'))
+
+    op.drop_table('baselines')
     op.drop_table('projects')
+    op.drop_table('plan_templates')
     with op.batch_alter_table('notification_deliveries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notification_deliveries_subscription_id'))
         batch_op.drop_index('ix_notification_deliveries_state_next')

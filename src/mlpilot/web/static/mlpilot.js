@@ -1,7 +1,39 @@
 // Draws every <canvas data-chart='{...}'> with Chart.js, also after HTMX swaps in fresh HTML.
 (function () {
+  // Gantt dependency arrows: options.plugins.ganttLinks.links = [[fromRow, fromDay, toRow, toDay, critical], ...]
+  // from the end of the predecessor's bar to the start of the successor's.
+  var ganttLinks = {
+    id: "ganttLinks",
+    afterDatasetsDraw: function (chart, args, opts) {
+      var links = opts && opts.links;
+      if (!links || !links.length) return;
+      var x = chart.scales.x, y = chart.scales.y, ctx = chart.ctx;
+      ctx.save();
+      ctx.lineWidth = 1.3;
+      links.forEach(function (l) {
+        var x1 = x.getPixelForValue(l[1]), y1 = y.getPixelForValue(l[0]);
+        var x2 = x.getPixelForValue(l[3]), y2 = y.getPixelForValue(l[2]);
+        ctx.strokeStyle = ctx.fillStyle = l[4] ? opts.critical : opts.color;
+        ctx.beginPath();
+        ctx.moveTo(x1, y1);
+        ctx.lineTo(x1 + 6, y1);
+        ctx.lineTo(x1 + 6, y2);
+        ctx.lineTo(x2 - 1, y2);
+        ctx.stroke();
+        ctx.beginPath();
+        ctx.moveTo(x2, y2);
+        ctx.lineTo(x2 - 6, y2 - 4);
+        ctx.lineTo(x2 - 6, y2 + 4);
+        ctx.closePath();
+        ctx.fill();
+      });
+      ctx.restore();
+    }
+  };
+  var registered = false;
   function draw(root) {
     if (!window.Chart) return;
+    if (!registered) { window.Chart.register(ganttLinks); registered = true; }
     root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       var spec = JSON.parse(canvas.getAttribute("data-chart"));
       var existing = window.Chart.getChart(canvas);
