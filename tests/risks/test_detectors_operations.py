@@ -110,7 +110,10 @@ def check_milestone_risk(client: TestClient, runtime: Runtime, receiver: Receive
         "title": "Tune the model", "milestone_id": milestone["id"], "start_date": today.isoformat(),
         "due_date": (today + dt.timedelta(days=12)).isoformat()}).json()
     [risk] = scan(client, runtime, project["id"])
-    assert risk["source"] == "milestone_late" and "7 day(s)" in risk["title"] and risk["title_ko"]
+    # The open task ends 7 days after the milestone; the forecast's P85 (prior pace: tasks overrun) is later still.
+    late_days = int(risk["title"].split(" projected ")[1].split(" day(s)")[0])
+    assert risk["source"] == "milestone_late" and late_days >= 7 and risk["title_ko"]
+    assert "P85 of the schedule forecast" in risk["description"]
     with session_scope(runtime.sessions) as session:
         notifications.deliver_due(session, settings=runtime.settings)
     [call] = receiver.calls
@@ -128,3 +131,28 @@ def check_milestone_risk(client: TestClient, runtime: Runtime, receiver: Receive
     assert again["id"] == risk["id"]
     fields = [(h["field"], h["new_value"]) for h in client.get(f"{base}/risks/{risk['id']}/history").json()]
     assert fields[-1] == ("status", "open") and ("status", "closed") in fields
+
+
+def test_a_milestone_on_plan_is_a_risk_once_the_forecast_p85_passes_its_due_date(client: TestClient,
+                                                                                 runtime: Runtime) -> None:
+    project = api_project(client)
+    base = f"/api/v1/projects/{project['id']}"
+    today = dt.date.today()
+    milestone = client.post(f"{base}/milestones", json={
+        "name": "Interim report", "start_date": today.isoformat(),
+        "due_date": (today + dt.timedelta(days=20)).isoformat()}).json()
+    # Planned to end exactly on the due date: nothing is late yet, but with no history the prior pace (tasks take
+    # 1.2 times their plan at the median) puts the P85 well past it.
+    client.post(f"{base}/tasks", json={"title": "Write the report", "milestone_id": milestone["id"],
+                                       "start_date": today.isoformat(),
+                                       "due_date": (today + dt.timedelta(days=20)).isoformat()})
+    [risk] = scan(client, runtime, project["id"])
+    assert risk["source"] == "milestone_late" and "P85 of the schedule forecast" in risk["description"]
+    outlook = client.get(f"{base}/forecast").json()
+    [point] = outlook["milestones"]
+    assert dt.date.fromisoformat(point["p85"]) > today + dt.timedelta(days=20)
+    assert point["p85"] in risk["description"]
+    # Given a generous due date the same plan raises nothing.
+    client.patch(f"{base}/milestones/{milestone['id']}",
+                 json={"due_date": (today + dt.timedelta(days=60)).isoformat()})
+    assert scan(client, runtime, project["id"]) == []
