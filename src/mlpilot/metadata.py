@@ -15,7 +15,7 @@ DOMAIN_TIERS: tuple[tuple[str, ...], ...] = (
     ("projects", "notifications"),
     ("usecases", "pmo", "jobs", "datasets"),
     ("connections", "recipes", "registry"),
-    ("training", "serving"),
+    ("training", "serving", "labeling"),
     ("monitoring", "scoring", "feeder"),
     ("reports",),
 )
