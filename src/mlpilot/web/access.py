@@ -153,6 +153,8 @@ _pipeline_run = _owner("mlpilot.feeder.service", "get_pipeline_run", "run_id", "
 _scoring_run = _owner("mlpilot.scoring.service", "get_run", "run_id", "project_id")
 _report = _owner("mlpilot.reports.service", "get_report", "report_id", "project_id")
 _job = _owner("mlpilot.core.jobs", "get_job", "job_id", "project_id")
+_labeling = _owner("mlpilot.labeling.service", "get_labeling", "labeling_id", "project_id")
+_labeling_assignment = _owner("mlpilot.labeling.service", "assignment_project_id", "assignment_id")
 _alert_rule = _owner("mlpilot.monitoring.alerts", "rule_project_id", "rule_id")
 
 
@@ -176,6 +178,8 @@ ScoringRun = Resource("scoring run", "run_id", _scoring_run)
 Report = Resource("report", "report_id", _report)
 Job = Resource("job", "job_id", _job)
 AlertRule = Resource("alert rule", "rule_id", _alert_rule)
+Labeling = Resource("labeling project", "labeling_id", _labeling)
+LabelingAssignment = Resource("labeling assignment", "assignment_id", _labeling_assignment)
 
 
 def require_self_or_admin(user: User, user_id: int) -> None:
