@@ -6,22 +6,29 @@ reviewing the reviewer role in the labeling project (checked by the services); m
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
 
 from mlpilot.accounts.deps import CurrentUser
 from mlpilot.core.db import INT64_MAX
 from mlpilot.core.deps import DbSession, RuntimeDep
-from mlpilot.labeling import service, work
+from mlpilot.labeling import exports, review, service, work
 from mlpilot.labeling.schemas import (
+    AgreementRead,
+    DisagreementRead,
     ItemRead,
     LabelingCreate,
     LabelingRead,
     MemberAdd,
     MemberRead,
     ProgressRead,
+    ReviewIn,
+    ReviewItemRead,
     SubmitIn,
+    ToDatasetIn,
+    ToDatasetRead,
 )
 from mlpilot.projects.deps import ProjectAccess, ProjectWriteAccess
 from mlpilot.web import access
@@ -94,3 +101,48 @@ def submit(assignment_id: int, body: SubmitIn, session: DbSession, user: Current
              dependencies=[access.LabelingAssignment.read])
 def skip(assignment_id: int, session: DbSession, user: CurrentUser) -> ItemRead:
     return work.skip(session, assignment_id=assignment_id, user=user)
+
+
+# --- review, quality and exports ---------------------------------------------------------------------------------
+
+
+@router.get("/labeling/{labeling_id}/review", response_model=list[ReviewItemRead],
+            dependencies=[access.Labeling.read])
+def review_queue(labeling_id: int, session: DbSession, user: CurrentUser, reviewed: bool = False,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[ReviewItemRead]:
+    return review.review_queue(session, labeling_id=labeling_id, user=user, reviewed=reviewed, limit=limit)
+
+
+@router.post("/labeling-assignments/{assignment_id}/review", response_model=ReviewItemRead,
+             dependencies=[access.LabelingAssignment.read])
+def review_label(assignment_id: int, body: ReviewIn, session: DbSession, user: CurrentUser) -> ReviewItemRead:
+    return review.review(session, assignment_id=assignment_id, user=user, body=body)
+
+
+@router.get("/labeling/{labeling_id}/agreement", response_model=AgreementRead, dependencies=[access.Labeling.read])
+def agreement(labeling_id: int, session: DbSession) -> AgreementRead:
+    return review.project_agreement(session, labeling_id=labeling_id)
+
+
+@router.get("/labeling/{labeling_id}/disagreements", response_model=list[DisagreementRead],
+            dependencies=[access.Labeling.read])
+def disagreements(labeling_id: int, session: DbSession,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[DisagreementRead]:
+    return review.disagreements(session, labeling_id=labeling_id, limit=limit)
+
+
+@router.get("/labeling/{labeling_id}/export", dependencies=[access.Labeling.read],
+            responses={200: {"content": {media: {} for media in exports.FORMATS.values()}}})
+def export(labeling_id: int, runtime: RuntimeDep,
+           format: Annotated[Literal["csv", "jsonl", "labelstudio"], Query()] = "csv") -> StreamingResponse:
+    name = f"labels-{labeling_id}.{'json' if format == 'labelstudio' else format}"
+    return StreamingResponse(exports.stream_export(runtime.sessions, labeling_id=labeling_id, fmt=format),
+                             media_type=exports.FORMATS[format],
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/labeling/{labeling_id}/to-dataset", response_model=ToDatasetRead, status_code=201,
+             dependencies=[access.Labeling.write])
+def to_dataset(labeling_id: int, body: ToDatasetIn, session: DbSession, runtime: RuntimeDep,
+               user: CurrentUser) -> ToDatasetRead:
+    return exports.to_dataset_version(session, runtime=runtime, labeling_id=labeling_id, user=user, body=body)

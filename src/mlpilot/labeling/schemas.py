@@ -130,3 +130,54 @@ class ReviewItemRead(BaseModel):
     review: str | None
     review_reason: str
     reviewed_label: dict[str, Any] | None
+
+
+class PairKappaRead(BaseModel):
+    annotator_a: str
+    annotator_b: str
+    kappa: float | None
+    n_items: int
+
+
+class AnnotatorAgreementRead(BaseModel):
+    annotator: str
+    agreement_with_consensus: float | None
+    n_items: int
+
+
+class AgreementRead(BaseModel):
+    kind: SchemeKind
+    n_labels: int
+    n_items: int
+    n_annotators: int
+    fleiss_kappa: float | None = None
+    krippendorff_alpha: float | None = None
+    cohen_kappa: list[PairKappaRead] = Field(default_factory=list)
+    per_annotator: list[AnnotatorAgreementRead] = Field(default_factory=list)
+    pairwise_f1: float | None = Field(None, description="Spans and boxes: mean exact-match F1 over annotator pairs.")
+    notes: list[str] = Field(default_factory=list)
+
+
+class VoteRead(BaseModel):
+    annotator: str
+    label: dict[str, Any]
+
+
+class DisagreementRead(BaseModel):
+    task_id: int
+    row_index: int
+    text: str
+    votes: list[VoteRead]
+
+
+class ToDatasetIn(InputModel):
+    name: str = Field(min_length=1, max_length=200, description="Dataset to write the new version of.")
+    label_column: str = Field("label", min_length=1, max_length=200)
+
+
+class ToDatasetRead(BaseModel):
+    dataset_version_id: int
+    dataset_id: int
+    version: int
+    rows: int
+    profile_job_id: int
