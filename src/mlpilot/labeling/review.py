@@ -58,6 +58,13 @@ def review_queue(session: Session, *, labeling_id: int, user: User, reviewed: bo
     return [_review_item(a, name) for a, name in session.execute(stmt).tuples()]
 
 
+def labeling_of(session: Session, *, assignment_id: int) -> int:
+    labeling_id = session.scalar(select(LabelingAssignment.labeling_id).where(LabelingAssignment.id == assignment_id))
+    if labeling_id is None:
+        raise NotFound(f"Labeling assignment {assignment_id} does not exist.")
+    return int(labeling_id)
+
+
 def review(session: Session, *, assignment_id: int, user: User, body: ReviewIn) -> ReviewItemRead:
     """Record a reviewer's decision once; a rejected label frees a place so another annotator labels the item."""
     with unit_of_work(session):

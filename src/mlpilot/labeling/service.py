@@ -99,7 +99,9 @@ def _task_rows(labeling: LabelingProject, scan: pl.LazyFrame) -> Iterator[list[d
     size_columns = [c for c in (labeling.image_width_column, labeling.image_height_column) if c]
     for chunk in frame.iter_slices(INSERT_CHUNK):
         texts = chunk[labeling.text_column].cast(pl.Utf8).fill_null("").to_list()
-        shown = chunk.select([pl.col(c).cast(pl.Utf8) for c in labeling.fields]).to_dicts()
+        # With no field columns, select() would give no rows at all: one empty dict per item instead.
+        shown = (chunk.select([pl.col(c).cast(pl.Utf8) for c in labeling.fields]).to_dicts() if labeling.fields
+                 else [{} for _ in texts])
         sizes = (chunk.select([pl.col(c).cast(pl.Float64, strict=False) for c in size_columns]).rows()
                  if size_columns else [() for _ in texts])
         overlap = rng.random(len(texts)) < labeling.overlap_share
