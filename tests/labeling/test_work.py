@@ -152,3 +152,14 @@ def test_access_rules(client: TestClient) -> None:
     not_member = client.post(f"/api/v1/labeling/{labeling['id']}/members", json={"username": "otto",
                                                                                "role": "annotator"})
     assert not_member.status_code == 422 and "not a member of this project" in not_member.text
+
+
+def test_non_finite_box_coordinates_are_refused(client: TestClient) -> None:
+    s = setup(client, rows=1, annotators=("ann",), reviewers=())
+    labeling = create_labeling(client, s, roles={"ann": "annotator"}, kind="boxes", labels=["car"],
+                               image_width_column="width", image_height_column="height")
+    item = next_item(client, labeling["id"], s.headers["ann"])
+    body = '{"value": {"boxes": [{"x": NaN, "y": 1, "width": 5, "height": 5, "label": "car"}]}}'
+    response = client.post(f"/api/v1/labeling-assignments/{item['assignment_id']}/submit", content=body,
+                           headers={**s.headers["ann"], "Content-Type": "application/json"})
+    assert response.status_code == 422

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -25,7 +25,8 @@ class LabelingCreate(InputModel):
     image_width_column: str | None = Field(None, max_length=200, description="Boxes: column of the image width.")
     image_height_column: str | None = Field(None, max_length=200, description="Boxes: column of the image height.")
     guidelines: str = ""
-    overlap_share: float = Field(0.0, ge=0.0, le=1.0, description="Share of items labeled by several annotators.")
+    overlap_share: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False,
+                                 description="Share of items labeled by several annotators.")
     overlap_count: int = Field(1, ge=1, le=10, description="How many annotators label an overlapping item.")
     batch_size: int = Field(1000, ge=1, le=1_000_000)
 
@@ -66,11 +67,15 @@ class SpanIn(BaseModel):
     type: str = Field(min_length=1, max_length=200)
 
 
+Coordinate = Annotated[float, Field(ge=-1e7, le=1e7, allow_inf_nan=False)]
+
+
 class BoxIn(BaseModel):
-    x: float
-    y: float
-    width: float
-    height: float
+    """A box in pixels: its top-left corner and its size."""
+    x: Coordinate
+    y: Coordinate
+    width: Coordinate
+    height: Coordinate
     label: str = Field(min_length=1, max_length=200)
 
 
@@ -84,7 +89,7 @@ class LabelIn(InputModel):
 
 class SubmitIn(InputModel):
     value: LabelIn
-    seconds_spent: float | None = Field(None, ge=0, le=86_400,
+    seconds_spent: float | None = Field(None, ge=0, le=86_400, allow_inf_nan=False,
                                         description="Active time on the item; default: time since it was served.")
 
 
