@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import numpy as np
 import polars as pl
+import psycopg
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -86,10 +88,25 @@ def create_labeling(session: Session, *, store: ArtifactStore, project_id: int, 
         scan = datasets_service.scan_dataset_version(session, store=store, version_id=version.id)
         count = 0
         for rows in _task_rows(labeling, scan.select(columns)):
-            session.execute(insert(LabelingTask), rows)
+            _insert_tasks(session, rows)
             count += len(rows)
         labeling.task_count = count
     return labeling
+
+
+TASK_COLUMNS = ("labeling_id", "row_index", "batch", "text", "fields", "target_count", "slots_left", "done_count")
+
+
+def _insert_tasks(session: Session, rows: list[dict[str, object]]) -> None:
+    """Insert a chunk of tasks: COPY on PostgreSQL (several times faster than INSERTs at a million rows)."""
+    raw = session.connection().connection.dbapi_connection
+    if not isinstance(raw, psycopg.Connection):
+        session.execute(insert(LabelingTask), rows)
+        return
+    with raw.cursor() as cursor, cursor.copy(f"COPY labeling_tasks ({', '.join(TASK_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([json.dumps(row[c], ensure_ascii=False) if c == "fields" else row[c]
+                            for c in TASK_COLUMNS])
 
 
 def _task_rows(labeling: LabelingProject, scan: pl.LazyFrame) -> Iterator[list[dict[str, object]]]:
