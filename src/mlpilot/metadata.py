@@ -15,7 +15,7 @@ DOMAIN_TIERS: tuple[tuple[str, ...], ...] = (
     ("projects", "notifications"),
     ("pmo", "jobs", "datasets"),
     ("connections", "recipes", "registry", "usecases"),
-    ("training", "serving"),
+    ("training", "serving", "labeling"),
     ("monitoring", "scoring", "feeder"),
     ("reports", "risks"),
 )

@@ -11,6 +11,7 @@ from mlpilot.cli import (
     data,
     datasets,
     feeder,
+    labeling,
     monitor,
     pmo,
     projects,
@@ -45,6 +46,7 @@ app.add_typer(monitor.app, name="monitor")
 app.add_typer(scoring.app, name="scoring")
 app.add_typer(automl.app, name="automl")
 app.add_typer(usecases.app, name="usecases")
+app.add_typer(labeling.app, name="label")
 
 
 @app.command()

@@ -155,6 +155,8 @@ _report = _owner("mlpilot.reports.service", "get_report", "report_id", "project_
 _job = _owner("mlpilot.core.jobs", "get_job", "job_id", "project_id")
 _risk = _owner("mlpilot.risks.service", "get_risk", "risk_id", "project_id")
 _issue = _owner("mlpilot.risks.service", "get_issue", "issue_id", "project_id")
+_labeling = _owner("mlpilot.labeling.service", "get_labeling", "labeling_id", "project_id")
+_labeling_assignment = _owner("mlpilot.labeling.service", "assignment_project_id", "assignment_id")
 _alert_rule = _owner("mlpilot.monitoring.alerts", "rule_project_id", "rule_id")
 
 
@@ -180,6 +182,8 @@ Job = Resource("job", "job_id", _job)
 AlertRule = Resource("alert rule", "rule_id", _alert_rule)
 Risk = Resource("risk", "risk_id", _risk)
 Issue = Resource("issue", "issue_id", _issue)
+Labeling = Resource("labeling project", "labeling_id", _labeling)
+LabelingAssignment = Resource("labeling assignment", "assignment_id", _labeling_assignment)
 
 
 def require_self_or_admin(user: User, user_id: int) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 07:55:05.878865
+Create Date: 2026-12-04 07:58:55.994801
 """
 from __future__ import annotations
 
@@ -653,6 +653,34 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dataset_profiles')),
     sa.UniqueConstraint('version_id', name=op.f('uq_dataset_profiles_version_id'))
     )
+    op.create_table('labeling_projects',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('dataset_version_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('labels', sa.JSON(), nullable=False),
+    sa.Column('guidelines', sa.Text(), nullable=False),
+    sa.Column('text_column', sa.String(length=200), nullable=False),
+    sa.Column('fields', sa.JSON(), nullable=False),
+    sa.Column('image_width_column', sa.String(length=200), nullable=True),
+    sa.Column('image_height_column', sa.String(length=200), nullable=True),
+    sa.Column('overlap_share', sa.Float(), nullable=False),
+    sa.Column('overlap_count', sa.Integer(), nullable=False),
+    sa.Column('batch_size', sa.Integer(), nullable=False),
+    sa.Column('task_count', sa.BigInteger(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_labeling_projects_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['dataset_version_id'], ['dataset_versions.id'], name=op.f('fk_labeling_projects_dataset_version_id_dataset_versions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_labeling_projects_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_labeling_projects')),
+    sa.UniqueConstraint('project_id', 'name', name=op.f('uq_labeling_projects_project_id_name'))
+    )
+    with op.batch_alter_table('labeling_projects', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_labeling_projects_dataset_version_id'), ['dataset_version_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_labeling_projects_project_id'), ['project_id'], unique=False)
+
     op.create_table('runs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -751,6 +779,38 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_task_dependencies_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_task_dependencies_successor_id'), ['successor_id'], unique=False)
 
+    op.create_table('labeling_members',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('labeling_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('added_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['labeling_id'], ['labeling_projects.id'], name=op.f('fk_labeling_members_labeling_id_labeling_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_labeling_members_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_labeling_members')),
+    sa.UniqueConstraint('labeling_id', 'user_id', name=op.f('uq_labeling_members_labeling_id_user_id'))
+    )
+    with op.batch_alter_table('labeling_members', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_labeling_members_labeling_id'), ['labeling_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_labeling_members_user_id'), ['user_id'], unique=False)
+
+    op.create_table('labeling_tasks',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('labeling_id', sa.Integer(), nullable=False),
+    sa.Column('row_index', sa.BigInteger(), nullable=False),
+    sa.Column('batch', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('fields', sa.JSON(), nullable=False),
+    sa.Column('target_count', sa.Integer(), nullable=False),
+    sa.Column('slots_left', sa.Integer(), nullable=False),
+    sa.Column('done_count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['labeling_id'], ['labeling_projects.id'], name=op.f('fk_labeling_tasks_labeling_id_labeling_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_labeling_tasks')),
+    sa.UniqueConstraint('labeling_id', 'row_index', name=op.f('uq_labeling_tasks_labeling_id_row_index'))
+    )
+    with op.batch_alter_table('labeling_tasks', schema=None) as batch_op:
+        batch_op.create_index('ix_labeling_tasks_open', ['labeling_id', 'id'], unique=False, postgresql_where=sa.text('slots_left > 0'), sqlite_where=sa.text('slots_left > 0'))
+
     op.create_table('model_versions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -776,6 +836,32 @@ def upgrade() -> None:
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_model_versions_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_model_versions_run_id'), ['run_id'], unique=False)
+
+    op.create_table('labeling_assignments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('labeling_id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.BigInteger(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('label', sa.JSON(), nullable=True),
+    sa.Column('served_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('seconds_spent', sa.Float(), nullable=True),
+    sa.Column('review', sa.String(length=20), nullable=True),
+    sa.Column('review_reason', sa.Text(), nullable=False),
+    sa.Column('reviewed_label', sa.JSON(), nullable=True),
+    sa.Column('reviewer_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['labeling_id'], ['labeling_projects.id'], name=op.f('fk_labeling_assignments_labeling_id_labeling_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['users.id'], name=op.f('fk_labeling_assignments_reviewer_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['task_id'], ['labeling_tasks.id'], name=op.f('fk_labeling_assignments_task_id_labeling_tasks'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_labeling_assignments_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_labeling_assignments')),
+    sa.UniqueConstraint('task_id', 'user_id', name=op.f('uq_labeling_assignments_task_id_user_id'))
+    )
+    with op.batch_alter_table('labeling_assignments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_labeling_assignments_task_id'), ['task_id'], unique=False)
+        batch_op.create_index('ix_labeling_assignments_user', ['labeling_id', 'user_id', 'status'], unique=False)
 
     op.create_table('model_stage_transitions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -907,11 +993,25 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_model_stage_transitions_model_version_id'))
 
     op.drop_table('model_stage_transitions')
+    with op.batch_alter_table('labeling_assignments', schema=None) as batch_op:
+        batch_op.drop_index('ix_labeling_assignments_user')
+        batch_op.drop_index(batch_op.f('ix_labeling_assignments_task_id'))
+
+    op.drop_table('labeling_assignments')
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_model_versions_run_id'))
         batch_op.drop_index(batch_op.f('ix_model_versions_project_id'))
 
     op.drop_table('model_versions')
+    with op.batch_alter_table('labeling_tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_labeling_tasks_open', postgresql_where=sa.text('slots_left > 0'), sqlite_where=sa.text('slots_left > 0'))
+
+    op.drop_table('labeling_tasks')
+    with op.batch_alter_table('labeling_members', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_labeling_members_user_id'))
+        batch_op.drop_index(batch_op.f('ix_labeling_members_labeling_id'))
+
+    op.drop_table('labeling_members')
     with op.batch_alter_table('task_dependencies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_dependencies_successor_id'))
         batch_op.drop_index(batch_op.f('ix_task_dependencies_project_id'))
@@ -934,6 +1034,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_runs_dataset_version_id'))
 
     op.drop_table('runs')
+    with op.batch_alter_table('labeling_projects', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_labeling_projects_project_id'))
+        batch_op.drop_index(batch_op.f('ix_labeling_projects_dataset_version_id'))
+
+    op.drop_table('labeling_projects')
     op.drop_table('dataset_profiles')
     with op.batch_alter_table('baseline_tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_baseline_tasks_baseline_id'))
