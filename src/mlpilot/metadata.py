@@ -17,7 +17,7 @@ DOMAIN_TIERS: tuple[tuple[str, ...], ...] = (
     ("connections", "recipes", "registry"),
     ("training", "serving"),
     ("monitoring", "scoring", "feeder"),
-    ("reports",),
+    ("reports", "value"),
 )
 DOMAINS = tuple(domain for tier in DOMAIN_TIERS for domain in tier)
 # Reference data any tier may read: pure catalogs shipped with the package (no tables, no services), like enums.

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
 from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.runtime import Runtime
+from mlpilot.core.timebuckets import utc_day
 from mlpilot.dataplane.telemetry import PredictionLog
 from mlpilot.monitoring import live, metrics
 from mlpilot.monitoring.models import Feedback, InferenceLog
@@ -272,3 +273,51 @@ def summarize_project_services(session: Session, *, project_id: int, hours: int 
             latency_p50_ms=stats.latency_p50_ms, latency_p95_ms=stats.latency_p95_ms,
             latency_p99_ms=stats.latency_p99_ms))
     return rows
+
+
+@dataclass(frozen=True)
+class DailyTraffic:
+    """Client requests (shadow calls left out) and rows predicted by one service on one UTC day."""
+
+    service: str
+    day: str
+    requests: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class DailyQuality:
+    """Predictions of one service made on one UTC day that got feedback, and how many of them were right."""
+
+    service: str
+    day: str
+    count: int
+    correct: int
+
+
+def daily_traffic(session: Session, *, service_names: list[str], since: dt.datetime,
+                  until: dt.datetime) -> list[DailyTraffic]:
+    """Requests and rows per service and UTC day in [since, until), counted by the database (for value trees)."""
+    if not service_names:
+        return []
+    day = utc_day(session, InferenceLog.ts)
+    stmt = (select(InferenceLog.service, day, func.count(), func.coalesce(func.sum(InferenceLog.rows), 0))
+            .where(InferenceLog.service.in_(service_names), InferenceLog.ts >= since, InferenceLog.ts < until,
+                   InferenceLog.role != "shadow")
+            .group_by(InferenceLog.service, day))
+    return [DailyTraffic(service=s, day=str(d), requests=int(n), rows=int(r)) for s, d, n, r in session.execute(stmt)]
+
+
+def daily_quality(session: Session, *, service_names: list[str], since: dt.datetime,
+                  until: dt.datetime) -> list[DailyQuality]:
+    """Classification feedback per service and UTC day of the prediction: how many, how many right."""
+    if not service_names:
+        return []
+    day = utc_day(session, Feedback.ts)
+    right = func.sum(case((Feedback.prediction == Feedback.actual, 1), else_=0))
+    stmt = (select(Feedback.service, day, func.count(), right)
+            .where(Feedback.service.in_(service_names), Feedback.ts >= since, Feedback.ts < until,
+                   Feedback.task == "classification")
+            .group_by(Feedback.service, day))
+    return [DailyQuality(service=s, day=str(d), count=int(n), correct=int(c or 0))
+            for s, d, n, c in session.execute(stmt)]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 17:47:10.509953
+Create Date: 2026-12-04 07:12:26.666548
 """
 from __future__ import annotations
 
@@ -405,6 +405,21 @@ def upgrade() -> None:
     with op.batch_alter_table('screenings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_screenings_project_id'), ['project_id'], unique=False)
 
+    op.create_table('value_costs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('amount', sa.Float(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('start_month', sa.Date(), nullable=False),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_value_costs_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_value_costs'))
+    )
+    with op.batch_alter_table('value_costs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_value_costs_project_id'), ['project_id'], unique=False)
+
     op.create_table('connection_watermarks',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('connection_id', sa.Integer(), nullable=False),
@@ -507,6 +522,35 @@ def upgrade() -> None:
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tasks_milestone_id'), ['milestone_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_project_id'), ['project_id'], unique=False)
+
+    op.create_table('value_nodes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('name_ko', sa.String(length=200), nullable=False),
+    sa.Column('name_en', sa.String(length=200), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('baseline', sa.Float(), nullable=True),
+    sa.Column('target', sa.Float(), nullable=True),
+    sa.Column('unit', sa.String(length=40), nullable=False),
+    sa.Column('value_per_unit', sa.Float(), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('direction', sa.String(length=6), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=True),
+    sa.Column('service_name', sa.String(length=63), nullable=True),
+    sa.Column('connection_id', sa.Integer(), nullable=True),
+    sa.Column('feed_month_column', sa.String(length=200), nullable=True),
+    sa.Column('feed_value_column', sa.String(length=200), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], name=op.f('fk_value_nodes_connection_id_connections'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['parent_id'], ['value_nodes.id'], name=op.f('fk_value_nodes_parent_id_value_nodes'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_value_nodes_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_value_nodes'))
+    )
+    with op.batch_alter_table('value_nodes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_value_nodes_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_value_nodes_project_id'), ['project_id'], unique=False)
 
     op.create_table('dataset_profiles',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -732,6 +776,11 @@ def downgrade() -> None:
 
     op.drop_table('runs')
     op.drop_table('dataset_profiles')
+    with op.batch_alter_table('value_nodes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_value_nodes_project_id'))
+        batch_op.drop_index(batch_op.f('ix_value_nodes_parent_id'))
+
+    op.drop_table('value_nodes')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tasks_project_id'))
         batch_op.drop_index(batch_op.f('ix_tasks_milestone_id'))
@@ -754,6 +803,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_connection_watermarks_connection_id'))
 
     op.drop_table('connection_watermarks')
+    with op.batch_alter_table('value_costs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_value_costs_project_id'))
+
+    op.drop_table('value_costs')
     with op.batch_alter_table('screenings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_screenings_project_id'))
 
