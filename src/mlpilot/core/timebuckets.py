@@ -5,18 +5,19 @@ Grouping by day in the database keeps a year of telemetry from crossing the wire
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
 
-from sqlalchemy import String, cast, func
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, String, cast, func
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 
-def utc_day(session: Session, column: Any) -> Any:
+def utc_day(session: Session, column: InstrumentedAttribute[dt.datetime] | InstrumentedAttribute[dt.datetime | None]
+            ) -> ColumnElement[str]:
     """Return an expression giving the UTC day of `column` as text, for the session's database."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD", type_=String)
     if dialect in ("mysql", "mariadb"):
-        return func.date_format(column, "%Y-%m-%d")
+        return func.date_format(column, "%Y-%m-%d", type_=String)
     # SQLite keeps UTC timestamps as ISO text ("2026-01-31 23:00:00.000000+00:00"): the day is its first ten.
-    return func.substr(cast(column, String), 1, 10)
+    return func.substr(cast(column, String), 1, 10, type_=String)

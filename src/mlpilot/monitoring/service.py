@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import Integer, case, delete, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from mlpilot.core.db import unit_of_work, utcnow
@@ -314,7 +314,7 @@ def daily_quality(session: Session, *, service_names: list[str], since: dt.datet
     if not service_names:
         return []
     day = utc_day(session, Feedback.ts)
-    right = func.sum(case((Feedback.prediction == Feedback.actual, 1), else_=0))
+    right = type_coerce(func.sum(case((Feedback.prediction == Feedback.actual, 1), else_=0)), Integer)
     stmt = (select(Feedback.service, day, func.count(), right)
             .where(Feedback.service.in_(service_names), Feedback.ts >= since, Feedback.ts < until,
                    Feedback.task == "classification")

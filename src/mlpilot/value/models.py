@@ -18,8 +18,8 @@ class NodeKind(enum.StrEnum):
 
 
 class Direction(enum.StrEnum):
-    higher = "higher"
-    lower = "lower"
+    HIGHER = "higher"
+    LOWER = "lower"
 
 
 class KpiSource(enum.StrEnum):
@@ -58,7 +58,7 @@ class ValueNode(Base):
     unit: Mapped[str] = mapped_column(String(40), default="")
     value_per_unit: Mapped[float | None] = mapped_column(Float, nullable=True)
     currency: Mapped[str] = mapped_column(String(3), default="KRW")
-    direction: Mapped[str] = mapped_column(String(6), default=Direction.higher)
+    direction: Mapped[str] = mapped_column(String(6), default=Direction.HIGHER)
     source: Mapped[str | None] = mapped_column(String(20), nullable=True)
     service_name: Mapped[str | None] = mapped_column(String(63), nullable=True)
     connection_id: Mapped[int | None] = mapped_column(ForeignKey("connections.id", ondelete="SET NULL"),

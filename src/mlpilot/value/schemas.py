@@ -22,7 +22,7 @@ class NodeCreate(InputModel):
     unit: str = Field("", max_length=40)
     value_per_unit: float | None = Field(None, allow_inf_nan=False, description="Money per unit of the KPI.")
     currency: str = Currency
-    direction: Direction = Direction.higher
+    direction: Direction = Direction.HIGHER
     source: KpiSource | None = None
     service_name: str | None = Field(None, max_length=63)
     connection_id: int | None = Field(None, ge=1)

@@ -290,7 +290,7 @@ def value_summary(session: Session, project_id: int, *, runtime: Runtime | None 
     daily = _evidence(session, project_id, kpis, min(first_month, first_day), today)
     costs = list_costs(session, project_id=project_id)
     currency = (costs[0].currency if costs else kpis[0].currency if kpis else "KRW")
-    values, benefit_by_node, benefit_by_month = [], {}, defaultdict(float)
+    values, benefit_by_node, benefit_by_month = [], {}, defaultdict[str, float](float)
     for kpi in kpis:
         evidence, error = _kpi_evidence(session, runtime, kpi, services, daily)
         monthly = compute.series(evidence, month_keys)
@@ -304,8 +304,8 @@ def value_summary(session: Session, project_id: int, *, runtime: Runtime | None 
         benefit_by_node[kpi.id] = sum(gains.values())
         latest = next((p.actual for p in reversed(monthly) if p.actual is not None), None)
         values.append(KpiValue(
-            node_id=kpi.id, name_ko=kpi.name_ko, name_en=kpi.name_en, unit=kpi.unit, source=KpiSource(kpi.source),
-            direction=kpi.direction, baseline=kpi.baseline or 0.0, target=kpi.target or 0.0,
+            node_id=kpi.id, name_ko=kpi.name_ko, name_en=kpi.name_en, unit=kpi.unit,
+            source=KpiSource(kpi.source or KpiSource.feed), direction=kpi.direction, baseline=kpi.baseline or 0.0, target=kpi.target or 0.0,
             value_per_unit=kpi.value_per_unit or 0.0, currency=kpi.currency, actual=latest,
             progress=compute.progress(latest, kpi.baseline or 0.0, kpi.target or 0.0),
             benefit=round(benefit_by_node[kpi.id], 2), monthly=monthly,
