@@ -305,7 +305,8 @@ def value_summary(session: Session, project_id: int, *, runtime: Runtime | None 
         latest = next((p.actual for p in reversed(monthly) if p.actual is not None), None)
         values.append(KpiValue(
             node_id=kpi.id, name_ko=kpi.name_ko, name_en=kpi.name_en, unit=kpi.unit,
-            source=KpiSource(kpi.source or KpiSource.feed), direction=kpi.direction, baseline=kpi.baseline or 0.0, target=kpi.target or 0.0,
+            source=KpiSource(kpi.source or KpiSource.feed), direction=kpi.direction,
+            baseline=kpi.baseline or 0.0, target=kpi.target or 0.0,
             value_per_unit=kpi.value_per_unit or 0.0, currency=kpi.currency, actual=latest,
             progress=compute.progress(latest, kpi.baseline or 0.0, kpi.target or 0.0),
             benefit=round(benefit_by_node[kpi.id], 2), monthly=monthly,
