@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 
 from mlpilot.core.db import session_scope, unit_of_work
 from mlpilot.core.runtime import Runtime
@@ -32,4 +32,7 @@ def add_feedback(runtime: Runtime, *, service: str, day: dt.date, right: int, wr
     rows = [Feedback(service=service, request_id=f"{day}-{i}", task="classification", ts=start,
                      prediction="yes", actual="yes" if i < right else "no") for i in range(right + wrong)]
     with session_scope(runtime.sessions) as session, unit_of_work(session):
+        # As monitoring.record_feedback does: feedback on a request replaces the earlier feedback.
+        session.execute(delete(Feedback).where(Feedback.service == service,
+                                               Feedback.request_id.in_([r.request_id for r in rows])))
         session.add_all(rows)

@@ -127,6 +127,12 @@ def test_actuals_from_telemetry_feedback_and_scoring_with_roi(client: TestClient
                  right=0, wrong=10)
     moved = client.get(f"/api/v1/projects/{pid}/value").json()
     assert {k["node_id"]: k for k in moved["kpis"]}[accuracy["id"]]["actual"] == 0.4
+    # New telemetry is added to the daily rollup on the next read, and feedback replaced on a request is recounted.
+    add_traffic(runtime, service="churn-svc", day=today, requests=3, rows_each=1)
+    add_feedback(runtime, service="churn-svc", day=today, right=10, wrong=0)
+    again = {k["node_id"]: k for k in client.get(f"/api/v1/projects/{pid}/value").json()["kpis"]}
+    assert again[requests["id"]]["actual"] == 10 and again[rows["id"]]["actual"] == 24
+    assert again[accuracy["id"]]["actual"] == 0.5  # today's 10 now right, yesterday's 10 wrong
     with session_scope(runtime.sessions) as session:
         typed = value_summary(session, pid)
     assert typed.roi.currency == "KRW" and len(typed.kpis) == 4

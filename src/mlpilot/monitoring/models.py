@@ -88,3 +88,27 @@ class Feedback(Base):
     prediction: Mapped[str] = mapped_column(String(200))
     actual: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DailyRollup(Base):
+    """Per service and UTC day: client requests, rows predicted, and classification feedback (how many, how many
+    right). Kept up to date incrementally from the log and feedback rows (monitoring.rollups), so a year of
+    telemetry is summed once, not on every read."""
+
+    __tablename__ = "inference_daily"
+
+    service: Mapped[str] = mapped_column(String(63), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    feedback: Mapped[int] = mapped_column(BigInteger, default=0)
+    correct: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RollupMark(Base):
+    """The highest inference-log (name "logs") or feedback (name "feedback") id already in the daily rollup."""
+
+    __tablename__ = "inference_daily_marks"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)

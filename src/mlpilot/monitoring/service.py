@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from sqlalchemy import Integer, case, delete, func, select, type_coerce
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.runtime import Runtime
-from mlpilot.core.timebuckets import utc_day
 from mlpilot.dataplane.telemetry import PredictionLog
-from mlpilot.monitoring import live, metrics
+from mlpilot.monitoring import live, metrics, rollups
 from mlpilot.monitoring.models import Feedback, InferenceLog
 from mlpilot.monitoring.schemas import FeedbackResult, LiveDriftRead, MetricsRead, QualityRead
 from mlpilot.monitoring.sink import InferenceSink, SinkStats
@@ -295,29 +294,20 @@ class DailyQuality:
     correct: int
 
 
-def daily_traffic(session: Session, *, service_names: list[str], since: dt.datetime,
-                  until: dt.datetime) -> list[DailyTraffic]:
-    """Requests and rows per service and UTC day in [since, until), counted by the database (for value trees)."""
-    if not service_names:
-        return []
-    day = utc_day(session, InferenceLog.ts)
-    stmt = (select(InferenceLog.service, day, func.count(), func.coalesce(func.sum(InferenceLog.rows), 0))
-            .where(InferenceLog.service.in_(service_names), InferenceLog.ts >= since, InferenceLog.ts < until,
-                   InferenceLog.role != "shadow")
-            .group_by(InferenceLog.service, day))
-    return [DailyTraffic(service=s, day=str(d), requests=int(n), rows=int(r)) for s, d, n, r in session.execute(stmt)]
+def daily_rollup(session: Session, *, service_names: list[str], first_day: dt.date,
+                 last_day: dt.date) -> tuple[list[DailyTraffic], list[DailyQuality]]:
+    """Requests, rows and classification feedback per service and UTC day, first_day..last_day (for value trees).
 
-
-def daily_quality(session: Session, *, service_names: list[str], since: dt.datetime,
-                  until: dt.datetime) -> list[DailyQuality]:
-    """Classification feedback per service and UTC day of the prediction: how many, how many right."""
+    Reads the daily rollup after bringing it up to date (only the rows written since the last read are counted).
+    Call it outside a unit of work: the refresh commits on its own.
+    """
     if not service_names:
-        return []
-    day = utc_day(session, Feedback.ts)
-    right = type_coerce(func.sum(case((Feedback.prediction == Feedback.actual, 1), else_=0)), Integer)
-    stmt = (select(Feedback.service, day, func.count(), right)
-            .where(Feedback.service.in_(service_names), Feedback.ts >= since, Feedback.ts < until,
-                   Feedback.task == "classification")
-            .group_by(Feedback.service, day))
-    return [DailyQuality(service=s, day=str(d), count=int(n), correct=int(c or 0))
-            for s, d, n, c in session.execute(stmt)]
+        return [], []
+    rollups.refresh(session)
+    rows = rollups.read(session, service_names=service_names, first_day=first_day.isoformat(),
+                        last_day=last_day.isoformat())
+    traffic = [DailyTraffic(service=r.service, day=r.day, requests=r.requests, rows=r.rows) for r in rows
+               if r.requests]
+    quality = [DailyQuality(service=r.service, day=r.day, count=r.feedback, correct=r.correct) for r in rows
+               if r.feedback]
+    return traffic, quality

@@ -213,13 +213,13 @@ def _evidence(session: Session, project_id: int, kpis: list[ValueNode], since: d
     start, end = _day_start(since), _day_start(until + dt.timedelta(days=1))
     names = sorted({k.service_name for k in kpis if k.source in SERVICE_SOURCES and k.service_name})
     found: dict[tuple[str, str], dict[str, tuple[float, float]]] = defaultdict(dict)
-    if any(k.source in (KpiSource.requests, KpiSource.predictions) for k in kpis):
-        for t in monitoring_service.daily_traffic(session, service_names=names, since=start, until=end):
-            found[(KpiSource.requests, t.service)][t.day] = (float(t.requests), 1.0)
-            found[(KpiSource.predictions, t.service)][t.day] = (float(t.rows), 1.0)
-    if any(k.source == KpiSource.live_accuracy for k in kpis):
-        for q in monitoring_service.daily_quality(session, service_names=names, since=start, until=end):
-            found[(KpiSource.live_accuracy, q.service)][q.day] = (float(q.correct), float(q.count))
+    traffic, quality = monitoring_service.daily_rollup(session, service_names=names, first_day=since,
+                                                       last_day=until)
+    for t in traffic:
+        found[(KpiSource.requests, t.service)][t.day] = (float(t.requests), 1.0)
+        found[(KpiSource.predictions, t.service)][t.day] = (float(t.rows), 1.0)
+    for q in quality:
+        found[(KpiSource.live_accuracy, q.service)][q.day] = (float(q.correct), float(q.count))
     if any(k.source in (KpiSource.scoring_runs, KpiSource.scoring_rows) for k in kpis):
         for s in scoring_service.daily_scoring(session, project_id=project_id, since=start, until=end):
             found[(KpiSource.scoring_runs, "")][s.day] = (float(s.runs), 1.0)

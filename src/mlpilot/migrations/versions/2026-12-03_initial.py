@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 07:12:26.666548
+Create Date: 2026-12-04 07:23:04.977607
 """
 from __future__ import annotations
 
@@ -51,6 +51,20 @@ def upgrade() -> None:
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.create_index('ix_feedback_service_ts', ['service', 'ts'], unique=False)
 
+    op.create_table('inference_daily',
+    sa.Column('service', sa.String(length=63), nullable=False),
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('requests', sa.BigInteger(), nullable=False),
+    sa.Column('rows', sa.BigInteger(), nullable=False),
+    sa.Column('feedback', sa.BigInteger(), nullable=False),
+    sa.Column('correct', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('service', 'day', name=op.f('pk_inference_daily'))
+    )
+    op.create_table('inference_daily_marks',
+    sa.Column('name', sa.String(length=20), nullable=False),
+    sa.Column('last_id', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_inference_daily_marks'))
+    )
     op.create_table('inference_logs',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('service', sa.String(length=63), nullable=False),
@@ -896,6 +910,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_inference_logs_service_ts')
 
     op.drop_table('inference_logs')
+    op.drop_table('inference_daily_marks')
+    op.drop_table('inference_daily')
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.drop_index('ix_feedback_service_ts')
 

@@ -1,0 +1,111 @@
+"""The daily rollup of telemetry and feedback: per service and UTC day, kept up to date incrementally.
+
+Log rows are only ever appended (by the sink, the one writer), so new rows — ids above the stored mark — are
+grouped and added to their days. Feedback on a request replaces the earlier feedback (delete, then insert with a
+new id), so for new feedback rows the days they fall on are recounted from the feedback table instead of added.
+A refresh moves each mark with a compare-and-set: when two refreshes race, the loser rolls back and the reader
+sees the winner's rollup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import Integer, case, func, select, type_coerce, update
+from sqlalchemy.orm import Session
+
+from mlpilot.core.db import unit_of_work
+from mlpilot.core.errors import Conflict
+from mlpilot.core.timebuckets import utc_day
+from mlpilot.monitoring.models import DailyRollup, Feedback, InferenceLog, RollupMark
+
+
+class _Raced(Exception):
+    """Another refresh moved the mark first; this one's work is rolled back."""
+
+
+def _mark(session: Session, name: str) -> int:
+    mark = session.get(RollupMark, name)
+    if mark is None:
+        session.add(RollupMark(name=name, last_id=0))
+        session.flush()
+        return 0
+    return mark.last_id
+
+
+def _move(session: Session, name: str, old: int, new: int) -> None:
+    moved = session.execute(update(RollupMark).where(RollupMark.name == name, RollupMark.last_id == old)
+                            .values(last_id=new))
+    if getattr(moved, "rowcount", 1) != 1:
+        raise _Raced
+
+
+def _rollups(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], DailyRollup]:
+    found: dict[tuple[str, str], DailyRollup] = {}
+    by_service: dict[str, list[str]] = defaultdict(list)
+    for service, day in keys:
+        by_service[service].append(day)
+    for service, days in by_service.items():
+        stmt = select(DailyRollup).where(DailyRollup.service == service, DailyRollup.day.in_(days))
+        found.update({(r.service, r.day): r for r in session.scalars(stmt)})
+    for key in keys - found.keys():
+        found[key] = DailyRollup(service=key[0], day=key[1], requests=0, rows=0, feedback=0, correct=0)
+        session.add(found[key])
+    return found
+
+
+def _add_logs(session: Session) -> None:
+    old = _mark(session, "logs")
+    new = session.scalar(select(func.max(InferenceLog.id))) or 0
+    if new <= old:
+        return
+    day = utc_day(session, InferenceLog.ts)
+    stmt = (select(InferenceLog.service, day, func.count(), type_coerce(func.sum(InferenceLog.rows), Integer))
+            .where(InferenceLog.id > old, InferenceLog.id <= new, InferenceLog.role != "shadow")
+            .group_by(InferenceLog.service, day))
+    counted = [(s, str(d), int(n), int(r or 0)) for s, d, n, r in session.execute(stmt)]
+    rollups = _rollups(session, {(s, d) for s, d, _, _ in counted})
+    for service, day_key, requests, rows in counted:
+        rollup = rollups[(service, day_key)]
+        rollup.requests += requests
+        rollup.rows += rows
+    _move(session, "logs", old, new)
+
+
+def _recount_feedback(session: Session) -> None:
+    old = _mark(session, "feedback")
+    new = session.scalar(select(func.max(Feedback.id))) or 0
+    if new <= old:
+        return
+    day = utc_day(session, Feedback.ts)
+    touched = {(s, str(d)) for s, d in session.execute(
+        select(Feedback.service, day).where(Feedback.id > old, Feedback.id <= new).distinct())}
+    rollups = _rollups(session, touched)
+    right = type_coerce(func.sum(case((Feedback.prediction == Feedback.actual, 1), else_=0)), Integer)
+    for service, day_key in touched:
+        start = dt.datetime.fromisoformat(day_key).replace(tzinfo=dt.UTC)
+        count, correct = session.execute(
+            select(func.count(), right).where(Feedback.service == service, Feedback.ts >= start,
+                                              Feedback.ts < start + dt.timedelta(days=1),
+                                              Feedback.task == "classification")).one()
+        rollups[(service, day_key)].feedback = int(count)
+        rollups[(service, day_key)].correct = int(correct or 0)
+    _move(session, "feedback", old, new)
+
+
+def refresh(session: Session) -> None:
+    """Bring the daily rollup up to date with the log and feedback rows written since the last refresh."""
+    try:
+        with unit_of_work(session):
+            _add_logs(session)
+            _recount_feedback(session)
+    except (_Raced, Conflict):
+        pass  # another refresh got there first (a moved mark, or the same new day inserted): read its rollup
+
+
+def read(session: Session, *, service_names: list[str], first_day: str, last_day: str) -> list[DailyRollup]:
+    """The rollup rows of the services for days first_day..last_day ("YYYY-MM-DD", both included)."""
+    stmt = select(DailyRollup).where(DailyRollup.service.in_(service_names), DailyRollup.day >= first_day,
+                                     DailyRollup.day <= last_day)
+    return list(session.scalars(stmt))
