@@ -18,6 +18,7 @@ from mlpilot.cli import (
     runs,
     scoring,
     services,
+    value,
 )
 from mlpilot.cli.serve import serve
 from mlpilot.cli.up import up
@@ -41,6 +42,7 @@ app.add_typer(accounts.jobs_app, name="jobs")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(scoring.app, name="scoring")
 app.add_typer(automl.app, name="automl")
+app.add_typer(value.app, name="value")
 
 
 @app.command()
