@@ -8,11 +8,12 @@ with `--services` services, and for each service one inference-log row and one f
 predictions KPI and a live-accuracy KPI, with a one-off and a monthly cost.
 
 mlpilot: `mlpilot.value.service.value_summary(session, project_id, months=12, days=31)`, the full recompute
-(monthly and daily series of every KPI, benefits, ROI, payback). Timed once on the fresh database (the first read
-builds the daily rollup from the whole year: `mlpilot_first_seconds`), then `--repeat` times, each after one more
-hour of telemetry and feedback arrives (the steady state of a value page: `mlpilot_seconds`, the median). Peer, measured in the same run on the same
-database: the naive recompute a data scientist would write, per service `pandas.read_sql` of the year's rows then a
-`groupby` by month (requests, rows, accuracy). The script checks both give the same monthly actuals and prints
+(monthly and daily series of every KPI, benefits, ROI, payback). Timed once on the fresh database (the first
+read builds the daily rollup from the whole year: `mlpilot_first_seconds`), then `--repeat` times, each after one
+more hour of telemetry and feedback arrives (the steady state of a value page: `mlpilot_seconds`, the median).
+Peer, measured in the same run on the same database: the naive recompute a data scientist would write, per service
+`pandas.read_sql` of the year's rows then a `groupby` by month (requests, rows, accuracy). The script checks both
+give the same monthly actuals and prints
 the median seconds of each and the ratio peer / mlpilot.
 """
 
@@ -95,12 +96,14 @@ def naive_monthly(engine, names: list[str], since: dt.datetime) -> dict[tuple[st
     result: dict[tuple[str, str], float] = {}
     with engine.connect() as conn:
         for name in names:
-            logs = pd.read_sql("SELECT ts, rows FROM inference_logs WHERE service = ? AND ts >= ? AND role != 'shadow'",
+            logs = pd.read_sql("SELECT ts, rows FROM inference_logs WHERE service = ? AND ts >= ? "
+                               "AND role != 'shadow'",
                                conn.connection.driver_connection, params=(name, str(since)))
             logs["month"] = pd.to_datetime(logs["ts"], format="ISO8601", utc=True).dt.strftime("%Y-%m")
             traffic = logs.groupby("month").agg(requests=("rows", "size"), rows=("rows", "sum"))
             fb = pd.read_sql("SELECT ts, prediction, actual FROM feedback WHERE service = ? AND ts >= ? "
-                             "AND task = 'classification'", conn.connection.driver_connection, params=(name, str(since)))
+                             "AND task = 'classification'", conn.connection.driver_connection,
+                             params=(name, str(since)))
             fb["month"] = pd.to_datetime(fb["ts"], format="ISO8601", utc=True).dt.strftime("%Y-%m")
             fb["right"] = fb["prediction"] == fb["actual"]
             accuracy = fb.groupby("month")["right"].mean()
@@ -142,20 +145,22 @@ def main() -> None:
             summary = value_summary(session, project_id, months=12, days=31)
         ours.append(time.perf_counter() - t0)
     names = [f"svc-{i:02d}" for i in range(args.services)]
-    first = dt.datetime.strptime(summary.first_month + "-01", "%Y-%m-%d").replace(tzinfo=dt.UTC)  # type: ignore[union-attr]
+    first = dt.datetime.strptime(summary.first_month + "-01", "%Y-%m-%d").replace(tzinfo=dt.UTC)
     expected: dict[tuple[str, str], float] = {}
     for _ in range(args.repeat):
         t0 = time.perf_counter()
         expected = naive_monthly(engine, names, first)
         peer.append(time.perf_counter() - t0)
-    got = {(k.name_en, p.period): p.actual for k in summary.kpis for p in k.monthly if p.actual is not None}  # type: ignore[union-attr]
+    assert summary is not None
+    got = {(k.name_en, p.period): p.actual for k in summary.kpis for p in k.monthly if p.actual is not None}
     assert got == expected, "mlpilot and the peer disagree on the monthly actuals"
     mine, theirs = statistics.median(ours), statistics.median(peer)
-    result = {"services": args.services, "days": args.days, "kpis": len(summary.kpis),  # type: ignore[union-attr]
-              "mlpilot_first_seconds": round(cold, 3), "mlpilot_seconds": round(mine, 3), "mlpilot_runs": [round(s, 3) for s in ours],
+    result = {"services": args.services, "days": args.days, "kpis": len(summary.kpis),
+              "mlpilot_first_seconds": round(cold, 3), "mlpilot_seconds": round(mine, 3),
+              "mlpilot_runs": [round(s, 3) for s in ours],
               "peer": "per-service pandas.read_sql + groupby by month", "peer_seconds": round(theirs, 3),
               "peer_runs": [round(s, 3) for s in peer], "ratio_peer_over_mlpilot": round(theirs / mine, 2),
-              "roi": summary.roi.roi, "payback_months": summary.roi.payback_months}  # type: ignore[union-attr]
+              "roi": summary.roi.roi, "payback_months": summary.roi.payback_months}
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
