@@ -79,18 +79,20 @@ def _recount_feedback(session: Session) -> None:
     if new <= old:
         return
     day = utc_day(session, Feedback.ts)
-    touched = {(s, str(d)) for s, d in session.execute(
+    touched = {(str(sv), str(d)) for sv, d in session.execute(
         select(Feedback.service, day).where(Feedback.id > old, Feedback.id <= new).distinct())}
-    rollups = _rollups(session, touched)
+    # One grouped recount over the span of touched days (recounting an untouched day in between is harmless).
+    first = dt.datetime.fromisoformat(min(d for _, d in touched)).replace(tzinfo=dt.UTC)
+    last = dt.datetime.fromisoformat(max(d for _, d in touched)).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
     right = type_coerce(func.sum(case((Feedback.prediction == Feedback.actual, 1), else_=0)), Integer)
-    for service, day_key in touched:
-        start = dt.datetime.fromisoformat(day_key).replace(tzinfo=dt.UTC)
-        count, correct = session.execute(
-            select(func.count(), right).where(Feedback.service == service, Feedback.ts >= start,
-                                              Feedback.ts < start + dt.timedelta(days=1),
-                                              Feedback.task == "classification")).one()
-        rollups[(service, day_key)].feedback = int(count)
-        rollups[(service, day_key)].correct = int(correct or 0)
+    stmt = (select(Feedback.service, day, func.count(), right)
+            .where(Feedback.service.in_(sorted({sv for sv, _ in touched})), Feedback.ts >= first, Feedback.ts < last,
+                   Feedback.task == "classification")
+            .group_by(Feedback.service, day))
+    counted = {(str(sv), str(d)): (int(n), int(c or 0)) for sv, d, n, c in session.execute(stmt)}
+    rollups = _rollups(session, touched | counted.keys())
+    for key, rollup in rollups.items():
+        rollup.feedback, rollup.correct = counted.get(key, (0, 0))
     _move(session, "feedback", old, new)
 
 
