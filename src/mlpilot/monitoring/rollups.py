@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 
-from sqlalchemy import Integer, case, func, select, type_coerce, update
+from sqlalchemy import Integer, String, case, func, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from mlpilot.core.db import unit_of_work
@@ -41,18 +42,23 @@ def _move(session: Session, name: str, old: int, new: int) -> None:
         raise _Raced
 
 
-def _rollups(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], DailyRollup]:
-    found: dict[tuple[str, str], DailyRollup] = {}
+def _upsert(session: Session, values: dict[tuple[str, str], dict[str, int]], *, add: bool) -> None:
+    """Add `values` to (or set them on) the rollup rows of their (service, day); new days in one bulk insert."""
     by_service: dict[str, list[str]] = defaultdict(list)
-    for service, day in keys:
+    for service, day in values:
         by_service[service].append(day)
+    existing: set[tuple[str, str]] = set()
     for service, days in by_service.items():
         stmt = select(DailyRollup).where(DailyRollup.service == service, DailyRollup.day.in_(days))
-        found.update({(r.service, r.day): r for r in session.scalars(stmt)})
-    for key in keys - found.keys():
-        found[key] = DailyRollup(service=key[0], day=key[1], requests=0, rows=0, feedback=0, correct=0)
-        session.add(found[key])
-    return found
+        for rollup in session.scalars(stmt):
+            existing.add((rollup.service, rollup.day))
+            for field, value in values[(rollup.service, rollup.day)].items():
+                setattr(rollup, field, getattr(rollup, field) + value if add else value)
+    fresh = [{"service": sv, "day": d, "requests": 0, "rows": 0, "feedback": 0, "correct": 0, **v}
+             for (sv, d), v in values.items() if (sv, d) not in existing]
+    session.flush()
+    if fresh:
+        session.execute(insert(DailyRollup), fresh)
 
 
 def _add_logs(session: Session) -> None:
@@ -64,12 +70,8 @@ def _add_logs(session: Session) -> None:
     stmt = (select(InferenceLog.service, day, func.count(), type_coerce(func.sum(InferenceLog.rows), Integer))
             .where(InferenceLog.id > old, InferenceLog.id <= new, InferenceLog.role != "shadow")
             .group_by(InferenceLog.service, day))
-    counted = [(s, str(d), int(n), int(r or 0)) for s, d, n, r in session.execute(stmt)]
-    rollups = _rollups(session, {(s, d) for s, d, _, _ in counted})
-    for service, day_key, requests, rows in counted:
-        rollup = rollups[(service, day_key)]
-        rollup.requests += requests
-        rollup.rows += rows
+    _upsert(session, {(str(sv), str(d)): {"requests": int(n), "rows": int(r or 0)}
+                      for sv, d, n, r in session.execute(stmt)}, add=True)
     _move(session, "logs", old, new)
 
 
@@ -89,10 +91,9 @@ def _recount_feedback(session: Session) -> None:
             .where(Feedback.service.in_(sorted({sv for sv, _ in touched})), Feedback.ts >= first, Feedback.ts < last,
                    Feedback.task == "classification")
             .group_by(Feedback.service, day))
-    counted = {(str(sv), str(d)): (int(n), int(c or 0)) for sv, d, n, c in session.execute(stmt)}
-    rollups = _rollups(session, touched | counted.keys())
-    for key, rollup in rollups.items():
-        rollup.feedback, rollup.correct = counted.get(key, (0, 0))
+    counted = {(str(sv), str(d)): {"feedback": int(n), "correct": int(c or 0)} for sv, d, n, c in session.execute(stmt)}
+    _upsert(session, {key: counted.get(key, {"feedback": 0, "correct": 0}) for key in touched | counted.keys()},
+            add=False)
     _move(session, "feedback", old, new)
 
 
@@ -106,8 +107,26 @@ def refresh(session: Session) -> None:
         pass  # another refresh got there first (a moved mark, or the same new day inserted): read its rollup
 
 
-def read(session: Session, *, service_names: list[str], first_day: str, last_day: str) -> list[DailyRollup]:
-    """The rollup rows of the services for days first_day..last_day ("YYYY-MM-DD", both included)."""
-    stmt = select(DailyRollup).where(DailyRollup.service.in_(service_names), DailyRollup.day >= first_day,
-                                     DailyRollup.day <= last_day)
-    return list(session.scalars(stmt))
+@dataclass(frozen=True)
+class Counts:
+    """Requests, rows, and classification feedback (how many, how many right) of a service in a period."""
+
+    service: str
+    period: str  # "YYYY-MM-DD" or "YYYY-MM"
+    requests: int
+    rows: int
+    feedback: int
+    correct: int
+
+
+def read(session: Session, *, service_names: list[str], first_day: str, last_day: str,
+         by_month: bool = False) -> list[Counts]:
+    """The services' counts per day (or per month, summed in the database) for days first_day..last_day."""
+    period = func.substr(DailyRollup.day, 1, 7 if by_month else 10, type_=String)
+    requests, rows, feedback, correct = (type_coerce(func.sum(c), Integer) for c in (
+        DailyRollup.requests, DailyRollup.rows, DailyRollup.feedback, DailyRollup.correct))
+    stmt = (select(DailyRollup.service, period, requests, rows, feedback, correct)
+            .where(DailyRollup.service.in_(service_names), DailyRollup.day >= first_day, DailyRollup.day <= last_day)
+            .group_by(DailyRollup.service, period))
+    return [Counts(str(sv), str(p), int(q or 0), int(r or 0), int(f or 0), int(c or 0))
+            for sv, p, q, r, f, c in session.execute(stmt)]

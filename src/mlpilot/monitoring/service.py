@@ -274,40 +274,16 @@ def summarize_project_services(session: Session, *, project_id: int, hours: int 
     return rows
 
 
-@dataclass(frozen=True)
-class DailyTraffic:
-    """Client requests (shadow calls left out) and rows predicted by one service on one UTC day."""
+def rollup_counts(session: Session, *, service_names: list[str], first_day: dt.date, last_day: dt.date,
+                  by_month: bool = False, refresh: bool = True) -> list[rollups.Counts]:
+    """Requests, rows and classification feedback per service and UTC day (or month) over first_day..last_day.
 
-    service: str
-    day: str
-    requests: int
-    rows: int
-
-
-@dataclass(frozen=True)
-class DailyQuality:
-    """Predictions of one service made on one UTC day that got feedback, and how many of them were right."""
-
-    service: str
-    day: str
-    count: int
-    correct: int
-
-
-def daily_rollup(session: Session, *, service_names: list[str], first_day: dt.date,
-                 last_day: dt.date) -> tuple[list[DailyTraffic], list[DailyQuality]]:
-    """Requests, rows and classification feedback per service and UTC day, first_day..last_day (for value trees).
-
-    Reads the daily rollup after bringing it up to date (only the rows written since the last read are counted).
-    Call it outside a unit of work: the refresh commits on its own.
+    Reads the daily rollup, first bringing it up to date (only rows written since the last refresh are counted);
+    the refresh commits on its own, so call this outside a unit of work.
     """
     if not service_names:
-        return [], []
-    rollups.refresh(session)
-    rows = rollups.read(session, service_names=service_names, first_day=first_day.isoformat(),
-                        last_day=last_day.isoformat())
-    traffic = [DailyTraffic(service=r.service, day=r.day, requests=r.requests, rows=r.rows) for r in rows
-               if r.requests]
-    quality = [DailyQuality(service=r.service, day=r.day, count=r.feedback, correct=r.correct) for r in rows
-               if r.feedback]
-    return traffic, quality
+        return []
+    if refresh:
+        rollups.refresh(session)
+    return rollups.read(session, service_names=service_names, first_day=first_day.isoformat(),
+                        last_day=last_day.isoformat(), by_month=by_month)

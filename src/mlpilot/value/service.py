@@ -207,28 +207,39 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-def _evidence(session: Session, project_id: int, kpis: list[ValueNode], since: dt.date,
-              until: dt.date) -> dict[tuple[str, str], Evidence]:
-    """Daily evidence per (source, service name or ""), one grouped query per kind of evidence."""
-    start, end = _day_start(since), _day_start(until + dt.timedelta(days=1))
+Daily = dict[tuple[str, str], Evidence]
+
+
+def _evidence(session: Session, project_id: int, kpis: list[ValueNode], first_month: dt.date, first_day: dt.date,
+              until: dt.date) -> tuple[Daily, Daily]:
+    """Evidence per (source, service name or "") by month and by day: a few grouped queries for all KPIs."""
     names = sorted({k.service_name for k in kpis if k.source in SERVICE_SOURCES and k.service_name})
-    found: dict[tuple[str, str], dict[str, tuple[float, float]]] = defaultdict(dict)
-    traffic, quality = monitoring_service.daily_rollup(session, service_names=names, first_day=since,
-                                                       last_day=until)
-    for t in traffic:
-        found[(KpiSource.requests, t.service)][t.day] = (float(t.requests), 1.0)
-        found[(KpiSource.predictions, t.service)][t.day] = (float(t.rows), 1.0)
-    for q in quality:
-        found[(KpiSource.live_accuracy, q.service)][q.day] = (float(q.correct), float(q.count))
+    monthly: dict[tuple[str, str], dict[str, tuple[float, float]]] = defaultdict(dict)
+    daily: dict[tuple[str, str], dict[str, tuple[float, float]]] = defaultdict(dict)
+    for found, by_month, since in ((monthly, True, first_month), (daily, False, first_day)):
+        for c in monitoring_service.rollup_counts(session, service_names=names, first_day=since, last_day=until,
+                                                  by_month=by_month, refresh=by_month):  # refresh once, first
+            if c.requests:
+                found[(KpiSource.requests, c.service)][c.period] = (float(c.requests), 1.0)
+                found[(KpiSource.predictions, c.service)][c.period] = (float(c.rows), 1.0)
+            if c.feedback:
+                found[(KpiSource.live_accuracy, c.service)][c.period] = (float(c.correct), float(c.feedback))
     if any(k.source in (KpiSource.scoring_runs, KpiSource.scoring_rows) for k in kpis):
+        start, end = _day_start(min(first_month, first_day)), _day_start(until + dt.timedelta(days=1))
         for s in scoring_service.daily_scoring(session, project_id=project_id, since=start, until=end):
-            found[(KpiSource.scoring_runs, "")][s.day] = (float(s.runs), 1.0)
-            found[(KpiSource.scoring_rows, "")][s.day] = (float(s.rows), 1.0)
-    return {key: Evidence(ratio=key[0] == KpiSource.live_accuracy, by_period=value) for key, value in found.items()}
+            for found in (monthly, daily):  # series() adds the days up into months
+                found[(KpiSource.scoring_runs, "")][s.day] = (float(s.runs), 1.0)
+                found[(KpiSource.scoring_rows, "")][s.day] = (float(s.rows), 1.0)
+
+    def typed(found: dict[tuple[str, str], dict[str, tuple[float, float]]]) -> Daily:
+        return {key: Evidence(ratio=key[0] == KpiSource.live_accuracy, by_period=value)
+                for key, value in found.items()}
+
+    return typed(monthly), typed(daily)
 
 
 def _kpi_evidence(session: Session, runtime: Runtime | None, kpi: ValueNode, services: set[str],
-                  daily: dict[tuple[str, str], Evidence]) -> tuple[Evidence, str | None]:
+                  daily: Daily) -> tuple[Evidence, str | None]:
     empty = Evidence(ratio=False, by_period={})
     source = KpiSource(kpi.source or KpiSource.feed)
     if source == KpiSource.feed:
@@ -287,13 +298,15 @@ def value_summary(session: Session, project_id: int, *, runtime: Runtime | None 
     nodes = list_nodes(session, project_id=project_id)
     kpis = [n for n in nodes if n.kind == NodeKind.kpi]
     services = {s.name for s in serving_service.list_services(session, project_id=project_id)}
-    daily = _evidence(session, project_id, kpis, min(first_month, first_day), today)
+    by_month, by_day = _evidence(session, project_id, kpis, first_month, first_day, today)
     costs = list_costs(session, project_id=project_id)
     currency = (costs[0].currency if costs else kpis[0].currency if kpis else "KRW")
     values, benefit_by_node, benefit_by_month = [], {}, defaultdict[str, float](float)
     for kpi in kpis:
-        evidence, error = _kpi_evidence(session, runtime, kpi, services, daily)
+        evidence, error = _kpi_evidence(session, runtime, kpi, services, by_month)
         monthly = compute.series(evidence, month_keys)
+        days_evidence = evidence if kpi.source == KpiSource.feed else _kpi_evidence(
+            session, runtime, kpi, services, by_day)[0]
         gains = compute.monthly_benefit(monthly, baseline=kpi.baseline or 0.0, value_per_unit=kpi.value_per_unit or 0.0,
                                         higher_is_better=kpi.direction == "higher")
         if kpi.currency != currency and gains:
@@ -310,7 +323,7 @@ def value_summary(session: Session, project_id: int, *, runtime: Runtime | None 
             value_per_unit=kpi.value_per_unit or 0.0, currency=kpi.currency, actual=latest,
             progress=compute.progress(latest, kpi.baseline or 0.0, kpi.target or 0.0),
             benefit=round(benefit_by_node[kpi.id], 2), monthly=monthly,
-            daily=[] if kpi.source == KpiSource.feed else compute.series(evidence, day_keys), error=error))
+            daily=[] if kpi.source == KpiSource.feed else compute.series(days_evidence, day_keys), error=error))
     items = [CostItem(kind=str(c.kind), amount=c.amount, start=c.start_month) for c in costs if c.currency == currency]
     roi = compute.compute_roi(benefit_by_month, items, month_keys, currency=currency)
     return ValueSummary(project_id=project_id, first_month=month_keys[0], last_month=month_keys[-1],
