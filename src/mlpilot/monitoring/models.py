@@ -14,7 +14,8 @@ class InferenceLog(Base):
     """What one inference request cost and how it ended (no payloads: those may hold personal data)."""
 
     __tablename__ = "inference_logs"
-    __table_args__ = (Index("ix_inference_logs_service_ts", "service", "ts"),)
+    # AUTOINCREMENT: SQLite must never reuse the id of a deleted row, as the daily rollup counts rows above a mark.
+    __table_args__ = (Index("ix_inference_logs_service_ts", "service", "ts"), {"sqlite_autoincrement": True})
 
     # SQLite only auto-increments INTEGER primary keys; other databases get a 64-bit key.
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -78,7 +79,8 @@ class Feedback(Base):
     """Ground truth for one answered request, joined to what the model predicted (for live accuracy / RMSE)."""
 
     __tablename__ = "feedback"
-    __table_args__ = (Index("ix_feedback_service_ts", "service", "ts"),)
+    # AUTOINCREMENT: replaced feedback is deleted and inserted again; its new id must be above the rollup's mark.
+    __table_args__ = (Index("ix_feedback_service_ts", "service", "ts"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     service: Mapped[str] = mapped_column(String(63))

@@ -43,20 +43,24 @@ def _move(session: Session, name: str, old: int, new: int) -> None:
 
 
 def _upsert(session: Session, values: dict[tuple[str, str], dict[str, int]], *, add: bool) -> None:
-    """Add `values` to (or set them on) the rollup rows of their (service, day); new days in one bulk insert."""
+    """Add `values` to (or set them on) the rollup rows of their (service, day): bulk update by key, bulk insert."""
     by_service: dict[str, list[str]] = defaultdict(list)
     for service, day in values:
         by_service[service].append(day)
-    existing: set[tuple[str, str]] = set()
+    fields = sorted({f for v in values.values() for f in v})
+    changed = []
     for service, days in by_service.items():
-        stmt = select(DailyRollup).where(DailyRollup.service == service, DailyRollup.day.in_(days))
-        for rollup in session.scalars(stmt):
-            existing.add((rollup.service, rollup.day))
-            for field, value in values[(rollup.service, rollup.day)].items():
-                setattr(rollup, field, getattr(rollup, field) + value if add else value)
+        stmt = (select(DailyRollup.day, *(getattr(DailyRollup, f) for f in fields))
+                .where(DailyRollup.service == service, DailyRollup.day.in_(days)))
+        for row in session.execute(stmt):
+            day, old = str(row[0]), [int(o) for o in row[1:]]
+            new = values.pop((service, day))
+            changed.append({"service": service, "day": day, **{
+                f: (o + new.get(f, 0) if add else new.get(f, 0)) for f, o in zip(fields, old, strict=True)}})
+    if changed:
+        session.execute(update(DailyRollup), changed)  # ORM bulk UPDATE by primary key (executemany)
     fresh = [{"service": sv, "day": d, "requests": 0, "rows": 0, "feedback": 0, "correct": 0, **v}
-             for (sv, d), v in values.items() if (sv, d) not in existing]
-    session.flush()
+             for (sv, d), v in values.items()]
     if fresh:
         session.execute(insert(DailyRollup), fresh)
 

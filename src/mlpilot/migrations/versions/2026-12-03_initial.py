@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 07:23:04.977607
+Create Date: 2026-12-04 07:47:04.930537
 """
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def upgrade() -> None:
     sa.Column('prediction', sa.String(length=200), nullable=False),
     sa.Column('actual', sa.String(length=200), nullable=False),
     sa.Column('received_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.create_index('ix_feedback_service_ts', ['service', 'ts'], unique=False)
@@ -76,7 +77,8 @@ def upgrade() -> None:
     sa.Column('error', sa.String(length=500), nullable=True),
     sa.Column('backend', sa.String(length=200), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_inference_logs'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inference_logs')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('inference_logs', schema=None) as batch_op:
         batch_op.create_index('ix_inference_logs_service_ts', ['service', 'ts'], unique=False)
