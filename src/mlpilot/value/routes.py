@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from mlpilot.accounts.deps import CurrentUser
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.projects.deps import ProjectAccess
 from mlpilot.value import service
-from mlpilot.value.schemas import CostCreate, CostRead, NodeCreate, NodeRead, NodeUpdate, ValueSummary
+from mlpilot.value.schemas import MAX_ID, CostCreate, CostRead, NodeCreate, NodeRead, NodeUpdate, ValueSummary
 from mlpilot.web import access
 
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 router = APIRouter(prefix="/projects/{project_id}/value", tags=["value"])
 
 
@@ -29,13 +30,13 @@ def create_node(project_id: int, body: NodeCreate, session: DbSession, user: Cur
 
 
 @router.patch("/nodes/{node_id}", response_model=NodeRead, dependencies=[access.Project.write])
-def update_node(project_id: int, node_id: int, body: NodeUpdate, session: DbSession, user: CurrentUser) -> NodeRead:
+def update_node(project_id: int, node_id: Id, body: NodeUpdate, session: DbSession, user: CurrentUser) -> NodeRead:
     return NodeRead.model_validate(service.update_node(session, project_id=project_id, node_id=node_id, user=user,
                                                        data=body))
 
 
 @router.delete("/nodes/{node_id}", status_code=204, dependencies=[access.Project.write])
-def delete_node(project_id: int, node_id: int, session: DbSession, user: CurrentUser) -> Response:
+def delete_node(project_id: int, node_id: Id, session: DbSession, user: CurrentUser) -> Response:
     service.delete_node(session, project_id=project_id, node_id=node_id, user=user)
     return Response(status_code=204)
 
@@ -51,7 +52,7 @@ def create_cost(project_id: int, body: CostCreate, session: DbSession, user: Cur
 
 
 @router.delete("/costs/{cost_id}", status_code=204, dependencies=[access.Project.write])
-def delete_cost(project_id: int, cost_id: int, session: DbSession, user: CurrentUser) -> Response:
+def delete_cost(project_id: int, cost_id: Id, session: DbSession, user: CurrentUser) -> Response:
     service.delete_cost(session, project_id=project_id, cost_id=cost_id, user=user)
     return Response(status_code=204)
 

@@ -9,23 +9,26 @@ from pydantic import BaseModel, Field
 from mlpilot.core.schemas import InputModel, ReadModel
 from mlpilot.value.models import CostKind, Direction, KpiSource, NodeKind
 
+# Numbers and ids stay far from float overflow and 32-bit keys: a bad value is a 422, never a 500.
+BOUND, MAX_ID = 1e15, 2**31 - 1
 Currency = Field("KRW", pattern=r"^[A-Z]{3}$", description="ISO 4217 code, KRW by default.")
 
 
 class NodeCreate(InputModel):
     kind: NodeKind
-    parent_id: int | None = Field(None, ge=1)
+    parent_id: int | None = Field(None, ge=1, le=MAX_ID)
     name_ko: str = Field("", max_length=200)
     name_en: str = Field("", max_length=200)
-    baseline: float | None = Field(None, allow_inf_nan=False)
-    target: float | None = Field(None, allow_inf_nan=False)
+    baseline: float | None = Field(None, ge=-BOUND, le=BOUND, allow_inf_nan=False)
+    target: float | None = Field(None, ge=-BOUND, le=BOUND, allow_inf_nan=False)
     unit: str = Field("", max_length=40)
-    value_per_unit: float | None = Field(None, allow_inf_nan=False, description="Money per unit of the KPI.")
+    value_per_unit: float | None = Field(None, ge=-BOUND, le=BOUND, allow_inf_nan=False,
+                                         description="Money per unit of the KPI.")
     currency: str = Currency
     direction: Direction = Direction.HIGHER
     source: KpiSource | None = None
     service_name: str | None = Field(None, max_length=63)
-    connection_id: int | None = Field(None, ge=1)
+    connection_id: int | None = Field(None, ge=1, le=MAX_ID)
     feed_month_column: str | None = Field(None, max_length=200)
     feed_value_column: str | None = Field(None, max_length=200)
 
@@ -33,12 +36,12 @@ class NodeCreate(InputModel):
 class NodeUpdate(InputModel):
     """Fields to change; `parent_id` moves the node (a move that would make a cycle is refused)."""
 
-    parent_id: int | None = Field(None, ge=1)
+    parent_id: int | None = Field(None, ge=1, le=MAX_ID)
     name_ko: str | None = Field(None, max_length=200)
     name_en: str | None = Field(None, max_length=200)
-    baseline: float | None = Field(None, allow_inf_nan=False)
-    target: float | None = Field(None, allow_inf_nan=False)
-    value_per_unit: float | None = Field(None, allow_inf_nan=False)
+    baseline: float | None = Field(None, ge=-BOUND, le=BOUND, allow_inf_nan=False)
+    target: float | None = Field(None, ge=-BOUND, le=BOUND, allow_inf_nan=False)
+    value_per_unit: float | None = Field(None, ge=-BOUND, le=BOUND, allow_inf_nan=False)
 
 
 class NodeRead(ReadModel):
@@ -64,7 +67,7 @@ class NodeRead(ReadModel):
 class CostCreate(InputModel):
     name: str = Field(min_length=1, max_length=200)
     kind: CostKind
-    amount: float = Field(ge=0, le=1e15, allow_inf_nan=False)
+    amount: float = Field(ge=0, le=BOUND, allow_inf_nan=False)
     currency: str = Currency
     start_month: dt.date = Field(description="Any day of the month the cost starts (one-off: is paid).")
 
