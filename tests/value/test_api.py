@@ -18,6 +18,7 @@ from mlpilot.scoring.models import ScoringRun
 from mlpilot.value.compute import add_months, month_key
 from mlpilot.value.service import value_summary
 from tests.projects.factories import api_project
+from tests.serving.factories import role_headers
 from tests.value.factories import add_feedback, add_service, add_traffic
 
 POSTGRES_URL = os.environ.get("MLPILOT_TEST_POSTGRES_URL")
@@ -199,3 +200,23 @@ def test_business_feed_from_a_postgresql_table(client: TestClient) -> None:
     finally:
         execute(f"DROP TABLE IF EXISTS {table}")
         engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_a_member_of_another_project_sees_nothing(client: TestClient) -> None:
+    mine = api_project(client, name="Mine")["id"]
+    theirs = api_project(client, name="Theirs")["id"]
+    goal = _node(client, theirs, kind="goal", name_en="Secret goal")
+    headers = role_headers(client, mine, "member")
+    assert client.get(f"/api/v1/projects/{mine}/value", headers=headers).status_code == 200
+    for response in (client.get(f"/api/v1/projects/{theirs}/value", headers=headers),
+                     client.get(f"/api/v1/projects/{theirs}/value/nodes", headers=headers),
+                     client.patch(f"/api/v1/projects/{theirs}/value/nodes/{goal['id']}", json={"name_en": "x"},
+                                  headers=headers),
+                     client.delete(f"/api/v1/projects/{mine}/value/nodes/{goal['id']}", headers=headers)):
+        assert response.status_code in (403, 404), response.text
+        assert "Secret goal" not in response.text
+    viewer = role_headers(client, theirs, "viewer")
+    refused = client.post(f"/api/v1/projects/{theirs}/value/costs", headers=viewer, json={
+        "name": "x", "kind": "monthly", "amount": 1, "start_month": "2026-01-01"})
+    assert refused.status_code == 403
