@@ -17,7 +17,7 @@ DOMAIN_TIERS: tuple[tuple[str, ...], ...] = (
     ("connections", "recipes", "registry", "usecases"),
     ("training", "serving", "labeling"),
     ("monitoring", "scoring", "feeder"),
-    ("reports", "risks"),
+    ("reports", "risks", "value"),
 )
 DOMAINS = tuple(domain for tier in DOMAIN_TIERS for domain in tier)
 # Reference data any tier may read: pure catalogs shipped with the package (no tables, no services), like enums.

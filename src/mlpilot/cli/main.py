@@ -21,6 +21,7 @@ from mlpilot.cli import (
     scoring,
     services,
     usecases,
+    value,
 )
 from mlpilot.cli.serve import serve
 from mlpilot.cli.up import up
@@ -47,6 +48,7 @@ app.add_typer(scoring.app, name="scoring")
 app.add_typer(automl.app, name="automl")
 app.add_typer(usecases.app, name="usecases")
 app.add_typer(labeling.app, name="label")
+app.add_typer(value.app, name="value")
 
 
 @app.command()

@@ -14,7 +14,8 @@ class InferenceLog(Base):
     """What one inference request cost and how it ended (no payloads: those may hold personal data)."""
 
     __tablename__ = "inference_logs"
-    __table_args__ = (Index("ix_inference_logs_service_ts", "service", "ts"),)
+    # AUTOINCREMENT: SQLite must never reuse the id of a deleted row, as the daily rollup counts rows above a mark.
+    __table_args__ = (Index("ix_inference_logs_service_ts", "service", "ts"), {"sqlite_autoincrement": True})
 
     # SQLite only auto-increments INTEGER primary keys; other databases get a 64-bit key.
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -78,7 +79,8 @@ class Feedback(Base):
     """Ground truth for one answered request, joined to what the model predicted (for live accuracy / RMSE)."""
 
     __tablename__ = "feedback"
-    __table_args__ = (Index("ix_feedback_service_ts", "service", "ts"),)
+    # AUTOINCREMENT: replaced feedback is deleted and inserted again; its new id must be above the rollup's mark.
+    __table_args__ = (Index("ix_feedback_service_ts", "service", "ts"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     service: Mapped[str] = mapped_column(String(63))
@@ -88,3 +90,27 @@ class Feedback(Base):
     prediction: Mapped[str] = mapped_column(String(200))
     actual: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DailyRollup(Base):
+    """Per service and UTC day: client requests, rows predicted, and classification feedback (how many, how many
+    right). Kept up to date incrementally from the log and feedback rows (monitoring.rollups), so a year of
+    telemetry is summed once, not on every read."""
+
+    __tablename__ = "inference_daily"
+
+    service: Mapped[str] = mapped_column(String(63), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    feedback: Mapped[int] = mapped_column(BigInteger, default=0)
+    correct: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RollupMark(Base):
+    """The highest inference-log (name "logs") or feedback (name "feedback") id already in the daily rollup."""
+
+    __tablename__ = "inference_daily_marks"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)

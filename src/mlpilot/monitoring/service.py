@@ -16,7 +16,7 @@ from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.runtime import Runtime
 from mlpilot.dataplane.telemetry import PredictionLog
-from mlpilot.monitoring import live, metrics
+from mlpilot.monitoring import live, metrics, rollups
 from mlpilot.monitoring.models import Feedback, InferenceLog
 from mlpilot.monitoring.schemas import FeedbackResult, LiveDriftRead, MetricsRead, QualityRead
 from mlpilot.monitoring.sink import InferenceSink, SinkStats
@@ -272,3 +272,18 @@ def summarize_project_services(session: Session, *, project_id: int, hours: int 
             latency_p50_ms=stats.latency_p50_ms, latency_p95_ms=stats.latency_p95_ms,
             latency_p99_ms=stats.latency_p99_ms))
     return rows
+
+
+def rollup_counts(session: Session, *, service_names: list[str], first_day: dt.date, last_day: dt.date,
+                  by_month: bool = False, refresh: bool = True) -> list[rollups.Counts]:
+    """Requests, rows and classification feedback per service and UTC day (or month) over first_day..last_day.
+
+    Reads the daily rollup, first bringing it up to date (only rows written since the last refresh are counted);
+    the refresh commits on its own, so call this outside a unit of work.
+    """
+    if not service_names:
+        return []
+    if refresh:
+        rollups.refresh(session)
+    return rollups.read(session, service_names=service_names, first_day=first_day.isoformat(),
+                        last_day=last_day.isoformat(), by_month=by_month)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
@@ -19,6 +21,7 @@ from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDeni
 from mlpilot.core.jobs import Job, JobContext, create_job, job_handler, on_job_interrupted
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.secrets import seal_values, unseal_values
+from mlpilot.core.timebuckets import utc_day
 from mlpilot.datasets.connectors import Connector, connectors
 from mlpilot.notifications import service as notifications_service
 from mlpilot.projects import service as projects_service
@@ -136,6 +139,25 @@ def list_runs(session: Session, *, user: User | None = None, limit: int = 100) -
         project_ids = [p.id for p in projects_service.list_projects(session, user=user)]
         stmt = stmt.where(ScoringRun.project_id.in_(project_ids))
     return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class DailyScoring:
+    """Scoring runs of a project that succeeded on one UTC day, and the rows they scored."""
+
+    day: str
+    runs: int
+    rows: int
+
+
+def daily_scoring(session: Session, *, project_id: int, since: dt.datetime, until: dt.datetime) -> list[DailyScoring]:
+    """Succeeded runs and rows scored per UTC day of finishing in [since, until), counted by the database."""
+    day = utc_day(session, ScoringRun.finished_at)
+    stmt = (select(day, func.count(), func.coalesce(func.sum(ScoringRun.rows_done), 0))
+            .where(ScoringRun.project_id == project_id, ScoringRun.state == "succeeded",
+                   ScoringRun.finished_at >= since, ScoringRun.finished_at < until)
+            .group_by(day))
+    return [DailyScoring(day=str(d), runs=int(n), rows=int(r)) for d, n, r in session.execute(stmt)]
 
 
 def check_run_access(session: Session, *, run_id: int, user: User, write: bool = False) -> ScoringRun:

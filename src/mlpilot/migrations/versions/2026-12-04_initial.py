@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 07:58:55.994801
+Create Date: 2026-12-04 08:01:36.403573
 """
 from __future__ import annotations
 
@@ -46,11 +46,26 @@ def upgrade() -> None:
     sa.Column('prediction', sa.String(length=200), nullable=False),
     sa.Column('actual', sa.String(length=200), nullable=False),
     sa.Column('received_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.create_index('ix_feedback_service_ts', ['service', 'ts'], unique=False)
 
+    op.create_table('inference_daily',
+    sa.Column('service', sa.String(length=63), nullable=False),
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('requests', sa.BigInteger(), nullable=False),
+    sa.Column('rows', sa.BigInteger(), nullable=False),
+    sa.Column('feedback', sa.BigInteger(), nullable=False),
+    sa.Column('correct', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('service', 'day', name=op.f('pk_inference_daily'))
+    )
+    op.create_table('inference_daily_marks',
+    sa.Column('name', sa.String(length=20), nullable=False),
+    sa.Column('last_id', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_inference_daily_marks'))
+    )
     op.create_table('inference_logs',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('service', sa.String(length=63), nullable=False),
@@ -62,7 +77,8 @@ def upgrade() -> None:
     sa.Column('error', sa.String(length=500), nullable=True),
     sa.Column('backend', sa.String(length=200), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_inference_logs'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inference_logs')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('inference_logs', schema=None) as batch_op:
         batch_op.create_index('ix_inference_logs_service_ts', ['service', 'ts'], unique=False)
@@ -484,6 +500,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_risks_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_risks_status'), ['status'], unique=False)
 
+    op.create_table('value_costs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('amount', sa.Float(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('start_month', sa.Date(), nullable=False),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_value_costs_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_value_costs'))
+    )
+    with op.batch_alter_table('value_costs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_value_costs_project_id'), ['project_id'], unique=False)
+
     op.create_table('connection_watermarks',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('connection_id', sa.Integer(), nullable=False),
@@ -628,6 +659,35 @@ def upgrade() -> None:
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tasks_milestone_id'), ['milestone_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_project_id'), ['project_id'], unique=False)
+
+    op.create_table('value_nodes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('name_ko', sa.String(length=200), nullable=False),
+    sa.Column('name_en', sa.String(length=200), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('baseline', sa.Float(), nullable=True),
+    sa.Column('target', sa.Float(), nullable=True),
+    sa.Column('unit', sa.String(length=40), nullable=False),
+    sa.Column('value_per_unit', sa.Float(), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('direction', sa.String(length=6), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=True),
+    sa.Column('service_name', sa.String(length=63), nullable=True),
+    sa.Column('connection_id', sa.Integer(), nullable=True),
+    sa.Column('feed_month_column', sa.String(length=200), nullable=True),
+    sa.Column('feed_value_column', sa.String(length=200), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], name=op.f('fk_value_nodes_connection_id_connections'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['parent_id'], ['value_nodes.id'], name=op.f('fk_value_nodes_parent_id_value_nodes'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_value_nodes_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_value_nodes'))
+    )
+    with op.batch_alter_table('value_nodes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_value_nodes_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_value_nodes_project_id'), ['project_id'], unique=False)
 
     op.create_table('baseline_tasks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1044,6 +1104,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_baseline_tasks_baseline_id'))
 
     op.drop_table('baseline_tasks')
+    with op.batch_alter_table('value_nodes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_value_nodes_project_id'))
+        batch_op.drop_index(batch_op.f('ix_value_nodes_parent_id'))
+
+    op.drop_table('value_nodes')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tasks_project_id'))
         batch_op.drop_index(batch_op.f('ix_tasks_milestone_id'))
@@ -1074,6 +1139,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_connection_watermarks_connection_id'))
 
     op.drop_table('connection_watermarks')
+    with op.batch_alter_table('value_costs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_value_costs_project_id'))
+
+    op.drop_table('value_costs')
     with op.batch_alter_table('risks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_risks_status'))
         batch_op.drop_index(batch_op.f('ix_risks_project_id'))
@@ -1175,6 +1244,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_inference_logs_service_ts')
 
     op.drop_table('inference_logs')
+    op.drop_table('inference_daily_marks')
+    op.drop_table('inference_daily')
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.drop_index('ix_feedback_service_ts')
 
