@@ -264,9 +264,8 @@ def test_two_runners_racing_for_one_job_run_it_once(world: dict[str, Any], tmp_p
         second.close()
 
 
-def test_a_missing_address_is_refused() -> None:
-    settings = Settings(jobs={"executor": "ray"})
-    runtime = Runtime.from_settings(settings, engine=None)
+def test_a_missing_address_is_refused(tmp_path: Path) -> None:
+    runtime = Runtime.from_settings(Settings(data_dir=tmp_path, jobs={"executor": "ray"}))
     try:
         with pytest.raises(InvalidInput, match="MLPILOT_JOBS__RAY_ADDRESS"):
             runtime.start_executor()
@@ -274,19 +273,32 @@ def test_a_missing_address_is_refused() -> None:
         runtime.close()
 
 
-def test_an_unreachable_cluster_fails_the_start_naming_the_address(tmp_path: Path) -> None:
+def unreachable_env(tmp_path: Path) -> tuple[str, dict[str, str]]:
     import socket
 
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{sock.getsockname()[1]}"
+    return address, {**os.environ, "MLPILOT_DATA_DIR": str(tmp_path), "MLPILOT_JOBS__EXECUTOR": "ray",
+                     "MLPILOT_JOBS__RAY_ADDRESS": address, "COLUMNS": "300"}
+
+
+def test_an_unreachable_cluster_fails_the_start_naming_the_address(tmp_path: Path) -> None:
+    address, env = unreachable_env(tmp_path)
     code = "from mlpilot.core.runtime import Runtime\nfrom mlpilot.settings import Settings\n" \
            "Runtime.from_settings(Settings()).start_executor()\n"
-    env = {**os.environ, "MLPILOT_DATA_DIR": str(tmp_path), "MLPILOT_JOBS__EXECUTOR": "ray",
-           "MLPILOT_JOBS__RAY_ADDRESS": address}
     child = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert child.returncode != 0
-    assert f"The Ray cluster at {address} is unreachable" in child.stderr
+    assert f"Unavailable: The Ray cluster at {address} is unreachable" in child.stderr
+
+
+def test_mlpilot_up_refuses_to_start_without_its_cluster(tmp_path: Path) -> None:
+    address, env = unreachable_env(tmp_path)
+    child = subprocess.run([sys.executable, "-c", "from mlpilot.cli.main import app; app()", "up", "--port", "0"],
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert child.returncode == 1, child.stdout + child.stderr
+    assert f"The Ray cluster at {address} is unreachable" in child.stdout
+    assert "Uvicorn running" not in child.stdout + child.stderr  # it never served on local threads instead
 
 
 def test_a_worker_node_killed_mid_scoring_fails_the_job_and_the_resumed_run_has_one_row_each(
