@@ -301,35 +301,49 @@ def test_mlpilot_up_refuses_to_start_without_its_cluster(tmp_path: Path) -> None
     assert "Uvicorn running" not in child.stdout + child.stderr  # it never served on local threads instead
 
 
-def test_a_worker_node_killed_mid_scoring_fails_the_job_and_the_resumed_run_has_one_row_each(
-        world: dict[str, Any]) -> None:
-    runtime, cluster = world["runtime"], world["cluster"]
-    rows = 240_000  # 960 chunks, each committed with its checkpoint: the node dies long before the end
-    scoring_input = scoring_table(world, rows)
-    out = world["tmp"] / "scored-killed.parquet"
-    run_id, job_id = score(world, runtime, scoring_input, out, chunk_rows=250)
+def kill_the_node_running(world: dict[str, Any], job_id: int, started: str) -> None:
+    """Once the job's progress message starts with `started`, kill the Ray node running it."""
+    runtime = world["runtime"]
     node = None
     deadline = time.monotonic() + 120
     while node is None and time.monotonic() < deadline:
         with session_scope(runtime.sessions) as session:
             job = jobs.get_job(session, job_id=job_id)
             assert job.state in jobs.ACTIVE, job.error  # it must still be running when the node dies
-            if job.message.startswith("chunk "):  # some chunks are written
+            if job.message.startswith(started):
                 node = NODE.findall(job.log)[0]
         time.sleep(0.02)
     assert node is not None
-    cluster.kill_node(node)
+    world["cluster"].kill_node(node)
+
+
+def test_a_worker_node_killed_mid_job_fails_the_job_cleanly(world: dict[str, Any]) -> None:
+    runtime = world["runtime"]
+    with session_scope(runtime.sessions) as session:
+        job_id = jobs.create_job(session, runtime=runtime, kind="test.ray.steps",
+                                 params={"steps": 10_000, "pause": 0.02}).id
+    kill_the_node_running(world, job_id, "step ")
     job = finished(runtime, job_id)
     assert job.state == "failed" and "Ray worker running it was lost" in (job.error or "")
-    with session_scope(runtime.sessions) as session:
-        run = scoring_service.get_run(session, run_id=run_id)
-        assert run.state == "failed" and "resume" in (run.error or "")
-        resumed = scoring_service.submit_run(session, runtime=runtime, run_id=run_id).job_id
-    assert resumed is not None
-    job = finished(runtime, resumed)
+    assert "NodeDiedError" in (job.error or "") and job.progress < 1
+    ran_on_ray(job)  # not resumable: never run again
+
+
+def test_a_worker_node_killed_mid_scoring_resumes_it_elsewhere_with_one_prediction_per_row(
+        world: dict[str, Any]) -> None:
+    runtime = world["runtime"]
+    rows = 240_000  # 960 chunks, each committed with its checkpoint: the node dies long before the end
+    scoring_input = scoring_table(world, rows)
+    out = world["tmp"] / "scored-killed.parquet"
+    run_id, job_id = score(world, runtime, scoring_input, out, chunk_rows=250)
+    kill_the_node_running(world, job_id, "chunk ")
+    job = finished(runtime, job_id)
     assert job.state == "succeeded", job.error
-    assert job.result is not None and job.result["chunks_skipped"] > 0  # it resumed after the chunks written
+    assert "resuming it on another worker (retry 1)" in job.log and len(NODE.findall(job.log)) == 2
+    assert job.result is not None and job.result["chunks_skipped"] > 0  # it went on after the chunks written
     assert job.result["chunks_scored"] + job.result["chunks_skipped"] == rows // 250
+    with session_scope(runtime.sessions) as session:
+        assert scoring_service.get_run(session, run_id=run_id).state == "succeeded"
     scored = pl.read_parquet(out)
     assert scored.height == rows  # exactly one prediction per input row
     source = pl.read_csv(scoring_input)

@@ -76,13 +76,18 @@ class Job(Base):
 
 JobHandler = Callable[["JobContext", dict[str, Any]], dict[str, Any] | None]
 _handlers: dict[str, JobHandler] = {}
+_resumable: set[str] = set()
 
 
-def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
-    """Register the function that runs jobs of `kind`."""
+def job_handler(kind: str, *, resumable: bool = False) -> Callable[[JobHandler], JobHandler]:
+    """Register the function that runs jobs of `kind`. `resumable`: running it again after the worker running it
+    was lost continues the work without writing anything twice, so an executor that sees the loss (Ray) may
+    retry it instead of failing the job."""
 
     def decorate(fn: JobHandler) -> JobHandler:
         _handlers[kind] = fn
+        if resumable:
+            _resumable.add(kind)
         return fn
 
     return decorate
@@ -232,6 +237,11 @@ def run_claimed(runtime: Runtime, job: ClaimedJob, handler: JobHandler | None) -
         ctx.log(traceback.format_exc())
         detail = f"{type(exc).__name__}: {exc}"
         finish_job(runtime, job_id, kind, JobState.failed, error=detail, message=detail)
+
+
+def is_resumable(kind: str) -> bool:
+    """Whether jobs of `kind` were registered as resumable."""
+    return kind in _resumable
 
 
 def handler_for(kind: str) -> JobHandler | None:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOST = "Interrupted: the Ray worker running it was lost ({reason}); run it again."
+LOST_RETRIES = 2  # times a resumable job is run again after its worker was lost, before it fails
 PROBE_TIMEOUT_S = 5.0
 WORKER_RUNTIMES = 4  # runtimes (database engines) one Ray worker keeps for the installations it serves
 
@@ -96,6 +97,7 @@ class RayExecutor:
         self._lock = threading.Lock()
         self._inflight: dict[Any, jobs.ClaimedJob] = {}  # ObjectRef -> the job it runs
         self._stopped_since: dict[int, float] = {}
+        self._retries: dict[int, int] = {}
         self._closing = threading.Event()
         self._dispatch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlpilot-ray-dispatch")
         self._watcher = threading.Thread(target=self._watch, name="mlpilot-ray-watch", daemon=True)
@@ -109,8 +111,10 @@ class RayExecutor:
 
     def _start(self, job_id: int) -> None:
         claimed = jobs.claim_job(self.runtime, job_id)
-        if claimed is None:
-            return
+        if claimed is not None:
+            self._launch(claimed)
+
+    def _launch(self, claimed: jobs.ClaimedJob) -> None:
         try:
             ref = self._task.remote(self._settings, jobs.PROCESS_OWNER, claimed, jobs.handler_for(claimed.kind))
         except Exception as exc:  # the connection to the cluster broke
@@ -142,14 +146,37 @@ class RayExecutor:
                 except Exception as exc:  # the task's own errors are recorded by the task: this is Ray's
                     self._lost(claimed, exc)
                     continue
+                self._retries.pop(claimed.job_id, None)
                 for job_id in created:  # jobs its handler created (e.g. profiling a written dataset)
                     self.submit(job_id)
 
     def _lost(self, claimed: jobs.ClaimedJob, exc: BaseException) -> None:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        if self._retry(claimed, f"{type(exc).__name__}: {reason}"):
+            return
+        self._retries.pop(claimed.job_id, None)
         if jobs.finish_job(self.runtime, claimed.job_id, claimed.kind, jobs.JobState.failed,
                            error=LOST.format(reason=f"{type(exc).__name__}: {reason}"), message="worker lost"):
             log.warning("job %s (%s) failed: its Ray task was lost: %s", claimed.job_id, claimed.kind, reason)
+
+    def _retry(self, claimed: jobs.ClaimedJob, reason: str) -> bool:
+        """Run a resumable job again on another worker (still claimed by this process); False when it may not."""
+        tries = self._retries.get(claimed.job_id, 0)
+        if not jobs.is_resumable(claimed.kind) or tries >= LOST_RETRIES or self._closing.is_set():
+            return False
+        with session_scope(self.runtime.sessions) as session:
+            job = session.get(jobs.Job, claimed.job_id)
+            if job is None or job.state != jobs.JobState.running:  # it ended (or was cancelled) meanwhile
+                return False
+        try:
+            self._dispatch.submit(self._launch, claimed)
+        except RuntimeError:  # this executor is shutting down
+            return False
+        self._retries[claimed.job_id] = tries + 1
+        jobs.JobContext(runtime=self.runtime, job_id=claimed.job_id, user_id=claimed.user_id,
+                        project_id=claimed.project_id).log(f"the Ray worker running it was lost ({reason}); "
+                                                           f"resuming it on another worker (retry {tries + 1})")
+        return True
 
     def beat(self) -> None:
         """Renew this process's leases, reclaim those of dead processes and interrupt the tasks whose job was
