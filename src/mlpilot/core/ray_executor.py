@@ -210,7 +210,8 @@ class RayExecutor:
         if wait:
             with self._lock:
                 refs = list(self._inflight)
-            ray.wait(refs, num_returns=len(refs))
+            if refs:
+                ray.wait(refs, num_returns=len(refs))
         self._closing.set()
         self._watcher.join(5)
         if self._owns_connection:
