@@ -222,3 +222,42 @@ def live_server_url(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iter
     get_settings.cache_clear()
     server.should_exit = True
     thread.join(10)
+
+
+class RayCluster:
+    """A real local Ray cluster for the `ray` tests: a head that runs no tasks and worker nodes of one CPU each."""
+
+    def __init__(self, workers: int) -> None:
+        from ray.cluster_utils import Cluster
+
+        self.cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, **RAY_NODE})
+        for _ in range(workers):
+            self.cluster.add_node(num_cpus=1, **RAY_NODE)
+        self.cluster.wait_for_nodes()
+        self.address: str = self.cluster.address
+
+    def kill_node(self, node_id: str) -> None:
+        """Kill the worker node `node_id` (raylet and its workers, as a lost machine) and add a fresh one."""
+        [node] = [n for n in self.cluster.worker_nodes if n.node_id == node_id]
+        self.cluster.remove_node(node, allow_graceful=False)
+        self.cluster.add_node(num_cpus=1, **RAY_NODE)
+        self.cluster.wait_for_nodes()
+
+
+RAY_NODE: dict[str, object] = {"object_store_memory": 80 * 1024 * 1024}
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[RayCluster]:
+    """ONE cluster for the whole run (starting one takes tens of seconds); this process is its driver."""
+    import ray
+
+    root = Path(__file__).resolve().parents[1]
+    # Workers import mlpilot (and the test modules whose job kinds they run) from this checkout.
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(root / "src"), str(root), os.environ.get("PYTHONPATH", "")])
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    cluster = RayCluster(workers=2)
+    ray.init(address=cluster.address, namespace="mlpilot", log_to_driver=False, logging_level="WARNING")
+    yield cluster
+    ray.shutdown()
+    cluster.cluster.shutdown()

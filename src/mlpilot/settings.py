@@ -50,7 +50,8 @@ class StorageSettings(BaseModel):
 class JobsSettings(BaseModel):
     executor: Literal["local", "ray"] = Field("local", description="Where long work runs: local threads or Ray.")
     workers: int = Field(2, ge=1, description="Parallel jobs in the local executor.")
-    ray_address: str | None = Field(None, description="Ray cluster address for the ray executor.")
+    ray_address: str | None = Field(None, description="Ray cluster the ray executor runs jobs on: host:port of its "
+                                    "head node, or 'auto' for the cluster started on this machine.")
     lease_seconds: float = Field(30.0, ge=1, le=3600, description="How long a job stays owned by its process "
                                  "without a heartbeat; after that another process fails or resumes it.")
     heartbeat_seconds: float = Field(5.0, gt=0, le=600, description="How often a process renews the leases of "

@@ -12,7 +12,7 @@ import pytest
 
 from mlpilot.core import jobs
 from mlpilot.core.db import session_scope, unit_of_work
-from mlpilot.core.errors import InvalidInput
+from mlpilot.core.errors import Conflict, InvalidInput
 from mlpilot.core.runtime import Runtime
 from tests.conftest import expire_job_leases
 
@@ -51,6 +51,21 @@ def _recover_maybe(session: Any, job: jobs.Job) -> None:
 @jobs.job_handler("test.block")
 def _block(ctx: jobs.JobContext, params: dict[str, Any]) -> None:
     release.wait(10)
+
+
+stopped: list[int] = []
+go_on = threading.Event()
+
+
+@jobs.job_handler("test.until_stopped")
+def _until_stopped(ctx: jobs.JobContext, params: dict[str, Any]) -> None:
+    try:
+        while True:
+            ctx.progress(0.5, "working", force=True)
+            go_on.wait(0.05)
+    except jobs.JobCancelled:
+        stopped.append(ctx.job_id)
+        raise
 
 
 @pytest.fixture
@@ -153,3 +168,44 @@ def test_the_heartbeat_renews_leases_of_live_jobs(job_runtime: Runtime) -> None:
             assert job.state in ("queued", "running") and job.lease_expires_at > first
     finally:
         release.set()
+
+
+def test_cancelling_a_running_job_stops_its_handler_and_keeps_the_cancelled_outcome(job_runtime: Runtime) -> None:
+    token = uuid.uuid4().hex
+    job_id = _start(job_runtime, "test.until_stopped", {})
+    maybe_id = _start(job_runtime, "test.maybe", {"token": f"{token}-cancel"})
+    jobs.wait_for_job(job_runtime, maybe_id, timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with session_scope(job_runtime.sessions) as session:
+            if jobs.get_job(session, job_id=job_id).progress > 0:
+                break
+        time.sleep(0.02)
+    with session_scope(job_runtime.sessions) as session:
+        job = jobs.cancel_job(session, job_id=job_id)
+        assert job.state == "failed" and job.error == jobs.CANCELLED and job.finished_at is not None
+    while job_id not in stopped and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert job_id in stopped  # it noticed at its next progress report
+    with session_scope(job_runtime.sessions) as session:
+        job = jobs.get_job(session, job_id=job_id)
+        assert job.state == "failed" and job.error == jobs.CANCELLED  # its runner did not overwrite the end
+        with pytest.raises(Conflict, match="already finished"):
+            jobs.cancel_job(session, job_id=job_id)
+        with pytest.raises(Conflict, match="already finished"):
+            jobs.cancel_job(session, job_id=maybe_id)
+
+
+def test_cancelling_a_queued_job_runs_its_recovery_hook_and_it_never_starts(job_runtime: Runtime) -> None:
+    token = uuid.uuid4().hex
+    with session_scope(job_runtime.sessions) as session:
+        with unit_of_work(session):  # queued, with no executor told: as if waiting for a free worker
+            job = jobs.Job(kind="test.maybe", params={"token": f"{token}-queued"}, state=jobs.JobState.queued)
+            session.add(job)
+        job = jobs.cancel_job(session, job_id=job.id)
+        assert job.state == "failed" and job.error == jobs.CANCELLED
+    assert [entry for entry in recovered if entry[0].startswith(token)] == [(f"{token}-queued", "failed",
+                                                                             jobs.CANCELLED)]
+    jobs.run_job(job_runtime, job.id)  # a runner handed it late does not claim it
+    with session_scope(job_runtime.sessions) as session:
+        assert jobs.get_job(session, job_id=job.id).started_at is None

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
 
 from mlpilot.cli.console import console
 from mlpilot.settings import get_settings
+
+if TYPE_CHECKING:
+    from mlpilot.core.runtime import Runtime
+
+
+def _connect_ray(runtime: Runtime) -> None:
+    """Reach the Ray cluster before serving: a wrong address stops the start with one clear line."""
+    from mlpilot.core.errors import MlpilotError
+
+    try:
+        with console.status(f"Connecting to the Ray cluster at {runtime.settings.jobs.ray_address}…"):
+            runtime.start_executor()
+    except MlpilotError as exc:
+        console.print(f"[red]{exc.detail}[/]")
+        raise typer.Exit(1) from None
 
 
 def up(
@@ -28,6 +43,8 @@ def up(
     runtime = Runtime.from_settings(settings)
     with console.status("Preparing the database…"):
         bootstrap = prepare_runtime(runtime)
+    if settings.jobs.executor == "ray":
+        _connect_ray(runtime)
     url = f"http://{settings.host}:{settings.port}"
     console.rule("[bold]mlpilot")
     console.print(f"Open [bold cyan]{url}[/] and log in as [bold]admin[/].")

@@ -1,8 +1,8 @@
 """Jobs: long work recorded in the metadata DB (state, progress, logs) and run by an Executor.
 
 A job is submitted only after the transaction that created it commits, so a worker never races the
-row it is about to read. The local executor is a thread pool; a Ray executor implements the same
-protocol later.
+row it is about to read. The local executor is a thread pool; the Ray executor (core/ray_executor.py) claims
+each job here and runs the same handler in a Ray task.
 
 Every queued or running job is owned by one process through a lease that the process's heartbeat renews.
 A job whose lease expired belongs to a process that died (kill -9, power loss): `reclaim_expired_jobs`
@@ -29,7 +29,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, event, se
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mlpilot.core.db import Base, rows_changed, session_scope, unit_of_work, utcnow
-from mlpilot.core.errors import InvalidInput, MlpilotError, NotFound
+from mlpilot.core.errors import Conflict, InvalidInput, MlpilotError, NotFound
 
 if TYPE_CHECKING:
     from mlpilot.core.runtime import Runtime
@@ -50,6 +50,7 @@ LOG_LIMIT = 200_000
 # This process, as a lease owner: host and pid name it for people, the nonce tells a reused pid apart.
 PROCESS_OWNER = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 INTERRUPTED = "Interrupted: the server process running it stopped (crash or restart); run it again."
+CANCELLED = "Cancelled"
 
 
 class Job(Base):
@@ -75,13 +76,18 @@ class Job(Base):
 
 JobHandler = Callable[["JobContext", dict[str, Any]], dict[str, Any] | None]
 _handlers: dict[str, JobHandler] = {}
+_resumable: set[str] = set()
 
 
-def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
-    """Register the function that runs jobs of `kind`."""
+def job_handler(kind: str, *, resumable: bool = False) -> Callable[[JobHandler], JobHandler]:
+    """Register the function that runs jobs of `kind`. `resumable`: running it again after the worker running it
+    was lost continues the work without writing anything twice, so an executor that sees the loss (Ray) may
+    retry it instead of failing the job."""
 
     def decorate(fn: JobHandler) -> JobHandler:
         _handlers[kind] = fn
+        if resumable:
+            _resumable.add(kind)
         return fn
 
     return decorate
@@ -150,7 +156,8 @@ class JobContext:
     _last_write: float = 0.0
 
     def progress(self, fraction: float, message: str | None = None, *, force: bool = False) -> None:
-        """Record progress (0..1); writes are throttled so tight loops stay cheap."""
+        """Record progress (0..1); writes are throttled so tight loops stay cheap. Raises JobCancelled once the
+        job is no longer running (cancelled, or failed by a reclaim), so the handler stops at its next report."""
         now = time.monotonic()
         if not force and now - self._last_write < 0.3 and fraction < 1.0:
             return
@@ -159,7 +166,10 @@ class JobContext:
         if message is not None:
             values["message"] = message[:500]
         with session_scope(self.runtime.sessions) as session, unit_of_work(session):
-            session.execute(update(Job).where(Job.id == self.job_id).values(**values))
+            still_running = rows_changed(session, update(Job).where(Job.id == self.job_id,
+                                                                    Job.state == JobState.running).values(**values))
+        if not still_running:
+            raise JobCancelled(f"Job {self.job_id} was stopped while it ran.")
 
     def log(self, line: str) -> None:
         """Append a line to the job's log."""
@@ -170,34 +180,73 @@ class JobContext:
                 job.log = (job.log + f"[{stamp}] {line}\n")[-LOG_LIMIT:]
 
 
-def run_job(runtime: Runtime, job_id: int) -> None:
-    """Execute one job to completion, recording the outcome whatever happens."""
+class JobCancelled(Conflict):
+    """Raised inside a handler whose job was cancelled or failed elsewhere: the handler stops, nothing more is
+    recorded for the job (its row already says how it ended)."""
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """What a runner needs of a job it claimed: the row's fields, read once in the claiming transaction."""
+
+    job_id: int
+    kind: str
+    params: dict[str, Any]
+    user_id: int | None
+    project_id: int | None
+
+
+def claim_job(runtime: Runtime, job_id: int) -> ClaimedJob | None:
+    """Mark job `job_id` running and owned by this process; None when another runner has it (or it ended)."""
     with session_scope(runtime.sessions) as session:
         with unit_of_work(session):
-            # Claim the job with a conditional UPDATE so it runs once even if submitted twice.
+            # A conditional UPDATE: however many runners are handed the job, exactly one claims it.
             claimed = rows_changed(session, update(Job).where(Job.id == job_id, Job.state == JobState.queued)
                                    .values(state=JobState.running, started_at=utcnow(), owner=PROCESS_OWNER,
                                            lease_expires_at=utcnow() + _lease(runtime)))
         if not claimed:
-            return
+            return None
         job = session.get(Job, job_id)
         assert job is not None  # claimed above in this session
-        kind, params, user_id, project_id = job.kind, dict(job.params), job.created_by_id, job.project_id
-    ctx = JobContext(runtime=runtime, job_id=job_id, user_id=user_id, project_id=project_id)
-    handler = _handlers.get(kind)
+        return ClaimedJob(job_id, job.kind, dict(job.params), job.created_by_id, job.project_id)
+
+
+def run_job(runtime: Runtime, job_id: int) -> None:
+    """Execute one job to completion, recording the outcome whatever happens."""
+    claimed = claim_job(runtime, job_id)
+    if claimed is not None:
+        run_claimed(runtime, claimed, _handlers.get(claimed.kind))
+
+
+def run_claimed(runtime: Runtime, job: ClaimedJob, handler: JobHandler | None) -> None:
+    """Run the handler of a job this process (or the runner that handed it over) claimed; record the outcome."""
+    job_id, kind = job.job_id, job.kind
+    ctx = JobContext(runtime=runtime, job_id=job_id, user_id=job.user_id, project_id=job.project_id)
     try:
         if handler is None:
             raise InvalidInput(f"No handler for job kind {kind!r}.")
-        result = handler(ctx, params) or {}
-        _finish(runtime, job_id, kind, JobState.succeeded, result=result, message="done")
+        result = handler(ctx, job.params) or {}
+        finish_job(runtime, job_id, kind, JobState.succeeded, result=result, message="done")
+    except JobCancelled:
+        log.info("job %s (%s) stopped: it no longer runs", job_id, kind)
     except MlpilotError as exc:
         ctx.log(f"failed: {exc.detail}")
-        _finish(runtime, job_id, kind, JobState.failed, error=exc.detail, message=exc.detail)
+        finish_job(runtime, job_id, kind, JobState.failed, error=exc.detail, message=exc.detail)
     except Exception as exc:
         log.exception("job %s (%s) crashed", job_id, kind)
         ctx.log(traceback.format_exc())
         detail = f"{type(exc).__name__}: {exc}"
-        _finish(runtime, job_id, kind, JobState.failed, error=detail, message=detail)
+        finish_job(runtime, job_id, kind, JobState.failed, error=detail, message=detail)
+
+
+def is_resumable(kind: str) -> bool:
+    """Whether jobs of `kind` were registered as resumable."""
+    return kind in _resumable
+
+
+def handler_for(kind: str) -> JobHandler | None:
+    """The registered handler of `kind` (the Ray executor ships it to the worker that runs the job)."""
+    return _handlers.get(kind)
 
 
 FinishListener = Callable[[Session, "Job"], None]
@@ -212,31 +261,41 @@ def on_job_finished(listener: FinishListener) -> FinishListener:
     return listener
 
 
-def _finish(runtime: Runtime, job_id: int, kind: str, state: JobState, *, result: dict | None = None,
-            error: str | None = None, message: str = "") -> None:
+def finish_job(runtime: Runtime, job_id: int, kind: str, state: JobState, *, result: dict | None = None,
+               error: str | None = None, message: str = "") -> bool:
+    """Record the end of a running job (and run its recovery hook when it failed); False, and nothing written,
+    when the job no longer runs — cancelled, reclaimed or already finished by another hand."""
     with session_scope(runtime.sessions) as session, unit_of_work(session):
         values: dict[str, Any] = {"state": state, "finished_at": utcnow(), "message": message[:500]}
         if state == JobState.succeeded:
             values.update(progress=1.0, result=result)
         else:
             values["error"] = error
-        session.execute(update(Job).where(Job.id == job_id).values(**values))
-        hook = _interrupt_hooks.get(kind) if state == JobState.failed else None
-        if not _finish_listeners and hook is None:
-            return
-        job = session.execute(select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
-                              ).scalar_one()
-        if hook is not None:
-            # The handler may have failed before it settled its domain's records (e.g. its session broke).
+        # Only a running job ends here, so a late or second runner never overwrites how it ended.
+        if not rows_changed(session, update(Job).where(Job.id == job_id, Job.state == JobState.running)
+                            .values(**values)):
+            return False
+        _after_finish(session, job_id, kind, state)
+    return True
+
+
+def _after_finish(session: Session, job_id: int, kind: str, state: JobState) -> None:
+    hook = _interrupt_hooks.get(kind) if state == JobState.failed else None
+    if not _finish_listeners and hook is None:
+        return
+    job = session.execute(select(Job).where(Job.id == job_id).execution_options(populate_existing=True)
+                          ).scalar_one()
+    if hook is not None:
+        # The handler may have failed before it settled its domain's records (e.g. its session broke).
+        with session.begin_nested():
+            hook(session, job)
+    for listener in list(_finish_listeners):
+        # A listener's failure must never leave the job looking unfinished: it is undone on its own.
+        try:
             with session.begin_nested():
-                hook(session, job)
-        for listener in list(_finish_listeners):
-            # A listener's failure must never leave the job looking unfinished: it is undone on its own.
-            try:
-                with session.begin_nested():
-                    listener(session, job)
-            except Exception:
-                log.exception("a job-finished listener failed for job %s", job_id)
+                listener(session, job)
+        except Exception:
+            log.exception("a job-finished listener failed for job %s", job_id)
 
 
 _PENDING_KEY = "mlpilot_pending_jobs"
@@ -276,6 +335,21 @@ def get_job(session: Session, *, job_id: int) -> Job:
     job = session.get(Job, job_id)
     if job is None:
         raise NotFound(f"Job {job_id} does not exist.")
+    return job
+
+
+def cancel_job(session: Session, *, job_id: int) -> Job:
+    """Stop job `job_id`: it is failed as cancelled (with its kind's recovery hook) whichever runner holds it; a
+    running handler stops at its next progress report. Cancelling a finished job is refused."""
+    job = get_job(session, job_id=job_id)
+    with unit_of_work(session):
+        stopped = rows_changed(session, update(Job).where(Job.id == job_id, Job.state.in_(list(ACTIVE)))
+                               .values(state=JobState.failed, error=CANCELLED, message="cancelled",
+                                       finished_at=utcnow(), lease_expires_at=None))
+        if not stopped:
+            raise Conflict(f"Job {job_id} already finished ({job.state}).")
+        _after_finish(session, job_id, job.kind, JobState.failed)
+    session.refresh(job)
     return job
 
 

@@ -65,15 +65,15 @@ class Runtime:
         """Attach the configured executor."""
         if self.executor is not None:
             return
-        if self.settings.jobs.executor == "ray":
-            from mlpilot.core.errors import InvalidInput
-
-            raise InvalidInput("MLPILOT_JOBS__EXECUTOR=ray is not available yet; use 'local'.")
         from mlpilot.core.jobs import LocalExecutor
         from mlpilot.metadata import load_services
 
         load_services()  # every job kind's handler and interrupt hook, before any job runs or is reclaimed
+        if self.settings.jobs.executor == "ray":
+            from mlpilot.core.ray_executor import RayExecutor
 
+            self.executor = RayExecutor(self)  # raises, naming the address, when the cluster is unreachable
+            return
         self.executor = LocalExecutor(self, self.settings.jobs.workers)
 
     def close(self) -> None:

@@ -277,7 +277,7 @@ def _publish_finished(session: Session, run_id: int, result: engine.ScoringResul
     notifications_service.publish(session, "scoring.finished", {"run_id": run_id, **result.as_dict()})
 
 
-@job_handler(JOB_KIND)
+@job_handler(JOB_KIND, resumable=True)  # whole chunks with checkpoints: a rerun skips what is written
 def _scoring_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
     run_id = int(params["run_id"])
     with session_scope(ctx.runtime.sessions) as session:

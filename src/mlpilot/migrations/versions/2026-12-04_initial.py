@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 08:01:36.403573
+Create Date: 2026-12-04 08:03:17.616730
 """
 from __future__ import annotations
 
