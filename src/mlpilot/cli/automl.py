@@ -77,7 +77,8 @@ def fit(train: Annotated[Path, typer.Option(help="Training data (parquet) with t
     if task == "forecast":
         if time_column is None or horizon is None:
             _fail("--task forecast needs --time-column and --horizon.")
-        _fit_forecast(frame, target=target, time_column=str(time_column), id_column=id_column, horizon=int(horizon),
+            return
+        _fit_forecast(frame, target=target, time_column=str(time_column), id_column=id_column, horizon=horizon,
                       time_limit=time_limit, started=started, model_dir=model_dir, seed=seed)
         return
     try:

@@ -148,7 +148,8 @@ def _infer(ids: np.ndarray, raw: np.ndarray, names: list[str]) -> int:
     step = Counter(per_series.values()).most_common(1)[0][0]
     other = [sid for sid, s in per_series.items() if s != step]
     if other:
-        raise InvalidInput(f"Series have mixed frequencies: most step by {step}, but {_names([names[i] for i in other])}"
+        shown = _names([names[i] for i in other])
+        raise InvalidInput(f"Series have mixed frequencies: most step by {step}, but {shown}"
                            f" step by {per_series[other[0]]}. Forecast them separately or resample them to one"
                            " frequency.")
     return step
@@ -172,7 +173,7 @@ def _to_grid(ids: np.ndarray, raw: np.ndarray, names: list[str], step: int) -> n
         bad = sorted({names[ids[i]] for i in off_grid})
         raise InvalidInput(f"Series {_names(bad)} are irregular: {off_grid.size} timestamp(s) are not on the common"
                            f" grid of one step per {step} units from their first point. Resample them first.")
-    return offset // step
+    return np.asarray(offset // step)
 
 
 def build_panel(frame: pl.DataFrame, *, target: str, time_column: str, id_column: str | None,
@@ -180,7 +181,8 @@ def build_panel(frame: pl.DataFrame, *, target: str, time_column: str, id_column
     """Validate the long frame and lay it out as a regular right-aligned panel."""
     for name, column in (("target", target), ("time", time_column), ("id", id_column)):
         if column is not None and column not in frame.columns:
-            raise InvalidInput(f"The {name} column '{column}' is not in the data (columns: {', '.join(frame.columns)}).")
+            raise InvalidInput(f"The {name} column '{column}' is not in the data"
+                               f" (columns: {', '.join(frame.columns)}).")
     if horizon < 1:
         raise InvalidInput("The horizon must be at least 1 step.")
     if not frame[target].dtype.is_numeric():
@@ -295,7 +297,9 @@ def to_time_values(axis: TimeAxis, units: np.ndarray) -> pl.Series:
     if axis.dtype == "int":
         return flat.cast(pl.Int64)
     if axis.frequency.kind == "months":
-        start = pl.select(pl.date(flat // 12, flat % 12 + 1, 1).cast(pl.Datetime("us"))).to_series()
+        months = pl.DataFrame({"m": flat})
+        start = months.select(pl.date(pl.col("m") // 12, pl.col("m") % 12 + 1, 1).cast(pl.Datetime("us"))
+                              ).to_series()
         if axis.month_anchor == "end":
             start = start.dt.month_end()
         elif axis.month_anchor.startswith("day:"):

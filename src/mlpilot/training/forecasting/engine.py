@@ -18,8 +18,8 @@ import polars as pl
 from mlpilot.core.errors import InvalidInput
 from mlpilot.training.forecasting.backtest import Backtest, Score, new_backtest, stat_candidate
 from mlpilot.training.forecasting.data import Panel, build_panel
-from mlpilot.training.forecasting.metrics import mase_scale
 from mlpilot.training.forecasting.gbm import GBMForecaster, calendar, lags_for
+from mlpilot.training.forecasting.metrics import mase_scale
 from mlpilot.training.forecasting.statistical import STAT_MODELS, trim
 
 STAT_ORDER = ("naive", "seasonal_naive", "drift", "ses", "theta", "holt_damped")
@@ -142,7 +142,7 @@ def _gbm_fits_budget(panel: Panel, backtest: Backtest, m: int, deadline: float) 
     n, width = panel.y.shape
     rows = min(n * max(width - max(lags_for(m)), 1), 250_000)
     estimate = GBM_SECONDS_PER_ROW * rows * (len(backtest.windows.cutoffs) + 1) + 0.01 * n * backtest.horizon / 100
-    return time.monotonic() + estimate < deadline
+    return bool(time.monotonic() + estimate < deadline)
 
 
 def point_forecast(model: ForecastModel, future: dict[str, np.ndarray]) -> np.ndarray:

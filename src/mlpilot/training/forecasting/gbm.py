@@ -75,11 +75,12 @@ class GBMForecaster:
         x, target = x[keep], target[keep]
         if target.size < 10:
             raise ValueError("too few complete windows for the gradient-boosting model")
-        params = {"n_estimators": n_estimators, "learning_rate": 0.08, "num_leaves": 31,
-                  "min_child_samples": int(max(5, min(20, target.size // 50))), "subsample": 0.8,
-                  "subsample_freq": 1, "colsample_bytree": 0.9, "random_state": seed, "n_jobs": 2 if target.size > 50_000 else 1,
-                  "verbose": -1}
-        model.booster = lgb.LGBMRegressor(**params).fit(x, target)
+        model.booster = lgb.LGBMRegressor(
+            n_estimators=n_estimators, learning_rate=0.08, num_leaves=31,
+            min_child_samples=int(max(5, min(20, target.size // 50))), subsample=0.8, subsample_freq=1,
+            colsample_bytree=0.9, random_state=seed, verbose=-1,
+            # Two threads only pay off on large fits; on small ones (and busy cores) they spin.
+            n_jobs=2 if target.size > 50_000 else 1).fit(x, target)
         return model
 
     def _features(self, z: np.ndarray, positions: np.ndarray, covariates: dict[str, np.ndarray],

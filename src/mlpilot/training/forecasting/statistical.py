@@ -55,12 +55,12 @@ class Seasonality:
     def remove(self, y: np.ndarray) -> np.ndarray:
         m = self.index.shape[1]
         season = self.index[:, (np.arange(y.shape[1]) - y.shape[1]) % m]
-        return np.where(self.multiplicative[:, None], y / season, y - season)
+        return np.asarray(np.where(self.multiplicative[:, None], y / season, y - season))
 
     def restore(self, z: np.ndarray) -> np.ndarray:
         m = self.index.shape[1]
         season = self.index[:, np.arange(z.shape[1]) % m]
-        return np.where(self.multiplicative[:, None], z * season, z + season)
+        return np.asarray(np.where(self.multiplicative[:, None], z * season, z + season))
 
 
 def _moving_average(y: np.ndarray, m: int) -> np.ndarray:
