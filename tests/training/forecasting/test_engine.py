@@ -57,6 +57,9 @@ def test_statistical_candidates_beat_naive_on_a_seasonal_trend_and_handle_late_s
     assert all(np.isfinite(v) for v in errors.values())
     assert errors["theta"] < errors["seasonal_naive"] < errors["naive"]
     assert errors["holt_damped"] < errors["naive"]
+    y[1, :-5] = np.nan  # in an early backtest window this series has no history at all: NaN, not a crash
+    for model in STAT_MODELS.values():
+        assert np.isnan(model(y[:, :-12], 12, 12)[1]).all()
 
 
 def test_backtest_never_sees_values_after_its_cutoff() -> None:

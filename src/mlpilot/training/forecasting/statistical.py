@@ -40,7 +40,7 @@ def seasonal_naive(y: np.ndarray, m: int, h: int) -> np.ndarray:
 
 def drift(y: np.ndarray, m: int, h: int) -> np.ndarray:
     lengths = (~np.isnan(y)).sum(axis=1)
-    first = y[np.arange(y.shape[0]), y.shape[1] - lengths]
+    first = y[np.arange(y.shape[0]), np.minimum(y.shape[1] - lengths, y.shape[1] - 1)]  # a row may be all NaN
     slope = np.where(lengths > 1, (y[:, -1] - first) / np.maximum(lengths - 1, 1), 0.0)
     return np.asarray(y[:, -1:] + slope[:, None] * np.arange(1, h + 1)[None, :])
 
