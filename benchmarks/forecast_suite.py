@@ -58,7 +58,8 @@ def groups() -> dict[str, tuple[pd.DataFrame, int, int, str]]:
                           "sktime Covid3Month (201 countries, daily)")
     macro = sm.datasets.macrodata.load_pandas().data
     quarters = _quarterly("1959-01-01", len(macro))
-    frames = [_series(f"macro_{c}", macro[c].to_numpy(), quarters) for c in macro.columns if c not in ("year", "quarter")]
+    frames = [_series(f"macro_{c}", macro[c].to_numpy(), quarters) for c in macro.columns
+              if c not in ("year", "quarter")]
     uschange = sd.load_uschange()
     uschange = uschange[1] if isinstance(uschange, tuple) else uschange
     us_q = _quarterly("1970-01-01", len(uschange))
@@ -122,7 +123,8 @@ def run_peers(folder: Path) -> None:
     timings: dict[str, dict[str, float]] = {}
     for name, info in meta.items():
         frame = pd.read_parquet(folder / f"{name}.parquet")
-        train = frame.groupby("id", group_keys=False).apply(lambda g: g.iloc[: -info["horizon"]])
+        h = int(info["horizon"])
+        train = frame.groupby("id", group_keys=False).apply(lambda g, h=h: g.iloc[:-h])
         train = train.rename(columns={"id": "unique_id", "time": "ds"})
         if info["integer_time"]:
             train["ds"] = train["ds"].astype(int)
@@ -130,8 +132,8 @@ def run_peers(folder: Path) -> None:
         for model in (AutoETS(season_length=info["season"]), AutoARIMA(season_length=info["season"]),
                       AutoTheta(season_length=info["season"])):
             started = time.perf_counter()
-            freq = 1 if info["integer_time"] else pd.infer_freq(train.loc[train["unique_id"] == train["unique_id"].iloc[0],
-                                                                          "ds"].iloc[:10]) or "D"
+            first = train.loc[train["unique_id"] == train["unique_id"].iloc[0], "ds"].iloc[:10]
+            freq = 1 if info["integer_time"] else pd.infer_freq(first) or "D"
             fc = StatsForecast(models=[model], freq=freq, n_jobs=1).forecast(df=train, h=info["horizon"])
             label = type(model).__name__
             timings[name][label] = time.perf_counter() - started

@@ -7,6 +7,7 @@ import platform
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from mlpilot.core.errors import InvalidInput, MlpilotError
 from mlpilot.core.jobs import Job, JobContext, job_handler, on_job_interrupted
 from mlpilot.core.runtime import Runtime
 from mlpilot.datasets import service as datasets_service
-from mlpilot.training import evaluation
+from mlpilot.training import evaluation, forecast_runs
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training.catalog import ENGINE_LIBRARIES
 from mlpilot.training.engines import engines
@@ -112,6 +113,13 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
     try:
         frame = datasets_service.read_dataset_version_frame(session, store=runtime.store,
                                                             version_id=run.dataset_version_id)
+        if run.task == "forecast":
+            forecasted = forecast_runs.fit_forecast_run(frame, target=run.target, params=dict(run.params),
+                                                    time_budget_s=run.time_budget_s, model_dir=workdir / "model",
+                                                    note=note, progress=report)
+            runtime.store.put_dir(key, workdir / "model")
+            published = True
+            return _record_forecast(session, run_id, forecasted, key=key, started=started, note=note, lines=lines)
         train, test = split_for_evaluation(frame, target=run.target, task=run.task)
         if train.height < MIN_TRAIN_ROWS:
             raise InvalidInput(f"Training needs at least {MIN_TRAIN_ROWS} rows with a value in {run.target!r} after "
@@ -196,6 +204,35 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
         raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _record_forecast(session: Session, run_id: int, result: forecast_runs.ForecastRunResult, *, key: str,
+                     started: float, note: Callable[[str], None], lines: list[str]) -> Run:
+    """A forecasting run's outcome. It is not registered: the registry and serving do not load forecasters yet."""
+    with unit_of_work(session):
+        run = get_run(session, run_id=run_id)
+        run.status = RunStatus.succeeded
+        run.metrics = dict(result.metrics)
+        run.validation_metrics = dict(result.backtest)
+        run.evaluation = {"forecast_charts": result.charts, "candidates": result.candidates}
+        run.library_versions = {"python": platform.python_version(),
+                                **library_versions("numpy", "polars", "lightgbm")}
+        run.params = {**run.params, "chosen": {"members": list(result.model.members)},
+                      "frequency": result.model.panel.axis.frequency.label()}
+        run.primary_metric, run.primary_metric_value = "mase", result.metrics["mase"]
+        run.artifact_key = key
+        run.flavor = output_flavor()
+        run.duration_s = round(time.monotonic() - started, 3)
+        run.finished_at = utcnow()
+        note(f"done: mase = {result.metrics['mase']:.4g} ({' + '.join(result.model.members)})")
+        run.logs = "\n".join(lines)
+    return run
+
+
+def output_flavor() -> str:
+    from mlpilot.training.forecasting.output import FLAVOR
+
+    return FLAVOR
 
 
 @job_handler(FIT_JOB)

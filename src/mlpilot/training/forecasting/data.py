@@ -110,6 +110,13 @@ def _time_values(frame: pl.DataFrame, time_column: str) -> tuple[pl.Series, str,
     raise InvalidInput(f"Time column '{time_column}' must hold dates, datetimes or integers, not {col.dtype}.")
 
 
+def parse_time_column(frame: pl.DataFrame, time_column: str) -> pl.DataFrame:
+    """The frame with a text time column parsed to datetimes (as stored from CSV), other types unchanged."""
+    if time_column not in frame.columns or frame[time_column].dtype != pl.String:
+        return frame
+    return frame.with_columns(_time_values(frame, time_column)[0].alias(time_column))
+
+
 def _mode(values: np.ndarray) -> int:
     uniq, counts = np.unique(values, return_counts=True)
     return int(uniq[np.argmax(counts)])

@@ -55,7 +55,8 @@ class Seasonality:
     def remove(self, y: np.ndarray) -> np.ndarray:
         m = self.index.shape[1]
         season = self.index[:, (np.arange(y.shape[1]) - y.shape[1]) % m]
-        return np.asarray(np.where(self.multiplicative[:, None], y / season, y - season))
+        with np.errstate(divide="ignore", invalid="ignore"):  # additive rows divide by their 0 index, unused
+            return np.asarray(np.where(self.multiplicative[:, None], y / season, y - season))
 
     def restore(self, z: np.ndarray) -> np.ndarray:
         m = self.index.shape[1]
