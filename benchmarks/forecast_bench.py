@@ -53,8 +53,19 @@ def _history(frame: pl.DataFrame, ids: list[str]) -> np.ndarray:
     return out
 
 
+def _peer_forecast(folder: Path, name: str, peer: str, ids: list[str], h: int, m: int,
+                   history: np.ndarray) -> np.ndarray:
+    """The peer's forecasts, or the seasonal naive's where the peer did not finish within its timeout."""
+    file = folder / f"{name}.{peer}.parquet"
+    if not file.is_file():
+        from mlpilot.training.forecasting.statistical import seasonal_naive
+        return seasonal_naive(history, m, h)
+    fc = pl.read_parquet(file).rename({"unique_id": "id"}).with_columns(pl.col("id").cast(pl.String))
+    return _matrix(fc, ids, peer, h)
+
+
 def run_group(folder: Path, name: str, info: dict[str, object],
-              peer_seconds: dict[str, float]) -> dict[str, np.ndarray]:
+              peer_seconds: dict[str, float | None]) -> dict[str, np.ndarray]:
     h, m = int(info["horizon"]), int(info["season"])  # type: ignore[call-overload]
     frame = pl.read_parquet(folder / f"{name}.parquet").with_columns(pl.col("id").cast(pl.String))
     if frame["time"].dtype == pl.Datetime("ns"):
@@ -65,26 +76,27 @@ def run_group(folder: Path, name: str, info: dict[str, object],
     work = folder / "ours" / name
     work.mkdir(parents=True, exist_ok=True)
     train.write_parquet(work / "train.parquet")
-    budget = max(10.0, min(peer_seconds.values()))
+    budget = max(10.0, min(s for s in peer_seconds.values() if s is not None))
     seconds = _cli("fit", "--task", "forecast", "--train", str(work / "train.parquet"), "--target", "y",
                    "--time-column", "time", "--id-column", "id", "--horizon", str(h), "--time-limit",
                    f"{budget:.1f}", "--model-dir", str(work / "model"))
     seconds += _cli("forecast", "--model-dir", str(work / "model"), "--out", str(work / "forecast.parquet"))
     ours = pl.read_parquet(work / "forecast.parquet").sort("id", "time")
     actual = _matrix(test, ids, "y", h)
-    scale = mase_scale(_history(train, ids), m)
+    history = _history(train, ids)
+    scale = mase_scale(history, m)
     result = {"ours": mase(actual, _matrix(ours, ids, "prediction", h), scale),
               "ours_smape": smape(actual, _matrix(ours, ids, "prediction", h))}
     for peer in PEERS:
-        fc = pl.read_parquet(folder / f"{name}.{peer}.parquet").rename({"unique_id": "id"}).with_columns(
-            pl.col("id").cast(pl.String))
-        result[peer] = mase(actual, _matrix(fc, ids, peer, h), scale)
-        result[f"{peer}_smape"] = smape(actual, _matrix(fc, ids, peer, h))
+        forecast = _peer_forecast(folder, name, peer, ids, h, m, history)
+        result[peer] = mase(actual, forecast, scale)
+        result[f"{peer}_smape"] = smape(actual, forecast)
     members = json.loads((work / "model" / "bench_info.json").read_text())["members"]
     print(f"{name:18s} {len(ids):4d} series h={h:<3d} m={m:<3d} | ours {result['ours'].mean():7.3f} "
           + " ".join(f"{p} {result[p].mean():7.3f}" for p in PEERS)
           + f" | ours {seconds:5.1f} s (limit {budget:.0f}) peers "
-          + " ".join(f"{peer_seconds[p]:.1f}" for p in PEERS) + f" s | {'+'.join(members)}", flush=True)
+          + " ".join("timeout" if peer_seconds[p] is None else f"{peer_seconds[p]:.1f}" for p in PEERS)
+          + f" s | {'+'.join(members)}", flush=True)
     return result
 
 

@@ -92,7 +92,7 @@ def _names(ids: list[str], limit: int = 3) -> str:
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def _time_values(frame: pl.DataFrame, time_column: str) -> tuple[pl.Series, str, str | None]:
+def time_values(frame: pl.DataFrame, time_column: str) -> tuple[pl.Series, str, str | None]:
     """The time column as naive datetimes (wall clock) or integers, with its kind and time zone."""
     col = frame[time_column]
     if col.dtype == pl.String:
@@ -114,7 +114,7 @@ def parse_time_column(frame: pl.DataFrame, time_column: str) -> pl.DataFrame:
     """The frame with a text time column parsed to datetimes (as stored from CSV), other types unchanged."""
     if time_column not in frame.columns or frame[time_column].dtype != pl.String:
         return frame
-    return frame.with_columns(_time_values(frame, time_column)[0].alias(time_column))
+    return frame.with_columns(time_values(frame, time_column)[0].alias(time_column))
 
 
 def _mode(values: np.ndarray) -> int:
@@ -200,7 +200,7 @@ def build_panel(frame: pl.DataFrame, *, target: str, time_column: str, id_column
         if not (frame[c].dtype.is_numeric() or frame[c].dtype == pl.Boolean):
             raise InvalidInput(f"Covariate column '{c}' must be numeric or boolean, not {frame[c].dtype}; encode it"
                                " or drop it.")
-    stamps, dtype, zone = _time_values(frame, time_column)
+    stamps, dtype, zone = time_values(frame, time_column)
     if stamps.null_count():
         raise InvalidInput(f"Time column '{time_column}' has {stamps.null_count()} empty value(s).")
     id_values = (frame[id_column].cast(pl.String).fill_null("<null>") if id_column

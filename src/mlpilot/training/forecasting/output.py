@@ -15,7 +15,7 @@ import polars as pl
 
 from mlpilot.core.errors import InvalidInput
 from mlpilot.registry.flavors import read_manifest, write_manifest
-from mlpilot.training.forecasting.data import ID_ALL, _time_values, to_time_values
+from mlpilot.training.forecasting.data import ID_ALL, time_values, to_time_values
 from mlpilot.training.forecasting.engine import ForecastModel, point_forecast, quantile_forecast
 
 MODEL_FILE = "forecaster.joblib"
@@ -64,12 +64,12 @@ def _future_covariates(model: ForecastModel, future: pl.DataFrame | None, times:
     missing = [c for c in needed if c not in future.columns]
     if missing:
         raise InvalidInput(f"The future data lacks column(s) {', '.join(missing)}.")
-    stamps, _, _ = _time_values(future, spec.time_column)
+    stamps, _, _ = time_values(future, spec.time_column)
     n, h = len(model.panel.ids), spec.horizon
     ids = (future[spec.id_column].cast(pl.String) if spec.id_column else pl.Series([ID_ALL] * future.height))
     given = pl.DataFrame({"id": ids, "t": stamps, **{f"c{i}": future[c].cast(pl.Float64)
                                                      for i, c in enumerate(names)}})
-    wanted_t, _, _ = _time_values(pl.DataFrame({"t": times}), "t")
+    wanted_t, _, _ = time_values(pl.DataFrame({"t": times}), "t")
     wanted = pl.DataFrame({"id": np.repeat(model.panel.ids, h), "t": wanted_t, "row": np.arange(n * h)})
     joined = wanted.join(given.unique(["id", "t"], keep="first"), on=["id", "t"], how="left").sort("row")
     out = {}
