@@ -78,6 +78,9 @@ def test_covariates_through_data_and_clear_errors(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "needs --time-column and --horizon" in result.output
     result = runner.invoke(app, fit_args(tmp_path, "--id-column", "item", "--horizon", "500"))
     assert result.exit_code == 1 and "shorter than the horizon of 500" in result.output
+    result = runner.invoke(app, ["automl", "predict", "--model-dir", str(tmp_path / "m"), "--data",
+                                 str(tmp_path / "future.parquet"), "--out", str(tmp_path / "p.parquet")])
+    assert result.exit_code == 1 and "holds a forecasting model: use `mlpilot automl forecast`" in result.output
     result = runner.invoke(app, ["automl", "forecast", "--model-dir", str(tmp_path / "nowhere"), "--out",
                                  str(tmp_path / "f.parquet")])
     assert result.exit_code == 1 and "not an mlpilot model folder" in result.output

@@ -9,6 +9,7 @@ method does) and reseasonalised after.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -178,7 +179,17 @@ def trim(history: np.ndarray) -> np.ndarray:
 
 
 StatModel = Callable[[np.ndarray, int, int], np.ndarray]
-STAT_MODELS: dict[str, StatModel] = {
+
+
+def _quiet(model: StatModel) -> StatModel:
+    """A row without history (a late starter in an early backtest window) yields NaN, not a warning per mean."""
+    def run(y: np.ndarray, m: int, h: int) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return model(y, m, h)
+    return run
+
+
+STAT_MODELS: dict[str, StatModel] = {name: _quiet(model) for name, model in {
     "naive": naive, "seasonal_naive": seasonal_naive, "drift": drift, "ses": ses,
-    "holt_damped": holt_damped, "theta": theta,
-}
+    "holt_damped": holt_damped, "theta": theta}.items()}
