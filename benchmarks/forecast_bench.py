@@ -77,10 +77,10 @@ def run_group(folder: Path, name: str, info: dict[str, object],
     work.mkdir(parents=True, exist_ok=True)
     train.write_parquet(work / "train.parquet")
     budget = max(10.0, min(s for s in peer_seconds.values() if s is not None))
-    seconds = _cli("fit", "--task", "forecast", "--train", str(work / "train.parquet"), "--target", "y",
+    fit_seconds = _cli("fit", "--task", "forecast", "--train", str(work / "train.parquet"), "--target", "y",
                    "--time-column", "time", "--id-column", "id", "--horizon", str(h), "--time-limit",
                    f"{budget:.1f}", "--model-dir", str(work / "model"))
-    seconds += _cli("forecast", "--model-dir", str(work / "model"), "--out", str(work / "forecast.parquet"))
+    forecast_seconds = _cli("forecast", "--model-dir", str(work / "model"), "--out", str(work / "forecast.parquet"))
     ours = pl.read_parquet(work / "forecast.parquet").sort("id", "time")
     actual = _matrix(test, ids, "y", h)
     history = _history(train, ids)
@@ -94,7 +94,7 @@ def run_group(folder: Path, name: str, info: dict[str, object],
     members = json.loads((work / "model" / "bench_info.json").read_text())["members"]
     print(f"{name:18s} {len(ids):4d} series h={h:<3d} m={m:<3d} | ours {result['ours'].mean():7.3f} "
           + " ".join(f"{p} {result[p].mean():7.3f}" for p in PEERS)
-          + f" | ours {seconds:5.1f} s (limit {budget:.0f}) peers "
+          + f" | ours fit {fit_seconds:5.1f} s (limit {budget:.0f}) + forecast {forecast_seconds:.1f} s; peers "
           + " ".join("timeout" if peer_seconds[p] is None else f"{peer_seconds[p]:.1f}" for p in PEERS)
           + f" s | {'+'.join(members)}", flush=True)
     return result
@@ -126,6 +126,8 @@ def main() -> None:
     parser.add_argument("--peer-python", default="/tmp/fc-peer-venv/bin/python")
     parser.add_argument("--folder", default="/tmp/fc-suite")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--groups", nargs="*", help="Run only these groups; the others' last results are reused.")
+    parser.add_argument("--summary-only", action="store_true", help="Only combine the groups' last results.")
     args = parser.parse_args()
     folder = Path(args.folder)
     suite = Path(__file__).with_name("forecast_suite.py")
@@ -135,7 +137,14 @@ def main() -> None:
         subprocess.run([args.peer_python, str(suite), "peers", str(folder)], check=True)
     meta = json.loads((folder / "suite.json").read_text())
     peer_seconds = json.loads((folder / "peer_seconds.json").read_text())
-    results = [run_group(folder, name, info, peer_seconds[name]) for name, info in meta.items()]
+    results = []
+    for name, info in meta.items():
+        cache = folder / "ours" / name / "result.npz"
+        if not args.summary_only and (not args.groups or name in args.groups):
+            result = run_group(folder, name, info, peer_seconds[name])
+            np.savez(cache, **result)  # type: ignore[arg-type]
+        if cache.is_file():
+            results.append(dict(np.load(cache)))
     total = {k: np.concatenate([r[k] for r in results]) for k in results[0]}
     print(f"\nall {total['ours'].size} series, mean MASE: ours {total['ours'].mean():.4f} | "
           + " | ".join(f"{p} {total[p].mean():.4f}" for p in PEERS))

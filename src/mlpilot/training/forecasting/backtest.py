@@ -51,12 +51,22 @@ class Backtest:
     forecasts: dict[str, list[np.ndarray]] = field(default_factory=dict)
     scores: dict[str, Score] = field(default_factory=dict)
 
-    def run(self, name: str, candidate: Candidate, y: np.ndarray) -> Score:
+    def run(self, name: str, candidate: Candidate, y: np.ndarray, deadline: float | None = None) -> Score:
+        """Backtest one candidate; past `deadline` between windows it raises TimeoutError and is not scored."""
         started = time.monotonic()
-        self.forecasts[name] = [candidate(y[:, :c], c) for c in self.windows.cutoffs]
+        forecasts = []
+        for c in self.windows.cutoffs:
+            if deadline is not None and forecasts and time.monotonic() > deadline:
+                raise TimeoutError(name)
+            forecasts.append(candidate(y[:, :c], c))
+        self.forecasts[name] = forecasts
         score = self.score(name, self.forecasts[name], time.monotonic() - started)
         self.scores[name] = score
         return score
+
+    def drop(self, name: str) -> None:
+        self.forecasts.pop(name, None)
+        self.scores.pop(name, None)
 
     def score(self, name: str, forecasts: list[np.ndarray], seconds: float, members: list[str] | None = None) -> Score:
         parts: dict[str, list[np.ndarray]] = {"mase": [], "smape": [], "rmse": []}

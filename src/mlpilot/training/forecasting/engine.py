@@ -120,9 +120,12 @@ def fit_forecast(frame: pl.DataFrame, spec: ForecastSpec, time_budget_s: float,
     if "lightgbm" in spec.candidates and _gbm_fits_budget(panel, backtest, m, deadline):
         report(0.6, "backtesting lightgbm")
         try:
-            backtest.run("lightgbm", _gbm_candidate(panel, m, spec.horizon, spec.seed), panel.y)
-        except ValueError:
-            pass  # too few complete windows: the statistical candidates stand alone
+            score = backtest.run("lightgbm", _gbm_candidate(panel, m, spec.horizon, spec.seed), panel.y, deadline)
+            # The final refit costs about one window; without time for it the candidate cannot be kept.
+            if time.monotonic() + score.seconds / len(backtest.windows.cutoffs) > deadline:
+                backtest.drop("lightgbm")
+        except (ValueError, TimeoutError):
+            pass  # too few complete windows or out of time: the statistical candidates stand alone
     report(0.85, "choosing the ensemble")
     chosen = backtest.ensemble()
     if "lightgbm" in chosen.members:
