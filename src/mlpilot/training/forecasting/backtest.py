@@ -54,7 +54,7 @@ class Backtest:
     def run(self, name: str, candidate: Candidate, y: np.ndarray, deadline: float | None = None) -> Score:
         """Backtest one candidate; past `deadline` between windows it raises TimeoutError and is not scored."""
         started = time.monotonic()
-        forecasts = []
+        forecasts: list[np.ndarray] = []
         for c in self.windows.cutoffs:
             if deadline is not None and forecasts and time.monotonic() > deadline:
                 raise TimeoutError(name)
