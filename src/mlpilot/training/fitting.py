@@ -19,7 +19,7 @@ from mlpilot.core.errors import InvalidInput, MlpilotError
 from mlpilot.core.jobs import Job, JobContext, job_handler, on_job_interrupted
 from mlpilot.core.runtime import Runtime
 from mlpilot.datasets import service as datasets_service
-from mlpilot.training import evaluation
+from mlpilot.training import evaluation, forecast_runs
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training.catalog import ENGINE_LIBRARIES
 from mlpilot.training.engines import engines
@@ -123,6 +123,15 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
     workdir = Path(tempfile.mkdtemp(prefix="mlpilot-run-"))
     report = progress or (lambda fraction, message: None)
     try:
+        if run.task == "forecast":
+            frame = datasets_service.read_dataset_version_frame(session, store=runtime.store,
+                                                                version_id=run.dataset_version_id)
+            forecasted = forecast_runs.fit_forecast_run(frame, target=run.target, params=dict(run.params),
+                                                        time_budget_s=run.time_budget_s, model_dir=workdir / "model",
+                                                        note=note, progress=report)
+            runtime.store.put_dir(key, workdir / "model")
+            published = True
+            return _record_forecast(session, run_id, forecasted, key=key, note=note)
         engine, train, test = _fit(session, runtime=runtime, run=run, note=note, report=report)
         report(0.88, "evaluating on the test split")
         result, test_metrics = _evaluate(engine, run, test, note=note)
@@ -226,6 +235,35 @@ def _record_success(session: Session, *, run_id: int, engine: Engine, result: di
         if engine.registrable:
             register_run(session, run_id=run_id, user_id=run.created_by_id)
     return run
+
+
+def _record_forecast(session: Session, run_id: int, result: forecast_runs.ForecastRunResult, *, key: str,
+                     note: _RunLog) -> Run:
+    """A forecasting run's outcome. It is not registered: the registry and serving do not load forecasters yet."""
+    with unit_of_work(session):
+        run = get_run(session, run_id=run_id)
+        run.status = RunStatus.succeeded
+        run.metrics = dict(result.metrics)
+        run.validation_metrics = dict(result.backtest)
+        run.evaluation = {"forecast_charts": result.charts, "candidates": result.candidates}
+        run.library_versions = {"python": platform.python_version(),
+                                **library_versions("numpy", "polars", "lightgbm")}
+        run.params = {**run.params, "chosen": {"members": list(result.model.members)},
+                      "frequency": result.model.panel.axis.frequency.label()}
+        run.primary_metric, run.primary_metric_value = "mase", result.metrics["mase"]
+        run.artifact_key = key
+        run.flavor = output_flavor()
+        run.duration_s = round(note.elapsed(), 3)
+        run.finished_at = utcnow()
+        note(f"done: mase = {result.metrics['mase']:.4g} ({' + '.join(result.model.members)})")
+        run.logs = note.text()
+    return run
+
+
+def output_flavor() -> str:
+    from mlpilot.training.forecasting.output import FLAVOR
+
+    return FLAVOR
 
 
 @job_handler(FIT_JOB)

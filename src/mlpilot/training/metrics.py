@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
-PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
+PRIMARY_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse", "forecast": "mase"}
 HIGHER_IS_BETTER = {"roc_auc": True, "accuracy": True, "f1": True, "f1_macro": True, "r2": True,
-                    "log_loss": False, "rmse": False, "mae": False, "ece": False}
+                    "log_loss": False, "rmse": False, "mae": False, "ece": False, "mase": False, "smape": False,
+                    "pinball": False}
 
 
 def higher_is_better(metric: str) -> bool:

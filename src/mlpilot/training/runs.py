@@ -37,7 +37,9 @@ TASK_METRICS = {
     "binary": ("roc_auc", "log_loss", "accuracy", "f1"),
     "multiclass": ("log_loss", "accuracy", "f1_macro"),
     "regression": ("rmse", "mae", "r2"),
+    "forecast": ("mase", "smape", "rmse", "pinball"),
 }
+FORECAST_ENGINE = "forecast"  # the forecasting AutoML (training.forecasting), not an adapter of training.engines
 
 
 def get_run(session: Session, *, run_id: int) -> Run:
@@ -108,15 +110,20 @@ def create_run(session: Session, *, runtime: Runtime, project_id: int, dataset_v
                user_id: int | None = None, params: dict[str, Any] | None = None, metric: str | None = None,
                sensitive_column: str | None = None, positive_class: str | None = None,
                experiment: str | None = None, tags: list[str] | None = None, notes: str = "",
-               external_engine_id: int | None = None) -> Run:
+               external_engine_id: int | None = None, time_column: str | None = None,
+               id_column: str | None = None, horizon: int | None = None) -> Run:
     """Check the request against the data, record a queued run and start its training job."""
     # A project screened no-go may not build until it is screened again or an admin overrides the verdict.
     projects_service.check_build_allowed(session, project_id=project_id)
+    if task == "forecast":
+        if engine not in (None, FORECAST_ENGINE, "auto"):
+            raise InvalidInput(f"Task 'forecast' trains the built-in forecasting AutoML, not engine {engine!r}.")
+        engine, params = FORECAST_ENGINE, {}
     engine = engine or default_engine()
-    engine_cls = engines.get(engine)
-    installed, reason = engine_installed(engine_cls)
-    if not installed:
-        raise InvalidInput(f"Engine {engine!r} cannot run here: {reason}.")
+    if engine != FORECAST_ENGINE:
+        installed, reason = engine_installed(engines.get(engine))
+        if not installed:
+            raise InvalidInput(f"Engine {engine!r} cannot run here: {reason}.")
     params = dict(params or {})
     if engine == "http":
         external_engine_id = external_engine_id or params.get("external_engine_id")
@@ -129,7 +136,7 @@ def create_run(session: Session, *, runtime: Runtime, project_id: int, dataset_v
         params = {"external_engine_id": external.id, "external_engine": external.name}
     elif external_engine_id:
         raise InvalidInput("external_engine_id is only used with engine 'http'.")
-    if task not in TASK_CHOICES:
+    if task not in (*TASK_CHOICES, "forecast"):
         raise InvalidInput(f"Unknown task {task!r}; expected one of: {', '.join(TASK_CHOICES)}.")
     if not 0 < time_budget_s <= MAX_BUDGET_S:
         raise InvalidInput(f"time_budget_s must be more than 0 and at most {MAX_BUDGET_S} seconds; "
@@ -153,7 +160,14 @@ def create_run(session: Session, *, runtime: Runtime, project_id: int, dataset_v
                                f"v{version.version}; columns are: {', '.join(columns)}.")
     series = datasets_service.read_dataset_version_frame(session, store=runtime.store, version_id=version.id,
                                                          columns=[target])[target]
-    task, _ = resolve_task(series, target=target, task=task)
+    if task == "forecast":
+        params = _forecast_params(columns, target=target, time_column=time_column, id_column=id_column,
+                                  horizon=horizon)
+        if positive_class or sensitive_column:
+            raise InvalidInput("A forecasting run measures no fairness: leave sensitive_column and positive_class"
+                               " empty.")
+    else:
+        task, _ = resolve_task(series, target=target, task=task)
     positive_class = (positive_class or "").strip() or None
     if positive_class is not None:
         if task == "regression":
@@ -181,6 +195,21 @@ def create_run(session: Session, *, runtime: Runtime, project_id: int, dataset_v
                               project_id=project_id, message="training queued")
         run.job_id = job.id
     return run
+
+
+def _forecast_params(columns: list[str], *, target: str, time_column: str | None, id_column: str | None,
+                     horizon: int | None) -> dict[str, Any]:
+    """The forecasting settings of a run, checked against the dataset's columns."""
+    if not time_column or horizon is None:
+        raise InvalidInput("Task 'forecast' needs time_column and horizon.")
+    if not 1 <= horizon <= 10_000:
+        raise InvalidInput(f"horizon must be between 1 and 10000 steps; got {horizon}.")
+    for label, column in (("time_column", time_column), ("id_column", id_column)):
+        if column is not None and column not in columns:
+            raise InvalidInput(f"{label} {column!r} is not in the dataset; columns are: {', '.join(columns)}.")
+        if column == target:
+            raise InvalidInput(f"{label} must not be the target column.")
+    return {"time_column": time_column, "id_column": id_column or None, "horizon": int(horizon)}
 
 
 def clean_tags(tags: list[str]) -> list[str]:

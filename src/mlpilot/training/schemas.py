@@ -13,7 +13,10 @@ from mlpilot.core.schemas import InputModel, ReadModel
 class RunCreate(InputModel):
     dataset_version_id: int
     target: str = Field(min_length=1, max_length=300)
-    task: Literal["auto", "binary", "multiclass", "regression"] = "auto"
+    task: Literal["auto", "binary", "multiclass", "regression", "forecast"] = "auto"
+    time_column: str | None = Field(None, max_length=300, description="forecast: the time column.")
+    id_column: str | None = Field(None, max_length=300, description="forecast: the series id column (optional).")
+    horizon: int | None = Field(None, ge=1, le=10_000, description="forecast: steps to forecast.")
     time_budget_s: float = Field(60.0, description="Training time budget in seconds (more than 0, at most 3600).")
     engine: str | None = Field(None, description="Engine name from GET /api/v1/engines (default: the built-in "
                                                  "AutoML engine 'auto').")

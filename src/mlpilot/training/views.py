@@ -159,6 +159,8 @@ def run_charts(run: Run) -> dict[str, Any]:
              "data": [{"x": p["predicted"], "y": p["residual"]} for p in residuals]}]},
             "options": {"scales": {"x": {"title": {"display": True, "text": "predicted"}},
                                    "y": {"title": {"display": True, "text": "actual − predicted"}}}}}
+    for i, series in enumerate(evaluation.get("forecast_charts") or []):
+        charts[f"forecast:{i}"] = forecast_chart(series)
     folds = run.fold_metrics or []
     metric = run.primary_metric or ""
     if folds and any(metric in f for f in folds):
@@ -166,6 +168,23 @@ def run_charts(run: Run) -> dict[str, Any]:
                                                    "datasets": [{"label": metric, "backgroundColor": "#9333ea",
                                                                  "data": [f.get(metric) for f in folds]}]}}
     return charts
+
+
+def forecast_chart(series: dict[str, Any]) -> dict[str, Any]:
+    """History, held-out actuals, forecast and its 80 % interval of one series, on one time axis."""
+    history, actual = list(series["history"]), list(series["actual"])
+    pad = [None] * len(history)
+    last = history[-1:] if history else []
+    return {"type": "line", "data": {"labels": series["times"], "datasets": [
+        {"label": "history", "data": history + [None] * len(actual), "borderColor": "#6b7280", "pointRadius": 0},
+        {"label": "10 %", "data": pad + list(series["low"]), "borderColor": "rgba(47,91,234,0.2)",
+         "pointRadius": 0},
+        {"label": "90 %", "data": pad + list(series["high"]), "borderColor": "rgba(47,91,234,0.2)",
+         "backgroundColor": "rgba(47,91,234,0.15)", "fill": "-1", "pointRadius": 0},
+        {"label": "forecast", "data": pad[:-1] + last + list(series["forecast"]), "borderColor": "#2f5bea",
+         "pointRadius": 0},
+        {"label": "actual", "data": pad + actual, "borderColor": "#16a34a", "pointRadius": 2}]},
+        "options": {"plugins": {"title": {"display": bool(series.get("series")), "text": series.get("series")}}}}
 
 
 @router.get("/runs/compare", response_class=HTMLResponse)

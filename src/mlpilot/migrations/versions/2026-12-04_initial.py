@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 08:03:17.616730
+Create Date: 2026-12-04 08:05:43.082988
 """
 from __future__ import annotations
 

@@ -95,6 +95,8 @@ def load_model(path: Path) -> LoadedModel:
         from mlpilot.registry.flavors.automl import AutoMLModel
 
         return AutoMLModel.load(Path(path), manifest)
+    if flavor == "forecast":
+        raise InvalidInput(f"Model folder {path} holds a forecasting model: use `mlpilot automl forecast`.")
     raise InvalidInput(f"Model folder {path} has flavor {flavor!r}, which this version cannot load.")
 
 

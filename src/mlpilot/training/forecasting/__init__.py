@@ -1,0 +1,1 @@
+"""Time-series forecasting: panel preparation, vectorised candidates, rolling-origin backtests, ensembles."""
