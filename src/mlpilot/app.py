@@ -40,7 +40,7 @@ from mlpilot.serving import service as serving_service
 from mlpilot.serving import traffic as serving_traffic
 from mlpilot.settings import Settings, get_settings
 from mlpilot.web import access
-from mlpilot.web.pages import STATIC_DIR, LoginRequired, render
+from mlpilot.web.pages import STATIC_DIR, LoginRequired, page_gettext, render
 from mlpilot.web.security import BrowserSecurity
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if request.url.path.startswith("/v2/"):
             return JSONResponse({"error": exc.detail}, status_code=exc.status)
         if _wants_html(request):
-            return render(request, "error.html", title=exc.title, detail=exc.detail, status_code=exc.status)
+            return render(request, "error.html", title=exc.title, detail=exc.localized(page_gettext(request)),
+                          status_code=exc.status)
         problem = exc.to_problem(request.url.path)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(problem, status_code=exc.status, media_type=PROBLEM_JSON, headers=headers)

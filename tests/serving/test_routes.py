@@ -113,8 +113,8 @@ def test_bad_deploy_requests(client: TestClient, runtime: Runtime, project: dict
                              model_dirs: dict[str, Path]) -> None:
     v1 = make_model_version(runtime, project_id=project["id"], model_dir=model_dirs["v1"])
     other = api_project(client, name="Other project")
-    bad_name = client.post(services_url(project), json={"name": "Churn_1", "model_version_id": v1})
-    assert bad_name.status_code == 422 and "'Churn_1' is invalid" in bad_name.json()["detail"]
+    bad_name = client.post(services_url(project), json={"name": "--- !", "model_version_id": v1})
+    assert bad_name.status_code == 422 and "'--- !' is invalid" in bad_name.json()["detail"]
     foreign = client.post(services_url(other), json={"name": "x", "model_version_id": v1})
     assert foreign.status_code == 422 and f"belongs to project {project['id']}" in foreign.json()["detail"]
     missing = client.post(services_url(project), json={"name": "x", "model_version_id": 999})

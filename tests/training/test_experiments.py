@@ -100,7 +100,8 @@ def test_runs_are_tracked_evaluated_compared_and_carded(client: TestClient) -> N
     assert [r["run_id"] for r in compared["runs"]] == [first["id"], second["id"]]
     roc = next(m for m in compared["metrics"] if m["metric"] == "roc_auc")
     assert roc["values"] == [first["metrics"]["roc_auc"], second["metrics"]["roc_auc"]] and any(roc["best"])
-    assert {"metrics", "bounded", "calibration", "importance"} <= set(compared["charts"])
+    assert {"metrics", "calibration", "importance", "roc", "pr"} <= set(compared["charts"])
+    assert "bounded" not in compared["charts"]  # a radar of three scores said nothing the bars do not
     one = client.get(f"/api/v1/runs/compare?ids={first['id']}")
     assert one.status_code == 422 and "at least two" in one.json()["detail"]
     junk = client.get("/api/v1/runs/compare?ids=1,x")

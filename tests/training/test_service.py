@@ -62,7 +62,7 @@ def test_run_trains_registers_and_summarises(live_runtime: Runtime) -> None:
         assert best.metric_name == "rmse" and best.dataset == "sales v1" and best.metrics["r2"] > 0
         [model_version] = registry_service.list_model_versions(session, project_id=project.id)
         got = registry_service.get_model_version(session, model_version_id=model_version.id)
-        assert (got.name, got.version, got.project_id) == ("s-le-forecast-y", 1, project.id)
+        assert (got.name, got.version, got.project_id) == ("säle-forecast-y", 1, project.id)
         assert got.flavor == ("automl" if service.default_engine() == "auto" else "lightgbm")
         assert got.signature["task"] == "regression" and got.metrics["rmse"] == best.metric_value
         model = load_model(registry_service.resolve_model_path(store=runtime.store, model_version=got))

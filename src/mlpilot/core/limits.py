@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mlpilot.core.errors import PayloadTooLarge
+from mlpilot.core.errors import N_, PayloadTooLarge
 
 CHUNK = 1 << 20
 # Real CSV and JSON compress 3–20×; a ratio far beyond that is a bomb. Judged after this much output only,
@@ -44,7 +44,9 @@ def read_capped(handle: BinaryIO, *, limit: int, what: str) -> bytes:
     while chunk := handle.read(CHUNK):
         total += len(chunk)
         if total > limit:
-            raise PayloadTooLarge(f"{what} is larger than the {_mib(limit)} limit (MLPILOT_LIMITS__UPLOAD_BYTES).")
+            raise PayloadTooLarge.translatable(
+                N_("%(what)s is larger than the %(limit)s limit (MLPILOT_LIMITS__UPLOAD_BYTES)."),
+                what=what, limit=_mib(limit))
         parts.append(chunk)
     return b"".join(parts)
 

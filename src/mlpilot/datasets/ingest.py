@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from mlpilot.core.errors import InvalidInput
+from mlpilot.core.errors import N_, InvalidInput
 from mlpilot.core.limits import DEFAULT_LIMITS, SizeLimits, gunzip_capped
 from mlpilot.datasets.connectors import formats
-from mlpilot.datasets.connectors.encoding import sniff_delimiter
+from mlpilot.datasets.connectors.encoding import decode_text, sniff_delimiter
 from mlpilot.datasets.connectors.formats import detect_format
 
 NULL_VALUES = ["NA", "N/A", "null", "NULL"]
@@ -37,21 +37,25 @@ class ParsedUpload:
     frame: pl.DataFrame
     source_format: str
     delimiter: str | None
+    encoding: str | None = None
 
 
 def parse_upload(filename: str, data: bytes, *, limits: SizeLimits = DEFAULT_LIMITS) -> ParsedUpload:
     """Parse and validate an uploaded file; raise InvalidInput naming the problem."""
     fmt, compressed = detect_format(filename)
     if not data:
-        raise InvalidInput(f"The uploaded file {filename!r} is empty.")
+        raise InvalidInput.translatable(N_("The uploaded file %(file)s is empty."), file=repr(filename))
     if compressed:
         try:
             data = gunzip_capped(data, limit=limits.decompressed_bytes, ratio=limits.ratio, what=repr(filename))
         except (OSError, EOFError, zlib.error) as exc:
-            raise InvalidInput(f"{filename!r} is not a valid gzip file: {exc}.") from None
+            raise InvalidInput.translatable(N_("%(file)s is not a valid gzip file: %(reason)s."),
+                                            file=repr(filename), reason=str(exc)) from None
         if not data:
-            raise InvalidInput(f"The uploaded file {filename!r} is empty once decompressed.")
+            raise InvalidInput.translatable(N_("The uploaded file %(file)s is empty once decompressed."),
+                                            file=repr(filename))
     delimiter: str | None = None
+    encoding: str | None = None
     if fmt == "parquet":
         frame = formats.read_parquet(repr(filename), data)
     elif fmt == "xlsx":
@@ -62,52 +66,73 @@ def parse_upload(filename: str, data: bytes, *, limits: SizeLimits = DEFAULT_LIM
     elif fmt == "jsonl":
         frame = formats.read_json_lines(repr(filename), data)
     else:
-        data = data.removeprefix(BOM)
-        head = _check_text(filename, data, limit=SNIFF_BYTES)
-        delimiter = "\t" if fmt == "tsv" else sniff_delimiter(head, source=repr(filename))
-        blank_lines: list[tuple[int, int]] = []
-        header = _check_rows_fast(filename, data, delimiter, blank_lines)
-        if header is None:  # quotes used in a way only the csv module reads as Python does
-            _check_text(filename, data)
-            header = _check_rows(filename, data.decode("utf-8"), delimiter)
-        elif blank_lines:
-            kept, at = [], 0
-            for begin, end in blank_lines:
-                kept.append(data[at:begin])
-                at = end
-            data = b"".join([*kept, data[at:]])
-        _check_names(filename, header)
-        # Polars refuses text that is not UTF-8, so the whole file is only checked again to name the byte.
-        frame = _read_csv(filename, data, delimiter, on_error=lambda: _check_text(filename, data))
+        frame, delimiter, encoding = _parse_text(filename, fmt, data)
     if fmt not in ("csv", "tsv"):
         _check_names(filename, frame.columns)
     if frame.height == 0:
-        raise InvalidInput(f"{filename!r} has a header but no data rows; upload at least one row.")
+        raise InvalidInput.translatable(N_("%(file)s has a header but no data rows; upload at least one row."),
+                                        file=repr(filename))
     if frame.width == 0:
-        raise InvalidInput(f"{filename!r} has no columns.")
-    return ParsedUpload(frame=frame, source_format=fmt, delimiter=delimiter)
+        raise InvalidInput.translatable(N_("%(file)s has no columns."), file=repr(filename))
+    return ParsedUpload(frame=frame, source_format=fmt, delimiter=delimiter, encoding=encoding)
+
+
+class _NotUtf8(Exception):
+    """The bytes are not UTF-8: the upload goes on with the encoding detector that connections use."""
+
+
+def _parse_text(filename: str, fmt: str, data: bytes) -> tuple[pl.DataFrame, str, str]:
+    """Read CSV/TSV bytes as UTF-8 (the fast path), else as the detector's encoding (CP949/EUC-KR, like Korean
+    Excel writes); return the frame, the delimiter and the encoding as the user would name it."""
+    encoding = "utf-8-sig" if data.startswith(BOM) else "utf-8"
+    try:
+        frame, delimiter = _parse_utf8(filename, fmt, data.removeprefix(BOM))
+    except _NotUtf8:
+        # One detector for uploads and connections; it names the offset when the file is neither UTF-8 nor CP949.
+        decoded = decode_text(data, source=repr(filename), guess=False)
+        frame, delimiter = _parse_utf8(filename, fmt, decoded.text.encode("utf-8"))
+        encoding = decoded.encoding
+    return frame, delimiter, encoding
+
+
+def _parse_utf8(filename: str, fmt: str, data: bytes) -> tuple[pl.DataFrame, str]:
+    head = _check_text(filename, data, limit=SNIFF_BYTES)
+    delimiter = "\t" if fmt == "tsv" else sniff_delimiter(head, source=repr(filename))
+    blank_lines: list[tuple[int, int]] = []
+    header = _check_rows_fast(filename, data, delimiter, blank_lines)
+    if header is None:  # quotes used in a way only the csv module reads as Python does
+        _check_text(filename, data)
+        header = _check_rows(filename, data.decode("utf-8"), delimiter)
+    elif blank_lines:
+        kept, at = [], 0
+        for begin, end in blank_lines:
+            kept.append(data[at:begin])
+            at = end
+        data = b"".join([*kept, data[at:]])
+    _check_names(filename, header)
+    # Polars refuses text that is not UTF-8, so the whole file is only checked again to find a byte that is not.
+    frame = _read_csv(filename, data, delimiter, on_error=lambda: _check_text(filename, data))
+    return frame, delimiter
 
 
 def _check_text(filename: str, data: bytes, *, limit: int | None = None) -> str:
     """Check `data` (without BOM; its first `limit` bytes) is UTF-8 text, a block at a time (no copy of the
-    whole file); return its start (up to 64 KiB, cut at a line break) for dialect sniffing."""
+    whole file), else raise _NotUtf8; return its start (up to 64 KiB, cut at a line break) for dialect sniffing."""
     if not data[:4096].strip() and not data.strip():
-        raise InvalidInput(f"The uploaded file {filename!r} is empty.")
+        raise InvalidInput.translatable(N_("The uploaded file %(file)s is empty."), file=repr(filename))
     if b"\x00" in data[:65536]:
-        raise InvalidInput(f"{filename!r} is not UTF-8 text/CSV: it contains binary (NUL) bytes.")
+        raise InvalidInput.translatable(N_("%(file)s is not UTF-8 text/CSV: it contains binary (NUL) bytes."),
+                                        file=repr(filename))
     decoder = codecs.getincrementaldecoder("utf-8")()
     view = memoryview(data)[:limit]
     head = ""
     for offset in range(0, len(view), DECODE_BLOCK):
-        pending = len(decoder.getstate()[0])
+        # Only the real end of the file may not cut a character: the end of the sniffed head often does.
+        final = offset + DECODE_BLOCK >= len(view) and len(view) == len(data)
         try:
-            text = decoder.decode(view[offset:offset + DECODE_BLOCK], final=offset + DECODE_BLOCK >= len(data))
-        except UnicodeDecodeError as exc:
-            at = offset - pending + exc.start
-            raise InvalidInput(
-                f"{filename!r} is not UTF-8 text/CSV: byte 0x{data[at]:02x} at offset {at} is not "
-                "valid UTF-8. Save the file as UTF-8 CSV and upload it again."
-            ) from None
+            text = decoder.decode(view[offset:offset + DECODE_BLOCK], final=final)
+        except UnicodeDecodeError:
+            raise _NotUtf8 from None
         if offset == 0:
             head = text[:SNIFF_BYTES]
             head = head[: head.rfind("\n") + 1] or head
@@ -120,19 +145,18 @@ def _check_rows(filename: str, text: str, delimiter: str) -> list[str]:
     try:
         header = next(reader)
     except StopIteration:
-        raise InvalidInput(f"The uploaded file {filename!r} is empty.") from None
+        raise InvalidInput.translatable(N_("The uploaded file %(file)s is empty."), file=repr(filename)) from None
     except csv.Error as exc:
-        raise InvalidInput(f"{filename!r}: the header line cannot be read as CSV: {exc}.") from None
+        raise InvalidInput.translatable(N_("%(file)s: the header line cannot be read as CSV: %(reason)s."),
+                                        file=repr(filename), reason=str(exc)) from None
     expected = len(header)
     try:
         for row in reader:
             if len(row) != expected and row:
-                raise InvalidInput(
-                    f"{filename!r} line {reader.line_num}: expected {expected} fields (like the header) "
-                    f"but found {len(row)}."
-                )
+                raise _wrong_field_count(filename, reader.line_num, expected, len(row))
     except csv.Error as exc:
-        raise InvalidInput(f"{filename!r} line {reader.line_num}: cannot be read as CSV: {exc}.") from None
+        raise InvalidInput.translatable(N_("%(file)s line %(line)d: cannot be read as CSV: %(reason)s."),
+                                        file=repr(filename), line=reader.line_num, reason=str(exc)) from None
     return header
 
 
@@ -208,14 +232,13 @@ def _check_rows_fast(filename: str, data: bytes, delimiter: str, blank_lines: li
             wrong = rows[fields[rows] != len(header)]
             if len(wrong):
                 at = int(wrong[0])
-                raise InvalidInput(f"{filename!r} line {int(line_numbers[at])}: expected {len(header)} fields (like "
-                                   f"the header) but found {int(fields[at])}.")
+                raise _wrong_field_count(filename, int(line_numbers[at]), len(header), int(fields[at]))
         if len(ends):
             previous_end = int(ends[-1])
         quotes_before += len(quotes)
         newlines_before += len(lines)
     if header is None:
-        raise InvalidInput(f"The uploaded file {filename!r} is empty.")
+        raise InvalidInput.translatable(N_("The uploaded file %(file)s is empty."), file=repr(filename))
     return header
 
 
@@ -235,16 +258,24 @@ def _within(positions: np.ndarray, opens: np.ndarray, closes: np.ndarray) -> np.
     return inside
 
 
+def _wrong_field_count(filename: str, line: int, expected: int, found: int) -> InvalidInput:
+    return InvalidInput.translatable(
+        N_("%(file)s line %(line)d: expected %(expected)d fields (like the header) but found %(found)d."),
+        file=repr(filename), line=line, expected=expected, found=found)
+
+
 def _check_names(filename: str, names: list[str]) -> None:
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         if not name.strip():
-            raise InvalidInput(f"{filename!r}: column {position} of the header has an empty name; name every column.")
+            raise InvalidInput.translatable(
+                N_("%(file)s: column %(position)d of the header has an empty name; name every column."),
+                file=repr(filename), position=position)
         if name in seen:
-            raise InvalidInput(
-                f"{filename!r}: duplicate column name {name!r} (columns {seen[name]} and {position}); "
-                "column names must be unique."
-            )
+            raise InvalidInput.translatable(
+                N_("%(file)s: duplicate column name %(name)s (columns %(first)d and %(position)d); "
+                   "column names must be unique."),
+                file=repr(filename), name=repr(name), first=seen[name], position=position)
         seen[name] = position
 
 
@@ -261,4 +292,5 @@ def _read_csv(filename: str, data: bytes, delimiter: str, *, on_error: Callable[
         if on_error is not None:
             on_error()
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidInput(f"{filename!r} could not be parsed as CSV: {first}") from None
+        raise InvalidInput.translatable(N_("%(file)s could not be parsed as CSV: %(reason)s"),
+                                        file=repr(filename), reason=first) from None

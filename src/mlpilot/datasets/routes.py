@@ -45,7 +45,7 @@ def _readable_version(session: DbSession, user: User, version_id: int) -> Datase
 def upload_dataset(project: ProjectWriteAccess, session: DbSession, runtime: RuntimeDep, user: CurrentUser,
                          name: Annotated[str, Form()], file: Annotated[UploadFile, File()],
                          description: Annotated[str, Form()] = "") -> UploadResult:
-    data = read_capped(file.file, limit=runtime.settings.limits.upload_bytes, what=f"The upload {file.filename!r}")
+    data = read_capped(file.file, limit=runtime.settings.limits.upload_bytes, what=repr(file.filename))
     version, job_id = service.create_dataset_version(
         session, runtime=runtime, project_id=project.id, name=name, filename=file.filename or "",
         data=data, user_id=user.id, description=description,

@@ -92,6 +92,8 @@ class LineageRead(BaseModel):
     rows_out: int | None
     quarantined_rows: int
     watermark: str | None
+    encoding: str | None = Field(None, description="Text encoding the upload was read with (utf-8, utf-8-sig, cp949).")
+    delimiter: str | None = Field(None, description="Field delimiter detected in a CSV/TSV upload.")
     row_count: int
     column_count: int
     created_by_id: int | None

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from mlpilot.accounts import service as accounts_service
 from mlpilot.core import jobs
 from mlpilot.core.db import get_existing, in_unit_of_work, session_scope, unit_of_work
-from mlpilot.core.errors import InvalidInput, NotFound
+from mlpilot.core.errors import N_, InvalidInput, NotFound
 from mlpilot.core.jobs import JobContext, job_handler
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.storage import ArtifactStore
@@ -78,6 +78,7 @@ def create_dataset_version(session: Session, *, runtime: Runtime, project_id: in
         "source": f"upload:{filename}", "connector": None, "connector_settings": {}, "recipe": None,
         "parents": [], "rows_in": parsed.frame.height, "rows_out": parsed.frame.height,
         "quarantined_rows": 0, "watermark": None, "format": parsed.source_format,
+        "encoding": parsed.encoding, "delimiter": parsed.delimiter,
         "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     return create_dataset_version_from_frame(session, runtime=runtime, project_id=project_id, name=name,
                                              frame=parsed.frame, lineage=lineage, user_id=user_id,
@@ -156,9 +157,9 @@ def _record_version(session: Session, *, runtime: Runtime, project_id: int, name
 def _check_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("A dataset needs a name (form field 'name').")
+        raise InvalidInput.translatable(N_("A dataset needs a name (form field 'name')."))
     if len(name) > 200:
-        raise InvalidInput("The dataset name is longer than 200 characters.")
+        raise InvalidInput.translatable(N_("The dataset name is longer than 200 characters."))
     return name
 
 
@@ -301,6 +302,7 @@ def get_dataset_version_lineage(session: Session, *, version_id: int) -> Lineage
         rows_out=lineage.get("rows_out", version.row_count),
         quarantined_rows=int(lineage.get("quarantined_rows") or 0),
         watermark=None if lineage.get("watermark") is None else str(lineage["watermark"]),
+        encoding=lineage.get("encoding"), delimiter=lineage.get("delimiter"),
         row_count=version.row_count, column_count=version.column_count,
         created_by_id=version.created_by_id, created_by=user, created_at=version.created_at,
     )

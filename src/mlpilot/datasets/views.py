@@ -3,6 +3,7 @@ lineage and the comparison with another version)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -11,17 +12,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from mlpilot.accounts.models import ROLE_RANK, Role, User
 from mlpilot.core import jobs
 from mlpilot.core.deps import DbSession, RuntimeDep
-from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from mlpilot.core.errors import N_, Conflict, InvalidInput, NotFound, PayloadTooLarge
 from mlpilot.core.limits import read_capped
 from mlpilot.datasets import service
 from mlpilot.datasets.connectors.formats import ACCEPT
 from mlpilot.datasets.models import DatasetVersion
 from mlpilot.projects import service as projects_service
 from mlpilot.web import access
-from mlpilot.web.pages import PageUser, render, templates
+from mlpilot.web.pages import PageUser, page_gettext, render, templates
 
 # The upload form offers exactly the file types uploads read (the project page includes the section too).
 templates.env.globals["upload_accept"] = ACCEPT
+
+# How the version page names what the upload detected.
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (BOM)", "cp949": "CP949/EUC-KR"}
+DELIMITER_NAMES = {",": N_("comma"), "\t": N_("tab"), ";": N_("semicolon"), "|": N_("pipe")}
 
 router = APIRouter(include_in_schema=False)
 PREVIEW_ROWS = 20
@@ -63,23 +68,25 @@ def upload_from_form(project_id: int, request: Request, session: DbSession, runt
     try:
         projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
         if file is None or not file.filename:
-            raise InvalidInput("Choose a file to upload.")
-        data = read_capped(file.file, limit=runtime.settings.limits.upload_bytes, what=f"The upload {file.filename!r}")
+            raise InvalidInput.translatable(N_("Choose a file to upload."))
+        data = read_capped(file.file, limit=runtime.settings.limits.upload_bytes, what=repr(file.filename))
         service.create_dataset_version(session, runtime=runtime, project_id=project_id, name=name,
                                        filename=file.filename, data=data, user_id=user.id, description=description)
     except (InvalidInput, Conflict, PayloadTooLarge) as exc:
-        return _section(request, session, user, project_id, error=exc.detail, status_code=exc.status,
+        return _section(request, session, user, project_id, error=exc.localized(page_gettext(request, user)),
+                        status_code=exc.status,
                         template="datasets/upload_error.html")
     return RedirectResponse(f"/projects/{project_id}#section-datasets", status_code=303)
 
 
-def _version_context(session: DbSession, user: User, version_id: int) -> dict[str, Any]:
+def _version_context(session: DbSession, user: User, version_id: int,
+                     gettext: Callable[[str], str] = str) -> dict[str, Any]:
     version = service.get_dataset_version(session, version_id=version_id)
     project = projects_service.check_project_access(session, project_id=version.dataset.project_id, user=user)
     profile = service.find_dataset_profile(session, version_id=version_id)
     state = "ready" if profile is not None else _profile_state(session, version)
     return {"v": version, "p": project, "profile": profile.profile if profile else None, "state": state,
-            "charts": profile_charts(profile.profile) if profile else None}
+            "charts": profile_charts(profile.profile, gettext=gettext) if profile else None}
 
 
 def _readable(session: DbSession, user: User, version_id: int) -> DatasetVersion:
@@ -91,7 +98,7 @@ def _readable(session: DbSession, user: User, version_id: int) -> DatasetVersion
 @router.get("/dataset-versions/{version_id}", response_class=HTMLResponse, dependencies=[access.DatasetVersion.read])
 def version_page(version_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
                  user: PageUser) -> HTMLResponse:
-    context = _version_context(session, user, version_id)
+    context = _version_context(session, user, version_id, page_gettext(request, user))
     try:
         columns, rows = service.preview_dataset_version(session, store=runtime.store, version_id=version_id,
                                                         limit=PREVIEW_ROWS)
@@ -101,7 +108,8 @@ def version_page(version_id: int, request: Request, session: DbSession, runtime:
     lineage = service.get_dataset_version_lineage(session, version_id=version_id)
     previous = service.find_previous_version(session, version_id=version_id)
     return render(request, "datasets/version.html", user=user, versions=versions, preview_columns=columns,
-                  preview_rows=rows, lineage=lineage, previous=previous, **context)
+                  preview_rows=rows, lineage=lineage, previous=previous, encoding_names=ENCODING_NAMES,
+                  delimiter_names=DELIMITER_NAMES, **context)
 
 
 @router.get("/dataset-versions/{version_id}/_diff/{other_id}", response_class=HTMLResponse,
@@ -116,16 +124,17 @@ def diff_fragment(version_id: int, other_id: int, request: Request, session: DbS
 @router.get("/dataset-versions/{version_id}/_profile", response_class=HTMLResponse,
         dependencies=[access.DatasetVersion.read])
 def profile_fragment(version_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
-    return render(request, "datasets/_profile.html", user=user, **_version_context(session, user, version_id))
+    return render(request, "datasets/_profile.html", user=user,
+                  **_version_context(session, user, version_id, page_gettext(request, user)))
 
 
-def profile_charts(profile: dict[str, Any]) -> dict[str, Any]:
+def profile_charts(profile: dict[str, Any], *, gettext: Callable[[str], str] = str) -> dict[str, Any]:
     """Build Chart.js specs: missing % per column, and a histogram or top-values chart per column."""
     columns = profile.get("column_profiles", [])
     missing = {
         "type": "bar",
         "data": {"labels": [c["name"] for c in columns],
-                 "datasets": [{"label": "missing %", "data": [c["missing_pct"] for c in columns],
+                 "datasets": [{"label": gettext("missing %"), "data": [c["missing_pct"] for c in columns],
                                "backgroundColor": "#f59e0b"}]},
         "options": {"plugins": {"legend": {"display": False}}, "scales": {"y": {"beginAtZero": True}}},
     } if any(c["missing_pct"] for c in columns) else None

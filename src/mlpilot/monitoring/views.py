@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -12,7 +13,8 @@ from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import InvalidInput, MlpilotError, PermissionDenied
 from mlpilot.core.i18n import get_translations
 from mlpilot.dataplane.server import DataPlane
-from mlpilot.monitoring import service
+from mlpilot.dataplane.telemetry import PREDICTION_COLUMN
+from mlpilot.monitoring import service, verdict
 from mlpilot.monitoring.metrics import Bucket
 from mlpilot.serving import service as serving_service
 from mlpilot.serving.traffic import attached_dataplane
@@ -80,9 +82,10 @@ def services_chart(series: dict[str, list[dict[str, Any]]], *, window: str, key:
                         "scales": {"y": {"beginAtZero": True, "title": {"display": True, "text": title}}}}}
 
 
-def live_drift_cards(plane: DataPlane | None, *, gettext: Any,
-                     services: set[str] | None = None) -> list[dict[str, Any]]:
-    """Per service with sampled traffic: its latest drift verdict, the most drifted features and a share chart."""
+def live_drift_cards(plane: DataPlane | None, *, gettext: Any, services: set[str] | None = None,
+                     importance: Mapping[str, Mapping[str, float]] | None = None) -> list[dict[str, Any]]:
+    """Per service with sampled traffic: the latest verdict (weighted by the model's feature importance, never
+    contradicting its features), every feature with its statistic and severity, and the verdict over windows."""
     if plane is None:
         return []
     cards = []
@@ -90,21 +93,69 @@ def live_drift_cards(plane: DataPlane | None, *, gettext: Any,
         if services is not None and name not in services:
             continue
         drift = service.service_drift(plane, service_name=name)
-        latest = drift.latest
-        top: list[dict[str, Any]] = []
-        if latest is not None:
-            features = [{"column": c, **v} for c, v in latest.columns.items() if c != "__prediction__"]
-            top = sorted(features, key=lambda f: (not f["drift"], -(f["psi"] or 0.0)))[:6]
-        judged = [w for w in drift.windows if w.share_drifted is not None]
-        chart = {"type": "bar", "data": {
-            "labels": [w.window_start.strftime("%m-%d %H:%M") for w in judged],
-            "datasets": [{"label": gettext("Share of features drifted (%)"),
-                          "data": [round((w.share_drifted or 0.0) * 100, 1) for w in judged],
-                          "backgroundColor": ["#dc2626" if w.drift else "#2f5bea" for w in judged]}]},
-            "options": {"scales": {"y": {"beginAtZero": True, "max": 100}}}}
-        cards.append({"service": name, "drift": drift, "latest": latest, "top": top, "chart": chart,
+        weights = (importance or {}).get(name)
+
+        def judged(columns: Mapping[str, Mapping[str, object]], weights: Mapping[str, float] | None = weights
+                   ) -> verdict.DriftVerdict:
+            return verdict.judge(columns, importance=weights, exclude=(PREDICTION_COLUMN,))
+
+        latest = judged(drift.latest.columns) if drift.latest is not None else None
+        windows = [(w, judged(w.columns)) for w in drift.windows if w.share_drifted is not None]
+        cards.append({"service": name, "drift": drift, "latest": drift.latest, "verdict": latest,
+                      "chart": _verdict_chart(windows, gettext=gettext),
+                      "features_chart": _severity_chart(latest, gettext=gettext) if latest else None,
                       "windows": len(drift.windows)})
     return cards
+
+
+def _verdict_chart(windows: list[tuple[Any, verdict.DriftVerdict]], *, gettext: Any) -> dict[str, Any] | None:
+    """Weighted share of drifting features per window, coloured by the window's verdict; None for one window."""
+    if len(windows) < 2:
+        return None
+    colors = {"drift": "#dc2626", "partial": "#ea580c", "none": "#16a34a"}
+    return {"type": "bar", "data": {
+        "labels": [w.window_start.strftime("%Y-%m-%d %H:%M") for w, _ in windows],
+        "datasets": [{"label": gettext("Weighted share of drifting features (%)"),
+                      "data": [round(v.weighted_share * 100, 1) for _, v in windows],
+                      "backgroundColor": [colors[v.level] for _, v in windows]}]},
+        "options": {"scales": {"y": {"beginAtZero": True, "max": 100}}}}
+
+
+def _severity_chart(judged: verdict.DriftVerdict, *, gettext: Any) -> dict[str, Any] | None:
+    """PSI per feature as horizontal bars coloured by severity, every label shown."""
+    features = [f for f in judged.features if f.psi is not None]
+    if len(features) < 2:
+        return None
+    return {"type": "bar", "data": {
+        "labels": [f.column for f in features],
+        "datasets": [{"label": "PSI", "data": [round(f.psi or 0.0, 4) for f in features],
+                      "backgroundColor": [verdict.SEVERITY_COLORS[f.severity] for f in features]}]},
+        "options": {"indexAxis": "y", "plugins": {"legend": {"display": False},
+                                                  "title": {"display": True,
+                                                            "text": gettext("PSI per feature, coloured by severity")}},
+                    "scales": {"y": {"ticks": {"autoSkip": False}}, "x": {"beginAtZero": True}}}}
+
+
+def service_importance(session: DbSession, names: set[str]) -> dict[str, dict[str, float]]:
+    """The permutation importance of each service's primary model (from its run), to weight the drift verdict."""
+    from mlpilot.registry import service as registry_service
+    from mlpilot.training import service as training_service
+
+    found: dict[str, dict[str, float]] = {}
+    for name in names:
+        svc = serving_service.find_service_by_name(session, name=name)
+        if svc is None or svc.model_version_id is None:
+            continue
+        version = registry_service.get_model_version(session, model_version_id=svc.model_version_id)
+        if version.run_id is None:
+            continue
+        try:
+            run = training_service.get_run(session, run_id=version.run_id)
+        except MlpilotError:
+            continue
+        scores = (run.evaluation or {}).get("permutation_importance") or {}
+        found[name] = {str(k): float(v) for k, v in scores.items() if isinstance(v, int | float)}
+    return found
 
 
 @router.get("/monitoring", response_class=HTMLResponse)
@@ -123,6 +174,9 @@ def monitoring_page(request: Request, session: DbSession, runtime: RuntimeDep, u
         "errors": services_chart(data["series"], window=window, key="errors", title=gettext("Errors")),
     }
     length, _ = service.resolve_window(window)
+    plane = attached_dataplane(runtime)
+    drifted = set(plane.traffic.services()) if plane is not None else set()
+    drifted = drifted if visible is None else drifted & visible
     return render(request, "monitoring/overview.html", metrics=alerts.METRICS, alert_error=alert_error,
                   services=[s.name for s in serving_service.list_user_services(session, user=user)], user=user,
                   data=data, charts=charts, window=window,
@@ -130,7 +184,9 @@ def monitoring_page(request: Request, session: DbSession, runtime: RuntimeDep, u
                   events=alerts.list_events(session, limit=20, services=visible),
                   costs=alerts.cost_view(session, since=data["until"] - length, services=visible),
                   quality=service.quality_overview(session, window=window, services=visible),
-                  drift_cards=live_drift_cards(attached_dataplane(runtime), gettext=gettext, services=visible))
+                  drift_cards=live_drift_cards(plane, gettext=gettext, services=visible,
+                                               importance=service_importance(session, drifted)),
+                  verdict=verdict)
 
 
 @router.post("/monitoring/alert-rules")

@@ -37,11 +37,19 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def name_part(text: str) -> str:
+    """Return `text` lowercased with runs of spaces and punctuation as '-', keeping letters of every script."""
+    return re.sub(r"[\W_]+", "-", text.lower()).strip("-")
+
+
 def default_model_name(session: Session, *, project_id: int, target: str) -> str:
-    """Return '<project slug>-<target slug>', the name a run's model is registered under by default."""
+    """Return '<project>-<target>', the name a run's model is registered under by default.
+
+    A display name, so Korean stays Korean ('고객-이탈-해지여부'); only storage keys use the ASCII `slugify`.
+    """
     project = projects_service.get_project(session, project_id=project_id)
-    project_slug = slugify(project.name) or f"project-{project_id}"
-    return f"{project_slug}-{slugify(target) or 'target'}"[:200]
+    project_part = name_part(project.name) or f"project-{project_id}"
+    return f"{project_part}-{name_part(target) or 'target'}"[:200]
 
 
 @dataclass(frozen=True)

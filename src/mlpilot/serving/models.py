@@ -51,7 +51,9 @@ class Service(Base):
     __tablename__ = "services"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The ASCII name in the endpoint URLs (/v2/models/{name}); `display_name` is what people named it (any script).
     name: Mapped[str] = mapped_column(String(63), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     # The primary backend's model version (None when the primary is an external engine).
     model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"), index=True, nullable=True)
@@ -68,6 +70,11 @@ class Service(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+    @property
+    def label(self) -> str:
+        """The name people gave the service (Korean stays Korean); the ASCII name when they gave no other."""
+        return self.display_name or self.name
 
     deployments: Mapped[list[Deployment]] = relationship(
         back_populates="service", cascade="all, delete-orphan", order_by="Deployment.id.desc()"

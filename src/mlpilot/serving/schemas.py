@@ -13,7 +13,9 @@ from mlpilot.serving.models import DeploymentAction, ServiceState, TrafficPolicy
 
 
 class ServiceCreate(InputModel):
-    name: str = Field(min_length=1, max_length=63, description="Lowercase letters, digits and '-'.")
+    name: str = Field(min_length=1, max_length=100, description=(
+        "The service's name. Lowercase letters, digits and '-' are used as is in the endpoint URLs; any other name "
+        "(Korean, spaces) is kept for display and gets a stable ASCII name for the URLs."))
     model_version_id: int
     reason: str = Field("", max_length=500)
 
@@ -90,7 +92,8 @@ class LiveRouting(BaseModel):
 
 class ServiceRead(ReadModel):
     id: int
-    name: str
+    name: str = Field(description="ASCII name used in the endpoint URLs.")
+    display_name: str = Field("", description="The name as the user gave it, when it differs from `name`.")
     project_id: int
     model_version_id: int | None
     state: ServiceState

@@ -6,6 +6,7 @@ to load leaves the running service and its records untouched.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mlpilot.accounts.models import User
 from mlpilot.core.db import unit_of_work, utcnow
-from mlpilot.core.errors import Conflict, InvalidInput, MlpilotError, NotFound, Unavailable
+from mlpilot.core.errors import N_, Conflict, InvalidInput, MlpilotError, NotFound, Unavailable
 from mlpilot.core.runtime import Runtime
 from mlpilot.dataplane.server import DataPlane
 from mlpilot.projects import service as projects_service
@@ -27,6 +28,7 @@ from mlpilot.serving.models import Deployment, DeploymentAction, Service, Servic
 
 log = logging.getLogger(__name__)
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+DISPLAY_NAME_MAX = 100
 
 
 def require_dataplane(runtime: Runtime) -> DataPlane:
@@ -123,6 +125,25 @@ def get_service_signature(session: Session, *, service: Service) -> Signature:
     return traffic.service_contract(session, service=service)
 
 
+def endpoint_name(name: str) -> tuple[str, str]:
+    """Return the ASCII name of the endpoint URLs and the display name for the name a person typed.
+
+    A name already fit for URLs (lowercase letters, digits, '-') is both. Any other (Korean, spaces, capitals)
+    is kept as the display name and gets a stable ASCII name: its ASCII part plus a short hash of the whole, so
+    deploying under the same name again reaches the same service.
+    """
+    name = name.strip()
+    if NAME_PATTERN.match(name):
+        return name, ""
+    if not registry_service.name_part(name) or len(name) > DISPLAY_NAME_MAX:
+        raise InvalidInput.translatable(
+            N_("Service name %(name)s is invalid: use 1–%(max)d characters with at least one letter or digit "
+               "(e.g. 'churn-scoring' or '이탈 점수')."), name=repr(name), max=DISPLAY_NAME_MAX)
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    ascii_part = registry_service.slugify(name)[:50].strip("-")
+    return (f"{ascii_part}-{digest}" if ascii_part else f"svc-{digest}"), name
+
+
 def deploy_model_version(session: Session, *, runtime: Runtime, project_id: int, user: User, name: str,
                          model_version_id: int, reason: str = "") -> Service:
     """Serve a model version under `name`: create the service or make that version its primary.
@@ -130,10 +151,7 @@ def deploy_model_version(session: Session, *, runtime: Runtime, project_id: int,
     A new service takes the model's signature as its contract; an existing one accepts only a model that
     fits its contract, so its clients never change.
     """
-    name = name.strip()
-    if not NAME_PATTERN.match(name):
-        raise InvalidInput(f"Service name {name!r} is invalid: use 1–63 lowercase letters, digits and '-', "
-                           "starting with a letter or digit (e.g. 'churn-scoring').")
+    name, display_name = endpoint_name(name)
     projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
     model_version = registry_service.get_model_version(session, model_version_id=model_version_id)
     if model_version.project_id != project_id:
@@ -149,7 +167,8 @@ def deploy_model_version(session: Session, *, runtime: Runtime, project_id: int,
         traffic.preload_model(runtime, model_version=model_version,
                               contract=Signature.from_dict(model_version.signature))
         with unit_of_work(session):
-            service = Service(name=name, project_id=project_id, model_version_id=None, state=ServiceState.deployed,
+            service = Service(name=name, display_name=display_name, project_id=project_id, model_version_id=None,
+                              state=ServiceState.deployed,
                               created_by_id=user.id, contract=dict(model_version.signature),
                               policy=TrafficPolicy.single, canary_weight=0.0)
             session.add(service)

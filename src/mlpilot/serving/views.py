@@ -25,7 +25,7 @@ from mlpilot.serving import service, traffic
 from mlpilot.serving.addresses import base_url, endpoints
 from mlpilot.serving.models import Service
 from mlpilot.web import access
-from mlpilot.web.pages import PageUser, render
+from mlpilot.web.pages import PageUser, page_gettext, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -169,14 +169,15 @@ def stop_service_form(name: str, request: Request, session: DbSession, runtime: 
 
 
 def _section(request: Request, session: DbSession, user: User, project_id: int, *, error: str | None = None,
-             form: dict[str, str] | None = None, message: str | None = None) -> HTMLResponse:
+             form: dict[str, str] | None = None, message: str | None = None,
+             deployed_label: str | None = None) -> HTMLResponse:
     project = projects_service.check_project_access(session, project_id=project_id, user=user)
     services = service.list_services(session, project_id=project_id)
     model_versions = registry_service.list_model_versions(session, project_id=project_id)
     return render(request, "serving/_section.html", user=user, p=project, services=services,
                   labels=_labels(session, services), stats=_traffic(session, services),
                   model_versions=model_versions, can_write=_can_write(user), error=error, form=form or {},
-                  message=message)
+                  message=message, deployed_label=deployed_label or message)
 
 
 @router.get("/projects/{project_id}/_section/services", response_class=HTMLResponse, dependencies=[access.Project.read])
@@ -201,8 +202,9 @@ async def deploy_from_section(project_id: int, request: Request, session: DbSess
                                                reason=form.get("reason", ""))
         except MlpilotError as exc:
             # The fragment is swapped in place, so the error is shown next to the form (status 200 for HTMX).
-            return _section(request, session, user, project_id, error=exc.detail, form=form)
-        return _section(request, session, user, project_id, message=svc.name)
+            return _section(request, session, user, project_id, error=exc.localized(page_gettext(request, user)),
+                            form=form)
+        return _section(request, session, user, project_id, message=svc.name, deployed_label=svc.label)
 
     return await run_in_threadpool(act)
 

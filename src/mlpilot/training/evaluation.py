@@ -9,6 +9,7 @@ No database, no web layer.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 CALIBRATION_BINS = 10
 RESIDUAL_POINTS = 500
+CURVE_POINTS = 101  # points kept of a ROC or precision–recall curve: enough to draw, small to store
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> list[list[int]]:
@@ -78,14 +80,62 @@ def residuals(y_true: np.ndarray, predicted: np.ndarray, *, limit: int = RESIDUA
     }
 
 
+def _thin(n: int, limit: int = CURVE_POINTS) -> np.ndarray:
+    """Indices of at most `limit` points spread over 0..n-1, first and last included."""
+    return np.unique(np.linspace(0, n - 1, min(n, limit)).round().astype(np.int64))
+
+
+@dataclass(frozen=True)
+class RocCurve:
+    """Points of a ROC curve (false and true positive rates) and the area under the full curve."""
+
+    fpr: list[float]
+    tpr: list[float]
+    auc: float
+
+
+@dataclass(frozen=True)
+class PrCurve:
+    """Points of a precision–recall curve, its average precision and the positive rate (the chance line)."""
+
+    recall: list[float]
+    precision: list[float]
+    average_precision: float
+    base_rate: float
+
+
+def roc_pr_curves(y_true: np.ndarray, scores: np.ndarray) -> tuple[RocCurve, PrCurve] | None:
+    """ROC and precision–recall curves of the positive class (index 1) for binary labels, thinned for storage.
+
+    None when the test split holds a single class (no curve exists).
+    """
+    import sklearn.metrics as skm
+
+    y = np.asarray(y_true, dtype=np.int64)
+    if len(np.unique(y)) != 2:
+        return None
+    fpr, tpr, _ = skm.roc_curve(y, scores)
+    precision, recall, _ = skm.precision_recall_curve(y, scores)
+    roc_at, pr_at = _thin(len(fpr)), _thin(len(recall))
+    return (RocCurve(fpr=fpr[roc_at].round(5).tolist(), tpr=tpr[roc_at].round(5).tolist(),
+                     auc=float(skm.auc(fpr, tpr))),
+            PrCurve(recall=recall[pr_at].round(5).tolist(), precision=precision[pr_at].round(5).tolist(),
+                    average_precision=float(skm.average_precision_score(y, scores)), base_rate=float(y.mean())))
+
+
 def classification_report(y_true: np.ndarray, proba: np.ndarray, *, task: str, classes: list[str]) -> dict[str, Any]:
-    """Metrics, confusion matrix and calibration curve of probabilities `proba` for class indices `y_true`."""
+    """Metrics, confusion matrix, calibration curve and (binary) ROC and precision–recall curves of `proba`."""
     metrics = run_metrics.classification_metrics(y_true, proba, task=task)
     curve = calibration_curve(y_true, proba)
     metrics["ece"] = expected_calibration_error(curve)
-    return {"metrics": metrics, "classes": list(classes),
-            "confusion_matrix": confusion_matrix(y_true, proba.argmax(axis=1), len(classes)),
-            "calibration": curve}
+    report = {"metrics": metrics, "classes": list(classes),
+              "confusion_matrix": confusion_matrix(y_true, proba.argmax(axis=1), len(classes)),
+              "calibration": curve}
+    if task == "binary" and proba.shape[1] == 2:
+        curves = roc_pr_curves(y_true, proba[:, 1])
+        if curves is not None:
+            report["roc_curve"], report["pr_curve"] = asdict(curves[0]), asdict(curves[1])
+    return report
 
 
 def regression_report(y_true: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:

@@ -4,6 +4,7 @@ the side-by-side comparison of runs and the model card."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -17,21 +18,24 @@ from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training import model_card, service
-from mlpilot.training.charts import comparison_charts
+from mlpilot.training.charts import comparison_charts, confusion_heatmap, no_translation, run_charts
 from mlpilot.training.models import Run
 from mlpilot.training.tasks import TASK_CHOICES
 from mlpilot.web import access
-from mlpilot.web.pages import PageUser, render, request_locale
+from mlpilot.web.pages import PageUser, page_gettext, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
 
-def leaderboard_chart(runs: list[Run]) -> dict[str, Any] | None:
+def leaderboard_chart(runs: list[Run], *, gettext: Callable[[str], str] = no_translation) -> dict[str, Any] | None:
     """Build a Chart.js bar chart of the primary metric per run of the leading task."""
+    _ = gettext
     if not runs:
         return None
     task = runs[0].task
     same = [r for r in runs if r.task == task]
+    if len(same) < 2:  # one bar compares nothing; the leaderboard table above says it
+        return None
     metric = same[0].primary_metric or ""
     return {
         "type": "bar",
@@ -40,9 +44,9 @@ def leaderboard_chart(runs: list[Run]) -> dict[str, Any] | None:
                                "backgroundColor": ["#16a34a"] + ["#2f5bea"] * (len(same) - 1)}]},
         "options": {"plugins": {"legend": {"display": True},
                                 "title": {"display": True,
-                                          "text": f"{task}: {metric} "
-                                                  f"({'higher' if run_metrics.higher_is_better(metric) else 'lower'}"
-                                                  " is better)"}},
+                                          "text": f"{_(task)}: {metric} ("
+                                                  + (_("higher is better") if run_metrics.higher_is_better(metric)
+                                                     else _("lower is better")) + ")"}},
                     "scales": {"y": {"beginAtZero": metric in ("roc_auc", "accuracy", "f1", "f1_macro")}}},
     }
 
@@ -63,9 +67,10 @@ def _section(request: Request, session: DbSession, user: User, project_id: int, 
     versions = datasets_service.list_project_versions(session, project_id=project_id)
     columns = sorted({c["name"] for v in versions for c in v.schema})
     engine_list = service.list_engines()
+    chart = leaderboard_chart(board, gettext=page_gettext(request, user))
     return render(request, template, user=user, p=project, board=board, runs=runs, active=active, job_of=job_of,
                   datasets={r.id: service.describe_dataset(session, run=r) for r in runs}, versions=versions,
-                  columns=columns, tasks=TASK_CHOICES, chart=leaderboard_chart(board), error=error, form=form or {},
+                  columns=columns, tasks=TASK_CHOICES, chart=chart, error=error, form=form or {},
                   can_write=ROLE_RANK[Role(user.role)] >= ROLE_RANK[Role.member],
                   engines=engine_list, default_engine=service.default_engine(),
                   metric_choices=sorted({m for ms in service.TASK_METRICS.values() for m in ms}),
@@ -130,63 +135,6 @@ def create_external_engine_from_form(
     return RedirectResponse(f"/projects/{project_id}#section-runs", status_code=303)
 
 
-def run_charts(run: Run) -> dict[str, Any]:
-    """Chart.js configs of a run's page: importance, calibration or residuals, per-fold metric."""
-    evaluation = run.evaluation or {}
-    charts: dict[str, Any] = {}
-    importance = evaluation.get("permutation_importance") or {}
-    if importance:
-        names = list(importance)[:15]
-        datasets = [{"label": "permutation", "backgroundColor": "#2f5bea", "data": [importance[n] for n in names]}]
-        shap = evaluation.get("shap") or {}
-        if shap:
-            datasets.append({"label": "mean |SHAP|", "backgroundColor": "#16a34a",
-                             "data": [shap.get(n) for n in names]})
-        charts["importance"] = {"type": "bar", "data": {"labels": names, "datasets": datasets},
-                                "options": {"indexAxis": "y"}}
-    curve = evaluation.get("calibration")
-    if curve:
-        charts["calibration"] = {"type": "scatter", "data": {"datasets": [
-            {"label": "perfect", "data": [{"x": 0, "y": 0}, {"x": 1, "y": 1}], "borderColor": "#9ca3af",
-             "showLine": True, "pointRadius": 0},
-            {"label": f"#{run.id}", "borderColor": "#2f5bea", "showLine": True,
-             "data": [{"x": p["predicted"], "y": p["observed"]} for p in curve]}]},
-            "options": {"scales": {"x": {"min": 0, "max": 1}, "y": {"min": 0, "max": 1}}}}
-    residuals = (evaluation.get("residuals") or {}).get("points")
-    if residuals:
-        charts["residuals"] = {"type": "scatter", "data": {"datasets": [
-            {"label": "residual", "backgroundColor": "#2f5bea",
-             "data": [{"x": p["predicted"], "y": p["residual"]} for p in residuals]}]},
-            "options": {"scales": {"x": {"title": {"display": True, "text": "predicted"}},
-                                   "y": {"title": {"display": True, "text": "actual − predicted"}}}}}
-    for i, series in enumerate(evaluation.get("forecast_charts") or []):
-        charts[f"forecast:{i}"] = forecast_chart(series)
-    folds = run.fold_metrics or []
-    metric = run.primary_metric or ""
-    if folds and any(metric in f for f in folds):
-        charts["folds"] = {"type": "bar", "data": {"labels": [f"fold {i + 1}" for i in range(len(folds))],
-                                                   "datasets": [{"label": metric, "backgroundColor": "#9333ea",
-                                                                 "data": [f.get(metric) for f in folds]}]}}
-    return charts
-
-
-def forecast_chart(series: dict[str, Any]) -> dict[str, Any]:
-    """History, held-out actuals, forecast and its 80 % interval of one series, on one time axis."""
-    history, actual = list(series["history"]), list(series["actual"])
-    pad = [None] * len(history)
-    last = history[-1:] if history else []
-    return {"type": "line", "data": {"labels": series["times"], "datasets": [
-        {"label": "history", "data": history + [None] * len(actual), "borderColor": "#6b7280", "pointRadius": 0},
-        {"label": "10 %", "data": pad + list(series["low"]), "borderColor": "rgba(47,91,234,0.2)",
-         "pointRadius": 0},
-        {"label": "90 %", "data": pad + list(series["high"]), "borderColor": "rgba(47,91,234,0.2)",
-         "backgroundColor": "rgba(47,91,234,0.15)", "fill": "-1", "pointRadius": 0},
-        {"label": "forecast", "data": pad[:-1] + last + list(series["forecast"]), "borderColor": "#2f5bea",
-         "pointRadius": 0},
-        {"label": "actual", "data": pad + actual, "borderColor": "#16a34a", "pointRadius": 2}]},
-        "options": {"plugins": {"title": {"display": bool(series.get("series")), "text": series.get("series")}}}}
-
-
 @router.get("/runs/compare", response_class=HTMLResponse)
 def compare_page(request: Request, session: DbSession, user: PageUser, ids: Annotated[list[str], Query()]) -> Response:
     run_ids = [int(part) for value in ids for part in value.split(",") if part.strip().isdigit()]
@@ -195,7 +143,8 @@ def compare_page(request: Request, session: DbSession, user: PageUser, ids: Anno
         for run in runs:
             projects_service.check_project_access(session, project_id=run.project_id, user=user)
         compared = service.compare_runs(session, run_ids=run_ids)
-        comparison = {**compared.as_dict(), "charts": comparison_charts(compared.records)}
+        charts = comparison_charts(compared.records, gettext=page_gettext(request, user))
+        comparison = {**compared.as_dict(), "charts": charts}
     except (InvalidInput, NotFound) as exc:
         return render(request, "training/compare.html", user=user, error=exc.detail, c=None, p=None,
                       status_code=exc.status)
@@ -215,7 +164,9 @@ def run_page(run_id: int, request: Request, session: DbSession, user: PageUser) 
             job = jobs.get_job(session, job_id=run.job_id)
         except NotFound:
             job = None
-    return render(request, "training/run.html", user=user, r=run, p=project, job=job, charts=run_charts(run),
+    return render(request, "training/run.html", user=user, r=run, p=project, job=job,
+                  charts=run_charts(run, gettext=page_gettext(request, user)),
+                  confusion=confusion_heatmap((run.evaluation or {}).get("confusion_matrix") or []),
                   dataset=service.describe_dataset(session, run=run),
                   experiment=service.experiment_names(session, project_id=run.project_id).get(run.experiment_id or 0),
                   models=registry_service.list_run_model_versions(session, run_id=run.id),

@@ -148,9 +148,10 @@ def record_screening(session: Session, *, project_id: int, user: User, answers: 
                               readiness=dataclasses.asdict(readiness) if readiness else None, user_id=user.id)
         session.add(screening)
         session.flush()
-        note = f"screening {screening.id}: {result.score}/{result.max_score}"
+        # Numbers and check keys only: the page shows the audit in either language.
+        note = f"#{screening.id} · {result.score}/{result.max_score}"
         if result.blocked_by:
-            note += f", blocked by {', '.join(result.blocked_by)}"
+            note += f" · ✗ {', '.join(result.blocked_by)}"
         projects_service.record_screening_decision(session, project_id=project_id, user=user,
                                                    decision=result.decision, note=note)
     return screening

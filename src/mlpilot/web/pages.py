@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -50,6 +51,12 @@ def request_locale(request: Request, user: User | None = None) -> str:
         return user.locale
     settings = request.app.state.runtime.settings
     return negotiate_locale(request.headers.get("accept-language"), settings.ui.default_locale)
+
+
+def page_gettext(request: Request, user: User | None = None) -> Callable[[str], str]:
+    """Return the gettext of the request's language, for text built outside templates (errors, charts)."""
+    user = user or getattr(request.state, "user", None)
+    return get_translations(request_locale(request, user)).gettext
 
 
 def get_page_user(request: Request, session: DbSession) -> User:

@@ -10,7 +10,7 @@ import io
 import re
 from dataclasses import dataclass
 
-from mlpilot.core.errors import InvalidInput
+from mlpilot.core.errors import N_, InvalidInput
 
 BOM = b"\xef\xbb\xbf"
 DELIMITERS = (",", "\t", ";", "|")
@@ -28,10 +28,11 @@ class DecodedText:
     encoding: str
 
 
-def decode_text(data: bytes, *, source: str, encoding: str = "auto") -> DecodedText:
+def decode_text(data: bytes, *, source: str, encoding: str = "auto", guess: bool = True) -> DecodedText:
     """Decode `data`; "auto" tries UTF-8 (with or without BOM), then CP949/EUC-KR, then a statistical guess.
 
-    A file mixing UTF-8 and a legacy encoding is rejected with the first line of each kind.
+    A file mixing UTF-8 and a legacy encoding is rejected with the first line of each kind. Without `guess`
+    (uploads), a file that is neither UTF-8 nor CP949 is refused naming the first byte that is not UTF-8.
     """
     if b"\x00" in data[:65536] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InvalidInput(f"{source}: this is not a text file (it contains NUL bytes); "
@@ -68,6 +69,13 @@ def decode_text(data: bytes, *, source: str, encoding: str = "auto") -> DecodedT
         return DecodedText(data.decode(KOREAN), KOREAN)
     except UnicodeDecodeError:
         pass
+    if not guess:
+        at = utf8_error.start
+        raise InvalidInput.translatable(
+            N_("%(source)s is not UTF-8 text/CSV: byte 0x%(byte)02x at offset %(offset)d is not valid UTF-8 "
+               "(line %(line)d), and the file is not CP949/EUC-KR either (tried UTF-8, UTF-8 with BOM and "
+               "CP949/EUC-KR). Save the file as UTF-8 CSV and upload it again."),
+            source=source, byte=data[at], offset=at, line=data.count(b"\n", 0, at) + 1)
     guessed = _guess(data)
     if guessed is None:
         line = data.count(b"\n", 0, utf8_error.start) + 1
@@ -82,11 +90,12 @@ def _mixed_or_wrong(data: bytes, source: str, exc: UnicodeDecodeError) -> Invali
     bad_line = data.count(b"\n", 0, exc.start) + 1
     good_line = _first_utf8_multibyte_line(data)
     if good_line is not None:
-        return InvalidInput(
-            f"{source} mixes encodings: line {good_line} is UTF-8 but line {bad_line} is not "
-            f"(byte 0x{data[exc.start]:02x}); re-export the whole file in one encoding."
-        )
-    return InvalidInput(f"{source} line {bad_line}: byte 0x{data[exc.start]:02x} is not valid UTF-8.")
+        return InvalidInput.translatable(
+            N_("%(source)s mixes encodings: line %(good)d is UTF-8 but line %(bad)d is not (byte 0x%(byte)02x); "
+               "re-export the whole file in one encoding."),
+            source=source, good=good_line, bad=bad_line, byte=data[exc.start])
+    return InvalidInput.translatable(N_("%(source)s line %(line)d: byte 0x%(byte)02x is not valid UTF-8."),
+                                     source=source, line=bad_line, byte=data[exc.start])
 
 
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")

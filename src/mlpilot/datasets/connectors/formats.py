@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from mlpilot.core.errors import InvalidInput
+from mlpilot.core.errors import N_, InvalidInput
 from mlpilot.datasets.connectors.base import ConnectorError
 from mlpilot.datasets.connectors.encoding import decode_text
 
@@ -56,7 +56,8 @@ def detect_format(name: str) -> tuple[str, bool]:
             return fmt, compressed
     dot = lower.rfind(".")
     extension = lower[dot:] if dot > 0 else "(none)"
-    raise InvalidInput(f"Unsupported file type {extension!r} for {name!r}; use one of {SUPPORTED}.")
+    raise InvalidInput.translatable(N_("Unsupported file type %(extension)s for %(name)s; use one of %(supported)s."),
+                                    extension=repr(extension), name=repr(name), supported=SUPPORTED)
 
 
 def first_line(exc: BaseException) -> str:
@@ -75,7 +76,8 @@ def read_parquet(source: str, data: bytes | Path) -> pl.DataFrame:
     try:
         return pl.read_parquet(data if isinstance(data, Path) else io.BytesIO(data))
     except Exception as exc:  # polars/arrow raise several unrelated types for corrupt files
-        raise ConnectorError(f"{source} is not a valid Parquet file: {first_line(exc)}") from None
+        raise ConnectorError.translatable(N_("%(source)s is not a valid Parquet file: %(reason)s"), source=source,
+                                          reason=first_line(exc)) from None
 
 
 def read_json(source: str, data: bytes) -> pl.DataFrame:
@@ -84,12 +86,14 @@ def read_json(source: str, data: bytes) -> pl.DataFrame:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConnectorError(f"{source} line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}.") from None
+        raise ConnectorError.translatable(N_("%(source)s line %(line)d column %(column)d: invalid JSON: %(reason)s."),
+                                          source=source, line=exc.lineno, column=exc.colno, reason=exc.msg) from None
     if isinstance(value, dict):
         lists = [v for v in value.values() if isinstance(v, list)]
         value = lists[0] if len(lists) == 1 else [value]
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ConnectorError(f"{source}: expected a JSON array of objects (one object per row).")
+        raise ConnectorError.translatable(N_("%(source)s: expected a JSON array of objects (one object per row)."),
+                                          source=source)
     if not value:
         raise ConnectorError(f"The source is empty: {source} holds an empty array.")
     try:
@@ -151,7 +155,8 @@ def read_excel(source: str, data: bytes, *, sheet: str | int | None = None, head
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zipfile/KeyError/ValueError for files that are not xlsx
-        raise ConnectorError(f"{source} is not a valid .xlsx workbook: {first_line(exc)}") from None
+        raise ConnectorError.translatable(N_("%(source)s is not a valid .xlsx workbook: %(reason)s"), source=source,
+                                          reason=first_line(exc)) from None
     try:
         sheets = book.sheetnames
         if sheet in (None, ""):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 08:05:43.082988
+Create Date: 2026-12-04 08:07:51.275757
 """
 from __future__ import annotations
 
@@ -970,6 +970,7 @@ def upgrade() -> None:
     op.create_table('services',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=63), nullable=False),
+    sa.Column('display_name', sa.String(length=100), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('model_version_id', sa.Integer(), nullable=True),
     sa.Column('state', sa.String(length=20), nullable=False),
