@@ -85,7 +85,8 @@ def english_left(html: str, data: set[str]) -> list[str]:
 
 def _user_data(api: httpx.Client, project_id: int) -> set[str]:
     """Every string the user (or the demo, as a user) typed or uploaded: names, columns, descriptions, reasons."""
-    urls = [f"/api/v1/projects/{project_id}", f"/api/v1/projects/{project_id}/datasets",
+    # Other tests share the demo server: the project list shows their projects (names, clients) too.
+    urls = ["/api/v1/projects", f"/api/v1/projects/{project_id}", f"/api/v1/projects/{project_id}/datasets",
             f"/api/v1/projects/{project_id}/runs", f"/api/v1/projects/{project_id}/model-versions",
             f"/api/v1/projects/{project_id}/members", "/api/v1/services", "/api/v1/me"]
     data: set[str] = set()
