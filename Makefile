@@ -42,7 +42,7 @@ lint: install-test
 # After changing UI text: extract the marked strings and merge them into the .po files, which are the source
 # (new strings arrive untranslated, changed ones fuzzy; translate them in locale/ko/LC_MESSAGES/messages.po).
 i18n: install
-	$(BIN)/pybabel extract -F babel.cfg --omit-header -o src/mlpilot/locale/messages.pot src/mlpilot
+	$(BIN)/pybabel extract -F babel.cfg --omit-header --no-location --sort-output -o src/mlpilot/locale/messages.pot src/mlpilot
 	$(BIN)/pybabel update -i src/mlpilot/locale/messages.pot -d src/mlpilot/locale -D messages -w 110 --no-fuzzy-matching --ignore-obsolete
 
 clean:
