@@ -12,12 +12,13 @@ import shutil
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -261,3 +262,46 @@ def ray_cluster() -> Iterator[RayCluster]:
     yield cluster
     ray.shutdown()
     cluster.cluster.shutdown()
+
+
+CHROMIUM = Path(os.environ.get("MLPILOT_TEST_CHROMIUM") or "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """ONE Debian Chromium for the whole run (a launch costs about a second); each test gets fresh contexts."""
+    assert CHROMIUM.exists(), "Debian's chromium is required: apt-get install -y chromium (make test installs it)"
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+PageOpener = Callable[..., Page]
+
+
+@pytest.fixture
+def open_page(chromium: Browser) -> Iterator[PageOpener]:
+    """Open pages in fresh browser contexts (own cookies); the test fails on any JavaScript error they raise."""
+    contexts = []
+    errors: list[str] = []
+
+    def open_one(locale: str = "en-US", width: int = 1280, height: int = 900) -> Page:
+        context = chromium.new_context(locale=locale, viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        return page
+
+    yield open_one
+    for context in contexts:
+        context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(open_page: PageOpener) -> Page:
+    """A page in English at 1280 × 900."""
+    return open_page()

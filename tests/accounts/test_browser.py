@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, PageOpener
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture
-def page() -> Iterator[Page]:
-    assert CHROMIUM.exists(), "Debian's chromium is required: apt-get install -y chromium (.ci/run does it)"
-    with sync_playwright() as playwright:
-        browser: Browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                                      args=CHROMIUM_FLAGS)
-        context = browser.new_context(locale="ko-KR", viewport={"width": 800, "height": 900})
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page
-        context.close()
-        browser.close()
-        assert errors == [], f"JavaScript errors on the page: {errors}"
+def page(open_page: PageOpener) -> Page:
+    """The account pages in Korean at 800 px, the narrowest width the header must fit."""
+    return open_page(locale="ko-KR", width=800)
 
 
 def test_token_made_on_the_account_page_calls_the_api_until_revoked(page: Page, client: TestClient,

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.datasets.connectors.factories import korean_csv
 from tests.e2e.conftest import DemoServer
-from tests.e2e.test_browser import _log_in, browser, page  # noqa: F401 - the shared Chromium fixtures
+from tests.e2e.test_browser import _log_in
 
 pytestmark = pytest.mark.browser
 

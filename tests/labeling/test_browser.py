@@ -3,49 +3,33 @@ the agreement figures on the page are those of the libraries (through the API)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from tests.conftest import PageOpener
 from tests.labeling.factories import create_labeling, next_item, setup, submit
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "Debian's chromium is required: apt-get install -y chromium (.ci/run does it)"
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        yield instance
-        instance.close()
-
-
-def _page(browser: Browser, url: str, name: str, locale: str = "en-US") -> Page:
-    page = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900}).new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+def _page(open_page: PageOpener, url: str, name: str, locale: str = "en-US") -> Page:
+    page = open_page(locale=locale)
     page.goto(f"{url}/login")
     page.fill("input[name=username]", name)
     page.fill("input[name=password]", "password-123")
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
-    page.errors = errors  # type: ignore[attr-defined]
     return page
 
 
-def test_keyboard_labeling_review_and_agreement(client: TestClient, live_server_url: str, browser: Browser) -> None:
+def test_keyboard_labeling_review_and_agreement(client: TestClient, live_server_url: str,
+                                                open_page: PageOpener) -> None:
     s = setup(client, rows=4, annotators=("ann", "bo"), reviewers=("rev",))
     labeling = create_labeling(client, s, roles={"ann": "annotator", "bo": "annotator", "rev": "reviewer"},
                                overlap_share=1.0, overlap_count=2)
     lid = labeling["id"]
-    page = _page(browser, live_server_url, "ann")
+    page = _page(open_page, live_server_url, "ann")
     page.goto(f"{live_server_url}/labeling/{lid}/work")
     text = page.locator("#item-text")
     expect(text).to_contain_text("#0")
@@ -62,7 +46,6 @@ def test_keyboard_labeling_review_and_agreement(client: TestClient, live_server_
     expect(text).to_contain_text("#3")
     page.keyboard.press("1")
     expect(text).to_contain_text("Nothing left to label")
-    assert page.errors == []  # type: ignore[attr-defined]
     mine = {m["row_index"]: (m["status"], m["label"]) for m in
             client.get(f"/api/v1/labeling/{lid}/mine", headers=s.headers["ann"]).json()}
     assert mine == {0: ("submitted", {"label": "positive"}), 1: ("submitted", {"label": "neutral"}),
@@ -72,7 +55,7 @@ def test_keyboard_labeling_review_and_agreement(client: TestClient, live_server_
         answer = "negative" if item["row_index"] == 3 else "positive"
         submit(client, item["assignment_id"], s.headers["bo"], {"label": answer})
 
-    reviewer = _page(browser, live_server_url, "rev", locale="ko-KR")
+    reviewer = _page(open_page, live_server_url, "rev", locale="ko-KR")
     reviewer.goto(f"{live_server_url}/labeling/{lid}/review-page")
     expect(reviewer.locator("h1")).to_contain_text("검수")
     rows = reviewer.locator("#review-queue tbody tr")
@@ -91,4 +74,3 @@ def test_keyboard_labeling_review_and_agreement(client: TestClient, live_server_
     expect(reviewer.locator("#fleiss")).to_have_text(f"{quality['fleiss_kappa']:.4f}")
     expect(reviewer.locator("#alpha")).to_have_text(f"{quality['krippendorff_alpha']:.4f}")
     expect(reviewer.locator("#disagreements")).to_contain_text("ann")
-    assert reviewer.errors == []  # type: ignore[attr-defined]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from mlpilot.core.runtime import Runtime
 from tests.conftest import ADMIN_PASSWORD
@@ -16,25 +15,6 @@ from tests.projects.factories import api_project
 from tests.serving.factories import deploy, make_model_version
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    assert CHROMIUM.exists(), "Debian's chromium is required: apt-get install -y chromium (.ci/run does it)"
-    with sync_playwright() as playwright:
-        browser: Browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                                      args=CHROMIUM_FLAGS)
-        context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        yield page
-        context.close()
-        browser.close()
-        assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
 def test_canary_promote_and_rollback_from_the_service_page(page: Page, client: TestClient, runtime: Runtime,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mlpilot.core.allowlist import AllowList, build_allowlist
 from mlpilot.core.db import engine_from_settings, make_sessionmaker
+from mlpilot.core.periodic import PeriodicTask
 from mlpilot.core.storage import ArtifactStore
 from mlpilot.settings import Settings
 
@@ -46,6 +48,21 @@ class Runtime:
         if found is not None:
             del self.parts[name]
         return found
+
+    def start_loop(self, name: str, make: Callable[[], PeriodicTask]) -> PeriodicTask:
+        """Start the background loop `make()` builds under `name`, unless one runs there; starting twice is harmless."""
+        loop = self.part(name, PeriodicTask)
+        if loop is None:
+            loop = make()
+            self.parts[name] = loop
+            loop.start()
+        return loop
+
+    def stop_loop(self, name: str) -> None:
+        """Stop the background loop under `name`, if one runs."""
+        loop = self.pop_part(name, PeriodicTask)
+        if loop is not None:
+            loop.stop()
 
     @classmethod
     def from_settings(cls, settings: Settings, *, engine: Engine | None = None) -> Runtime:

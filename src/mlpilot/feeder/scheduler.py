@@ -42,16 +42,10 @@ def start_scheduler(runtime: Runtime) -> PipelineScheduler | None:
     settings = runtime.settings.feeder
     if not settings.scheduler_enabled:
         return None
-    scheduler = runtime.part(PART_NAME, PipelineScheduler)
-    if scheduler is None:
-        scheduler = PipelineScheduler(runtime, interval_s=settings.scheduler_interval_s)
-        scheduler.start()
-        runtime.parts[PART_NAME] = scheduler
-    return scheduler
+    runtime.start_loop(PART_NAME, lambda: PipelineScheduler(runtime, interval_s=settings.scheduler_interval_s))
+    return runtime.part(PART_NAME, PipelineScheduler)
 
 
 def stop_scheduler(runtime: Runtime) -> None:
     """Stop the runtime's pipeline scheduler, if one runs."""
-    scheduler = runtime.pop_part(PART_NAME, PipelineScheduler)
-    if scheduler is not None:
-        scheduler.stop()
+    runtime.stop_loop(PART_NAME)

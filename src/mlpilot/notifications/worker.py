@@ -20,18 +20,11 @@ def start_task(runtime: Runtime, key: str, make: Callable[[], PeriodicTask]) -> 
     """Start the runtime's task under `key` unless notifications are off; starting twice is harmless."""
     if not runtime.settings.notifications.enabled:
         return None
-    task = runtime.part(key, PeriodicTask)
-    if task is None:
-        task = make()
-        runtime.parts[key] = task
-        task.start()
-    return task
+    return runtime.start_loop(key, make)
 
 
 def stop_task(runtime: Runtime, key: str) -> None:
-    task = runtime.pop_part(key, PeriodicTask)
-    if task is not None:
-        task.stop()
+    runtime.stop_loop(key)
 
 
 def Notifier(runtime: Runtime, *, interval_s: float) -> PeriodicTask:  # noqa: N802 - reads as a class

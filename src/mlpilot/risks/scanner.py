@@ -36,16 +36,10 @@ def start_scanner(runtime: Runtime) -> RiskScanner | None:
     settings = runtime.settings.risks
     if not settings.scanner_enabled:
         return None
-    scanner = runtime.part(PART_NAME, RiskScanner)
-    if scanner is None:
-        scanner = RiskScanner(runtime, interval_s=settings.scan_interval_s)
-        scanner.start()
-        runtime.parts[PART_NAME] = scanner
-    return scanner
+    runtime.start_loop(PART_NAME, lambda: RiskScanner(runtime, interval_s=settings.scan_interval_s))
+    return runtime.part(PART_NAME, RiskScanner)
 
 
 def stop_scanner(runtime: Runtime) -> None:
     """Stop the runtime's risk scanner, if one runs."""
-    scanner = runtime.pop_part(PART_NAME, RiskScanner)
-    if scanner is not None:
-        scanner.stop()
+    runtime.stop_loop(PART_NAME)
