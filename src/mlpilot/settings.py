@@ -45,6 +45,13 @@ class StorageSettings(BaseModel):
     cache_dir: Path | None = Field(
         None, description="Local cache for artifacts fetched from a remote store; empty means DATA_DIR/cache."
     )
+    # S3-compatible stores (AWS, MinIO, Ceph, ...): empty fields fall back to the AWS SDK's usual environment
+    # variables and files, so an instance role keeps working without keys in the configuration.
+    endpoint_url: str | None = Field(
+        None, max_length=500, description="S3 endpoint of a non-AWS server, e.g. http://minio.internal:9000.")
+    access_key_id: str | None = Field(None, max_length=200, description="S3 access key id.")
+    secret_access_key: SecretStr | None = Field(None, description="S3 secret access key.")
+    region: str | None = Field(None, max_length=50, description="S3 region (us-east-1 when the server has none).")
 
 
 class JobsSettings(BaseModel):

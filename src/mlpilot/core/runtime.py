@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mlpilot.core.allowlist import AllowList, build_allowlist
 from mlpilot.core.db import engine_from_settings, make_sessionmaker
 from mlpilot.core.periodic import PeriodicTask
-from mlpilot.core.storage import ArtifactStore
+from mlpilot.core.storage import ArtifactStore, S3Options
 from mlpilot.settings import Settings
 
 if TYPE_CHECKING:
@@ -68,7 +68,11 @@ class Runtime:
     def from_settings(cls, settings: Settings, *, engine: Engine | None = None) -> Runtime:
         """Build the runtime the settings describe; the executor is attached by start()."""
         engine = engine or engine_from_settings(settings)
-        store = ArtifactStore(settings.storage_url_resolved, settings.cache_dir_resolved)
+        storage = settings.storage
+        secret = storage.secret_access_key.get_secret_value() if storage.secret_access_key else None
+        s3 = S3Options(endpoint_url=storage.endpoint_url, access_key_id=storage.access_key_id,
+                       secret_access_key=secret, region=storage.region)
+        store = ArtifactStore(settings.storage_url_resolved, settings.cache_dir_resolved, s3=s3)
         # Where users drop files for connections and scoring: the one folder the default allow-list admits.
         settings.imports_dir.mkdir(parents=True, exist_ok=True)
         return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine), store=store)

@@ -7,6 +7,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import fsspec
@@ -15,11 +16,47 @@ from fsspec.implementations.local import LocalFileSystem
 from mlpilot.core.errors import InvalidInput, NotFound
 
 
+@dataclass(frozen=True)
+class S3Options:
+    """How to reach an S3-compatible store; None leaves a value to the AWS SDK's environment and files."""
+
+    endpoint_url: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    region: str | None = None
+
+    def fsspec_kwargs(self) -> dict[str, str | dict[str, str]]:
+        """The keyword arguments s3fs takes."""
+        kwargs: dict[str, str | dict[str, str]] = {}
+        if self.access_key_id:
+            kwargs["key"] = self.access_key_id
+        if self.secret_access_key:
+            kwargs["secret"] = self.secret_access_key
+        if self.endpoint_url:
+            kwargs["endpoint_url"] = self.endpoint_url
+        if self.region:
+            kwargs["client_kwargs"] = {"region_name": self.region}
+        return kwargs
+
+    def delta_options(self) -> dict[str, str]:
+        """The same settings as the storage options delta-rs (and polars' Delta reader) take."""
+        options = {"AWS_ENDPOINT_URL": self.endpoint_url, "AWS_ACCESS_KEY_ID": self.access_key_id,
+                   "AWS_SECRET_ACCESS_KEY": self.secret_access_key, "AWS_REGION": self.region}
+        found = {name: value for name, value in options.items() if value}
+        if self.endpoint_url and self.endpoint_url.startswith("http://"):
+            found["AWS_ALLOW_HTTP"] = "true"
+        return found
+
+
 class ArtifactStore:
     """Keys are relative slash-separated paths below the root URL (a local folder or any fsspec URL)."""
 
-    def __init__(self, root_url: str, cache_dir: Path) -> None:
-        self.fs, root = fsspec.core.url_to_fs(root_url)
+    def __init__(self, root_url: str, cache_dir: Path, *, s3: S3Options | None = None) -> None:
+        self.s3 = s3 or S3Options()
+        is_s3 = root_url.startswith(("s3://", "s3a://"))
+        self.fs, root = fsspec.core.url_to_fs(root_url, **(self.s3.fsspec_kwargs() if is_s3 else {}))
+        # What delta-rs needs to open the same tables (it does not go through fsspec).
+        self.delta_options: dict[str, str] = self.s3.delta_options() if is_s3 else {}
         self.root = root.rstrip("/")
         self.cache_dir = Path(cache_dir)
         self.is_local = isinstance(self.fs, LocalFileSystem)
@@ -84,9 +121,20 @@ class ArtifactStore:
                 shutil.move(str(local), staging)
             Path(staging).replace(target) if not Path(target).exists() else self._replace(staging, target)
         else:
-            staging = f"{target}.tmp-{uuid.uuid4().hex}"
-            self.fs.put(str(local), staging, recursive=local.is_dir())
-            self.fs.mv(staging, target, recursive=local.is_dir())
+            # An object store has no atomic rename (a "move" is a copy per object), so objects go straight to their
+            # keys: each PUT is atomic, a folder is never referenced before the metadata row recorded after this
+            # returns, and a failed upload removes what it wrote.
+            try:
+                if local.is_dir():
+                    files = [p for p in sorted(local.rglob("*")) if p.is_file()]
+                    self.fs.put([str(p) for p in files],
+                                [f"{target}/{p.relative_to(local).as_posix()}" for p in files])
+                else:
+                    self.fs.put_file(str(local), target)
+            except BaseException:
+                if self.fs.exists(target):
+                    self.fs.rm(target, recursive=True)
+                raise
 
     @staticmethod
     def _replace(staging: str, target: str) -> None:

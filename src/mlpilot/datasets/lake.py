@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import re
 import shutil
 import time
@@ -24,7 +25,7 @@ import deltalake
 import polars as pl
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
-from mlpilot.core.errors import InvalidInput, NotFound
+from mlpilot.core.errors import InvalidInput, NotFound, Unavailable
 from mlpilot.core.storage import ArtifactStore
 
 # Dataset versions are immutable and must stay readable forever, so neither the log entries nor the data files
@@ -37,6 +38,7 @@ TABLE_CONFIGURATION = {
 # Object stores delta-rs reaches natively (credentials from the usual environment variables).
 REMOTE_SCHEMES = ("s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl")
 LOG_DIR = "_delta_log"
+log = logging.getLogger(__name__)
 # Local tables: Polars writes the Parquet files itself (streaming, both cores; about twice as fast as delta-rs'
 # writer, and its files read back ~3x faster) and delta-rs commits them in one transaction. Snappy, Delta's
 # default codec: every Delta reader supports it, and LZ4/ZSTD/none measured no faster here (the columns are
@@ -139,13 +141,21 @@ def write_version(store: ArtifactStore, key: str, frame: pl.DataFrame | pl.LazyF
                 data: Any = (lazy.collect() if isinstance(frame, pl.DataFrame)
                              else lazy.collect_batches(maintain_order=True, lazy=True))
                 deltalake.write_deltalake(uri, data, mode="overwrite", schema_mode="overwrite",
-                                          configuration=TABLE_CONFIGURATION, target_file_size=target_file_size)
+                                          configuration=TABLE_CONFIGURATION, target_file_size=target_file_size,
+                                          storage_options=store.delta_options)
         except Exception as exc:
-            sweep_unreferenced_files(store, key)
-            if not table_versions(store, key):
-                delete_table(store, key)
+            try:
+                sweep_unreferenced_files(store, key)
+                if not table_versions(store, key):
+                    delete_table(store, key)
+            except Exception:
+                # The store itself is away: nothing was committed, and the next writer sweeps what is left.
+                log.warning("could not clean up the failed write of %s", key, exc_info=True)
+            if not store.is_local and isinstance(exc, OSError):
+                raise Unavailable(f"The data store could not be reached while writing {label!r} ({_last_line(exc)}); "
+                                  "nothing was saved. Try again when the store is back.") from None
             raise InvalidInput(f"The data for {label!r} could not be written: {_first_line(exc)}") from None
-        version = deltalake.DeltaTable(uri).version()
+        version = deltalake.DeltaTable(uri, storage_options=store.delta_options).version()
     return describe_version(store, key, version)
 
 
@@ -207,11 +217,11 @@ def _needs_timestamp_ntz(schema: deltalake.Schema) -> bool:
 def describe_version(store: ArtifactStore, key: str, delta_version: int) -> WrittenVersion:
     """Return rows, schema and size of one committed version."""
     uri = table_uri(store, key)
-    table = deltalake.DeltaTable(uri, version=delta_version)
+    table = deltalake.DeltaTable(uri, version=delta_version, storage_options=store.delta_options)
     actions = pl.DataFrame(table.get_add_actions(flatten=True))  # Arrow C stream, no pyarrow needed
     rows = int(actions["num_records"].sum() or 0) if actions.height else 0
     size = int(actions["size_bytes"].sum() or 0) if actions.height else 0
-    schema = pl.scan_delta(uri, version=delta_version).collect_schema()
+    schema = pl.scan_delta(uri, version=delta_version, storage_options=store.delta_options or None).collect_schema()
     return WrittenVersion(delta_version=delta_version, rows=rows, size_bytes=size, files=actions.height,
                           schema=[{"name": n, "dtype": str(t)} for n, t in schema.items()])
 
@@ -221,14 +231,15 @@ def scan_version(store: ArtifactStore, key: str, delta_version: int) -> pl.LazyF
     uri = table_uri(store, key)
     if store.is_local and not Path(uri, LOG_DIR).is_dir():
         raise NotFound(f"The Delta table {key!r} is missing from the store.")
-    return pl.scan_delta(uri, version=delta_version)
+    return pl.scan_delta(uri, version=delta_version, storage_options=store.delta_options or None)
 
 
 def table_versions(store: ArtifactStore, key: str) -> list[int]:
     """Return the committed Delta version numbers of the table (empty when there is no table)."""
     if not store.is_local:
         try:
-            return list(range(deltalake.DeltaTable(table_uri(store, key)).version() + 1))
+            table = deltalake.DeltaTable(table_uri(store, key), storage_options=store.delta_options)
+            return list(range(table.version() + 1))
         except deltalake.exceptions.TableNotFoundError:
             return []
     log = Path(store.path(key), LOG_DIR)
@@ -274,6 +285,12 @@ def delete_table(store: ArtifactStore, key: str) -> None:
         Path(store.path(key) + ".lock").unlink(missing_ok=True)
     else:
         store.delete(key)
+
+
+def _last_line(exc: BaseException) -> str:
+    """The innermost cause of a chained delta-rs error (its last line, without the arrow it is drawn with)."""
+    lines = [line.strip().lstrip("↳").strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 def _first_line(exc: BaseException) -> str:
