@@ -23,6 +23,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from mlpilot.core import security
 from mlpilot.core.db import make_engine
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.storage import ArtifactStore
@@ -33,6 +34,9 @@ ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghij"
 ADMIN_PASSWORD = "admin-password-123"
 POSTGRES_URL = os.environ.get("MLPILOT_TEST_POSTGRES_URL")
 DIALECTS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+# Argon2id's production cost (64 MiB, 3 passes: about half a second here) is the point in production, and the suite
+# would pay it for the admin of every app it starts. The cheapest parameters keep the same code and hash format.
+security.use_password_cost(time_cost=1, memory_kib=8)
 
 
 class DatabaseFactory:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 
 from mlpilot import __version__
 from mlpilot.accounts import service as accounts_service
@@ -145,9 +147,23 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
+    # The route table does not depend on the runtime (routes reach it through request.app.state), and building it
+    # (FastAPI analyses every endpoint's dependencies) costs seconds: build it once per process.
+    app.router.routes.extend(_route_table())
+    # Added before the data plane's middleware so the inference fast path stays outermost and untouched.
+    app.add_middleware(BodyLimit, limits=runtime.settings.limits.as_limits())
+    app.add_middleware(BrowserSecurity, public_url=runtime.settings.public_url)
+    install_dataplane(app, lambda: serving_traffic.attached_dataplane(runtime))
+    return app
+
+
+@functools.cache
+def _route_table() -> tuple[BaseRoute, ...]:
+    """Every page and API route of the domains, built once; apps share the (stateless) route objects."""
+    holder = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)  # no routes of its own
     api = APIRouter(prefix="/api/v1")
 
-    @app.get("/docs", include_in_schema=False, dependencies=[access.Public])
+    @holder.get("/docs", include_in_schema=False, dependencies=[access.Public])
     def api_docs() -> HTMLResponse:
         # Served from our own static files: a self-hosted platform must not need a CDN to show its API.
         return get_swagger_ui_html(openapi_url="/openapi.json", title="mlpilot API",
@@ -164,13 +180,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         api.include_router(routes.router)
         views = _optional_module(f"mlpilot.{domain}.views")
         if views is not None:
-            app.include_router(views.router)
-    app.include_router(api)
-    # Added before the data plane's middleware so the inference fast path stays outermost and untouched.
-    app.add_middleware(BodyLimit, limits=runtime.settings.limits.as_limits())
-    app.add_middleware(BrowserSecurity, public_url=runtime.settings.public_url)
-    install_dataplane(app, lambda: serving_traffic.attached_dataplane(runtime))
-    return app
+            holder.include_router(views.router)
+    holder.include_router(api)
+    return tuple(holder.router.routes)
 
 
 def _optional_module(name: str) -> Any:

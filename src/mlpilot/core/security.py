@@ -14,6 +14,13 @@ SECRET_KEY_FILE = "secret.key"
 TOKEN_PREFIX = "mlp_"
 
 
+def use_password_cost(*, time_cost: int, memory_kib: int) -> None:
+    """Hash new passwords with these Argon2id parameters (existing hashes carry their own and still verify)."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+    dummy_password_hash.cache_clear()
+
+
 def hash_password(password: str) -> str:
     """Return an Argon2id hash of `password`."""
     return _hasher.hash(password)
