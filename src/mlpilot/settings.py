@@ -55,7 +55,10 @@ class StorageSettings(BaseModel):
 
 
 class JobsSettings(BaseModel):
-    executor: Literal["local", "ray"] = Field("local", description="Where long work runs: local threads or Ray.")
+    executor: Literal["local", "ray", "queue"] = Field(
+        "local", description="Where long work runs: local threads, Ray, or 'queue': `mlpilot worker` processes "
+        "sharing the database claim the queued jobs (the server runs none itself).")
+    poll_seconds: float = Field(0.5, ge=0.05, le=60, description="How often a `mlpilot worker` looks for queued jobs.")
     workers: int = Field(2, ge=1, description="Parallel jobs in the local executor.")
     ray_address: str | None = Field(None, description="Ray cluster the ray executor runs jobs on: host:port of its "
                                     "head node, or 'auto' for the cluster started on this machine.")

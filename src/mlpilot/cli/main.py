@@ -25,11 +25,13 @@ from mlpilot.cli import (
 )
 from mlpilot.cli.serve import serve
 from mlpilot.cli.up import up
+from mlpilot.cli.worker import worker
 
 app = typer.Typer(help="mlpilot: from a business problem to a monitored AI service.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
 app.command()(up)
 app.command()(serve)
+app.command()(worker)
 app.add_typer(projects.app, name="projects")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(recipes.app, name="recipes")

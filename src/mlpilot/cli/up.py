@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -33,12 +36,16 @@ def up(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Folder for the database, data and models.")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Create the 'Customer churn' demo project once.")] = False,
+    workers: Annotated[int, typer.Option(min=0, max=64, help="Run jobs in this many `mlpilot worker` processes "
+                                         "instead of threads of the server (0: in the server).")] = 0,
 ) -> None:
-    """Run the control plane, the data plane and the job workers in one process."""
+    """Run the control plane, the data plane and the job workers (in one process unless --workers N)."""
     from mlpilot.app import create_app, prepare_runtime
     from mlpilot.core.runtime import Runtime
 
     settings = get_settings().with_overrides(host=host, port=port, data_dir=data_dir)
+    if workers:
+        settings = settings.model_copy(update={"jobs": settings.jobs.model_copy(update={"executor": "queue"})})
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = Runtime.from_settings(settings)
     with console.status("Preparing the database…"):
@@ -65,4 +72,27 @@ def up(
                       "/v2/health/ready answers 200).")
         on_started = start_demo_seeding
     app = create_app(runtime=runtime, on_started=on_started)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    processes = _start_workers(workers, settings.data_dir)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    finally:
+        _stop_workers(processes)
+
+
+def _start_workers(count: int, data_dir: Path) -> list[subprocess.Popen[bytes]]:
+    """Start `count` worker processes on this server's settings (they read the same environment and files)."""
+    if count:
+        console.print(f"Jobs run in {count} worker process(es) (`mlpilot worker`).")
+    env = {**os.environ, "MLPILOT_DATA_DIR": str(data_dir)}
+    return [subprocess.Popen([sys.executable, "-m", "mlpilot", "worker"], env=env) for _ in range(count)]
+
+
+def _stop_workers(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Ask the workers to finish their running jobs and stop; kill those that take too long."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()

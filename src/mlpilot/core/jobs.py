@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, event, select, update
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, event, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mlpilot.core.db import Base, rows_changed, session_scope, unit_of_work, utcnow
@@ -132,9 +132,8 @@ class LocalExecutor:
 
     def beat(self) -> None:
         """Renew this process's leases, then fail or recover the jobs of processes whose leases expired."""
-        lease = dt.timedelta(seconds=self.runtime.settings.jobs.lease_seconds)
         with session_scope(self.runtime.sessions) as session:
-            renew_leases(session, lease=lease)
+            renew_leases(session, lease=lease_duration(self.runtime))
             reclaim_expired_jobs(session)
 
     def submit(self, job_id: int) -> None:
@@ -143,6 +142,38 @@ class LocalExecutor:
     def shutdown(self, wait: bool = True) -> None:
         self._heartbeat.stop()
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+class QueueExecutor:
+    """Runs nothing here: jobs stay queued in the database for `mlpilot worker` processes (core.workers) to claim.
+
+    It still keeps the leases of the jobs this process queued alive, so a job waiting for a free worker is not
+    taken for the job of a dead server; a worker that claims a job takes its lease over.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        from mlpilot.core.periodic import PeriodicTask
+
+        self.runtime = runtime
+        self._heartbeat = PeriodicTask("job-heartbeat", self.beat, interval_s=runtime.settings.jobs.heartbeat_seconds)
+        self._heartbeat.start()
+
+    def beat(self) -> None:
+        with session_scope(self.runtime.sessions) as session:
+            renew_leases(session, lease=lease_duration(self.runtime))
+            reclaim_expired_jobs(session)
+
+    def submit(self, job_id: int) -> None:
+        """Leave the job queued (a worker polls for it)."""
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._heartbeat.stop()
+
+
+def queued_job_ids(session: Session, *, limit: int) -> list[int]:
+    """Return the oldest queued jobs' ids (claiming one is still a conditional update: see claim_job)."""
+    stmt = select(Job.id).where(Job.state == JobState.queued).order_by(Job.id).limit(limit)
+    return list(session.scalars(stmt))
 
 
 @dataclass
@@ -201,9 +232,11 @@ def claim_job(runtime: Runtime, job_id: int) -> ClaimedJob | None:
     with session_scope(runtime.sessions) as session:
         with unit_of_work(session):
             # A conditional UPDATE: however many runners are handed the job, exactly one claims it.
+            # The log names the claiming process in the same statement: several processes may share the queue.
             claimed = rows_changed(session, update(Job).where(Job.id == job_id, Job.state == JobState.queued)
                                    .values(state=JobState.running, started_at=utcnow(), owner=PROCESS_OWNER,
-                                           lease_expires_at=utcnow() + _lease(runtime)))
+                                           lease_expires_at=utcnow() + lease_duration(runtime),
+                                           log=func.coalesce(Job.log, "") + f"started by {PROCESS_OWNER}\n"))
         if not claimed:
             return None
         job = session.get(Job, job_id)
@@ -308,7 +341,7 @@ def create_job(session: Session, *, runtime: Runtime, kind: str, params: dict[st
         raise InvalidInput(f"Unknown job kind {kind!r}.")
     with unit_of_work(session):
         job = Job(kind=kind, params=params, created_by_id=user_id, project_id=project_id, message=message,
-                  state=JobState.queued, owner=PROCESS_OWNER, lease_expires_at=utcnow() + _lease(runtime))
+                  state=JobState.queued, owner=PROCESS_OWNER, lease_expires_at=utcnow() + lease_duration(runtime))
         session.add(job)
         session.flush()
         session.info.setdefault(_PENDING_KEY, []).append((runtime, job.id))
@@ -364,7 +397,8 @@ def list_jobs(session: Session, *, project_id: int | None = None, project_ids: l
     return list(session.scalars(stmt))
 
 
-def _lease(runtime: Runtime) -> dt.timedelta:
+def lease_duration(runtime: Runtime) -> dt.timedelta:
+    """How long a claimed job stays owned without a renewal."""
     return dt.timedelta(seconds=runtime.settings.jobs.lease_seconds)
 
 

@@ -95,6 +95,11 @@ class Runtime:
 
             self.executor = RayExecutor(self)  # raises, naming the address, when the cluster is unreachable
             return
+        if self.settings.jobs.executor == "queue":
+            from mlpilot.core.jobs import QueueExecutor
+
+            self.executor = QueueExecutor(self)
+            return
         self.executor = LocalExecutor(self, self.settings.jobs.workers)
 
     def close(self) -> None:
