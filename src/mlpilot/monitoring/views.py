@@ -14,7 +14,7 @@ from mlpilot.core.errors import InvalidInput, MlpilotError, PermissionDenied
 from mlpilot.core.i18n import get_translations
 from mlpilot.dataplane.server import DataPlane
 from mlpilot.dataplane.telemetry import PREDICTION_COLUMN
-from mlpilot.monitoring import service, verdict
+from mlpilot.monitoring import outcome_views, service, verdict
 from mlpilot.monitoring.metrics import Bucket
 from mlpilot.serving import service as serving_service
 from mlpilot.serving.traffic import attached_dataplane
@@ -22,6 +22,7 @@ from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render, request_locale
 
 router = APIRouter(include_in_schema=False)
+router.include_router(outcome_views.router)
 
 
 def traffic_chart(series: list[Bucket], *, window: str, gettext: Any) -> dict[str, Any]:
