@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 08:07:51.275757
+Create Date: 2026-12-04 10:06:13.309673
 """
 from __future__ import annotations
 
@@ -361,6 +361,16 @@ def upgrade() -> None:
     with op.batch_alter_table('milestones', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_milestones_project_id'), ['project_id'], unique=False)
 
+    op.create_table('model_registration_policies',
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('mode', sa.String(length=20), nullable=False),
+    sa.Column('model_name', sa.String(length=200), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_model_registration_policies_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_model_registration_policies_updated_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_model_registration_policies'))
+    )
     op.create_table('plan_windows',
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('start_date', sa.Date(), nullable=False),
@@ -1172,6 +1182,7 @@ def downgrade() -> None:
 
     op.drop_table('project_build_gate_changes')
     op.drop_table('plan_windows')
+    op.drop_table('model_registration_policies')
     with op.batch_alter_table('milestones', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_milestones_project_id'))
 
