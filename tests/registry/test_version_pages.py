@@ -115,7 +115,7 @@ def test_registration_is_a_choice_best_run_only_by_default(client: TestClient, r
         "time_budget_s": 2, "dataset_version_id": version["id"], "target": "target", "task": "binary",
         "engine": "lightgbm"})
     assert wait_job(client, response.json()["job_id"])["state"] == "succeeded"
-    first = response.json()["id"]
+    first = response.json()["run"]["id"]
     models = client.get(f"/api/v1/projects/{pid}/model-versions").json()
     assert [m["run_id"] for m in models] == [first]  # the first run is the best so far
     auc = client.get(f"/api/v1/runs/{first}").json()["primary_metric_value"]

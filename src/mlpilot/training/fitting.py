@@ -241,12 +241,18 @@ def _record_success(session: Session, *, run_id: int, engine: Engine, result: di
         run.finished_at = utcnow()
         note(f"done: {metric_name} = {metric_value}")
         why = registration_decision(session, run=run) if engine.registrable else None
+        registered = None
         if why is not None:
             model_version = register_run(session, run_id=run_id, user_id=run.created_by_id)
-            note(f"registered as {model_version.name} v{model_version.version} ({why})")
+            registered = f"registered as {model_version.name} v{model_version.version} ({why})"
         elif engine.registrable:
-            note("not registered: the project registers the best run only or the run a person picks")
+            registered = "not registered: the project registers the best run only or the run a person picks"
+        if registered is not None:
+            # Kept in the run's log now; the job's log (another transaction) hears of it after this one commits.
+            note.lines.append(f"[{note.elapsed():7.1f}s] {registered}")
         run.logs = note.text()
+    if registered is not None and note.sink is not None:
+        note.sink(registered)
     return run
 
 
