@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -107,6 +110,11 @@ def test_unit_cost_is_set_on_the_service_page(client: TestClient, runtime: Runti
     monitoring_service.flush_inference_sink(runtime)
     costs = client.get("/api/v1/monitoring/costs").json()
     assert costs[0]["service"] == "churn-cost" and costs[0]["cost"] == pytest.approx(1200.5)
+    # Every time axis carries a calendar date, whatever the window.
+    for window in ("1h", "24h"):
+        fragment = client.get(f"/services/churn-cost/_metrics?window={window}").text
+        spec = json.loads(html.unescape(re.search(r"data-chart='([^']*)'", fragment).group(1)))
+        assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", label) for label in spec["data"]["labels"])
 
 
 def test_viewers_and_outsiders_cannot_stop_start_or_price(client: TestClient, runtime: Runtime,

@@ -140,7 +140,7 @@ def run_charts(run: Run, *, gettext: Callable[[str], str] = no_translation) -> R
                                    "y": {"title": {"display": True, "text": _("actual − predicted")}}}}}
     for i, series in enumerate(evaluation.get("forecast_charts") or []):
         charts[f"forecast:{i}"] = _forecast_chart(series, _)
-    charts["fairness"] = fairness_chart(evaluation.get("fairness") or {}, _)
+    charts["fairness"] = _fairness_chart(evaluation.get("fairness") or {}, _)
     folds = run.fold_metrics or []
     metric = run.primary_metric or ""
     if len(folds) > 1 and any(metric in f for f in folds):  # one fold is a number, not a chart
@@ -150,7 +150,7 @@ def run_charts(run: Run, *, gettext: Callable[[str], str] = no_translation) -> R
     return RunCharts({name: chart for name, chart in charts.items() if chart is not None})
 
 
-def fairness_chart(fairness: dict[str, Any], gettext: Callable[[str], str] = no_translation
+def _fairness_chart(fairness: dict[str, Any], gettext: Callable[[str], str] = no_translation
                    ) -> dict[str, Any] | None:
     """Per-group rates (classification: selection, true- and false-positive rate, 0–1) or errors (regression:
     RMSE, MAE) as grouped horizontal bars, so a gap between groups shows; None for fewer than two groups."""
