@@ -113,8 +113,10 @@ def test_fairness_is_a_chart_of_per_group_rates_and_one_group_draws_none() -> No
     assert chart["data"]["datasets"][0]["data"] == [0.3, 0.5]
     assert chart["options"]["scales"]["x"] == {"min": 0, "max": 1}
     assert chart["options"]["scales"]["y"]["ticks"]["autoSkip"] is False
-    regression = Run(id=2, task="regression", fold_metrics=[], evaluation={"fairness": {"kind": "regression", "groups": [
-        {"group": "a", "count": 5, "rmse": 1.0, "mae": 0.8}, {"group": "b", "count": 7, "rmse": 2.0, "mae": 1.5}]}})
+    by_group = [{"group": "a", "count": 5, "rmse": 1.0, "mae": 0.8},
+                {"group": "b", "count": 7, "rmse": 2.0, "mae": 1.5}]
+    regression = Run(id=2, task="regression", fold_metrics=[],
+                     evaluation={"fairness": {"kind": "regression", "groups": by_group}})
     assert [d["label"] for d in run_charts(regression).specs["fairness"]["data"]["datasets"]] == ["RMSE", "MAE"]
     alone = Run(id=3, task="binary", fold_metrics=[],
                 evaluation={"fairness": {"kind": "classification", "groups": groups[:1]}})
