@@ -72,6 +72,8 @@ def registration_decision(session: Session, *, run: Run) -> str | None:
         return "every run"
     session.flush()
     ranked = [r for r in leaderboard(session, project_id=run.project_id, task=run.task) if r.target == run.target]
+    if run.primary_metric_value is None:  # cannot be ranked: registered only while nothing ranked exists
+        return None if ranked else "best run"
     return "best run" if ranked and ranked[0].id == run.id else None
 
 
