@@ -32,7 +32,7 @@ def _page(request: Request, session: DbSession, user: User, name: str, *, error:
                   project=projects_service.get_project(session, project_id=svc.project_id),
                   quality=service.service_quality(session, service_name=svc.name, window="7d"),
                   can_write=ROLE_RANK[Role(user.role)] >= ROLE_RANK[Role.member], error=error, text=text,
-                  result=result or {}, max_mib=outcomes.MAX_BYTES >> 20, max_rows=outcomes.MAX_ROWS,
+                  result=result or {}, max_mib=outcomes.MAX_BYTES >> 20, max_rows=f"{outcomes.MAX_ROWS:,}",
                   status_code=422 if error else 200)
 
 
