@@ -134,7 +134,8 @@ def test_main_pages_in_korean_have_no_english_ui_text(demo_server: DemoServer) -
     model_id = api.get(f"/api/v1/projects/{pid}/model-versions").json()[0]["id"]
     service = api.get("/api/v1/services").json()[0]["name"]
     pages = ["/projects", f"/projects/{pid}", *sections, f"/dataset-versions/{version_id}", f"/runs/{run_ids[0]}",
-             f"/model-versions/{model_id}", f"/services/{service}", "/monitoring"]
+             f"/model-versions/{model_id}", f"/services/{service}", f"/services/{service}/outcomes",
+             f"/projects/{pid}/archive", "/monitoring"]
     if len(run_ids) > 1:
         pages.append(f"/runs/compare?ids={run_ids[0]},{run_ids[1]}")
     problems = {}

@@ -72,7 +72,7 @@ def test_service_pages_show_contract_history_and_live_chart(client: TestClient, 
     row = re.search(r'href="/services/churn-web".*?</tr>', listing.text, re.S).group(0)
     assert '<td class="num">3</td>' in row
 
-    client.post("/services/churn-web/stop", follow_redirects=False)
+    client.post("/services/churn-web/stop", data={"reason": "end of the pilot"}, follow_redirects=False)
     assert client.get("/api/v1/services/churn-web").json()["state"] == "stopped"
 
 
@@ -113,5 +113,6 @@ def test_service_page_attaches_and_switches_backends(client: TestClient, runtime
     assert "Change history" in page.text and "Roll back one step" in page.text
     bad_ext = client.post(url, data={"action": "attach_external", "ext_name": "x", "url": "http://h", "request": "{"})
     assert bad_ext.status_code == 422 and "not valid JSON" in bad_ext.text
-    assert client.post(url, data={"action": "rollback"}).status_code == 200
+    # Rolling back is confirmed with a reason (kept in the change history); PRG.
+    assert client.post(url, data={"action": "rollback", "reason": "v2 answers late"}).status_code == 200
     assert client.get("/api/v1/services/churn-web").json()["primary"] == "churn v1"

@@ -97,3 +97,27 @@ def test_comparison_charts_have_horizontal_importance_and_no_radar() -> None:
     assert charts["importance"]["data"]["labels"] == ["x", "y", "z", "w"]
     assert charts["importance"]["options"]["scales"]["y"]["ticks"]["autoSkip"] is False
     assert [d["label"] for d in charts["importance"]["data"]["datasets"]] == ["#1 lightgbm", "#2 flaml"]
+
+
+def test_fairness_is_a_chart_of_per_group_rates_and_one_group_draws_none() -> None:
+    groups = [{"group": "F", "count": 40, "selection_rate": 0.3, "accuracy": 0.8, "true_positive_rate": 0.7,
+               "false_positive_rate": 0.1, "base_rate": 0.3},
+              {"group": "M", "count": 60, "selection_rate": 0.5, "accuracy": 0.7, "true_positive_rate": 0.9,
+               "false_positive_rate": 0.3, "base_rate": 0.4}]
+    run = Run(id=1, task="binary", evaluation={"fairness": {"kind": "classification", "groups": groups}},
+              fold_metrics=[])
+    chart = run_charts(run, gettext=lambda text: {"selection rate": "선택 비율"}.get(text, text)).specs["fairness"]
+    assert chart["type"] == "bar" and chart["options"]["indexAxis"] == "y"
+    assert chart["data"]["labels"] == ["F (n=40)", "M (n=60)"]
+    assert [d["label"] for d in chart["data"]["datasets"]] == ["선택 비율", "true positive rate", "false positive rate"]
+    assert chart["data"]["datasets"][0]["data"] == [0.3, 0.5]
+    assert chart["options"]["scales"]["x"] == {"min": 0, "max": 1}
+    assert chart["options"]["scales"]["y"]["ticks"]["autoSkip"] is False
+    by_group = [{"group": "a", "count": 5, "rmse": 1.0, "mae": 0.8},
+                {"group": "b", "count": 7, "rmse": 2.0, "mae": 1.5}]
+    regression = Run(id=2, task="regression", fold_metrics=[],
+                     evaluation={"fairness": {"kind": "regression", "groups": by_group}})
+    assert [d["label"] for d in run_charts(regression).specs["fairness"]["data"]["datasets"]] == ["RMSE", "MAE"]
+    alone = Run(id=3, task="binary", fold_metrics=[],
+                evaluation={"fairness": {"kind": "classification", "groups": groups[:1]}})
+    assert "fairness" not in run_charts(alone).specs

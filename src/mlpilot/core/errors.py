@@ -96,3 +96,16 @@ class PayloadTooLarge(MlpilotError):
 class Unavailable(MlpilotError):
     status = 503
     title = N_("Unavailable")
+
+
+REASON_MIN, REASON_MAX = 3, 500
+
+
+def require_reason(reason: str | None) -> str:
+    """Return the stripped reason a risky action (stop, roll back, archive) is confirmed with; refuse a missing one."""
+    text = (reason or "").strip()
+    if not REASON_MIN <= len(text) <= REASON_MAX:
+        raise InvalidInput.translatable(
+            N_("Give a reason of %(min)d to %(max)d characters to confirm; it is kept in the audit log."),
+            min=REASON_MIN, max=REASON_MAX)
+    return text

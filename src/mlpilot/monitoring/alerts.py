@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
+import re
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mlpilot.core.db import rows_changed, session_scope, unit_of_work, utcnow
-from mlpilot.core.errors import InvalidInput, NotFound
+from mlpilot.core.errors import N_, InvalidInput, NotFound
 from mlpilot.core.runtime import Runtime
 from mlpilot.monitoring import service as monitoring_service
 from mlpilot.monitoring.models import AlertEvent, AlertRule, InferenceLog, ServiceCost
@@ -161,10 +163,25 @@ def evaluate_rules(session: Session, *, now: dt.datetime | None = None,
     return fired
 
 
+MAX_UNIT_COST = 1_000_000.0
+
+
+def get_unit_cost(session: Session, *, service: str) -> ServiceCost | None:
+    """The configured price of one request of `service` (None when never set)."""
+    return session.get(ServiceCost, service)
+
+
 def set_unit_cost(session: Session, *, service: str, unit_cost: float, currency: str = "USD") -> ServiceCost:
     """Set the price of one request of `service`."""
-    if unit_cost < 0:
-        raise InvalidInput("unit_cost cannot be negative.")
+    if not math.isfinite(unit_cost) or not 0 <= unit_cost <= MAX_UNIT_COST:
+        raise InvalidInput.translatable(
+            N_("The unit cost must be a number from 0 to %(max)s (the price of one request); got %(value)s."),
+            max=f"{MAX_UNIT_COST:,.0f}", value=repr(unit_cost))
+    currency = (currency or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise InvalidInput.translatable(
+            N_("The currency must be a three-letter ISO 4217 code such as KRW or USD; got %(value)s."),
+            value=repr(currency))
     with unit_of_work(session):
         row = session.get(ServiceCost, service) or ServiceCost(service=service)
         row.unit_cost, row.currency = float(unit_cost), currency[:8]

@@ -14,7 +14,7 @@ from mlpilot.core.errors import InvalidInput, MlpilotError, PermissionDenied
 from mlpilot.core.i18n import get_translations
 from mlpilot.dataplane.server import DataPlane
 from mlpilot.dataplane.telemetry import PREDICTION_COLUMN
-from mlpilot.monitoring import service, verdict
+from mlpilot.monitoring import outcome_views, service, verdict
 from mlpilot.monitoring.metrics import Bucket
 from mlpilot.serving import service as serving_service
 from mlpilot.serving.traffic import attached_dataplane
@@ -22,11 +22,12 @@ from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render, request_locale
 
 router = APIRouter(include_in_schema=False)
+router.include_router(outcome_views.router)
 
 
 def traffic_chart(series: list[Bucket], *, window: str, gettext: Any) -> dict[str, Any]:
     """Return a Chart.js config: requests per bucket (left axis) and p50/p95/p99 latency in ms (right axis)."""
-    fmt = "%H:%M" if window != "7d" else "%m-%d %H:%M"
+    fmt = "%Y-%m-%d %H:%M"  # a calendar date on every time axis, whatever the window
     labels = [b.start.strftime(fmt) for b in series]
 
     def line(label: str, key: str, color: str, axis: str, fill: bool = False) -> dict[str, Any]:
@@ -71,7 +72,7 @@ PALETTE = ("#2f5bea", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#d
 
 def services_chart(series: dict[str, list[dict[str, Any]]], *, window: str, key: str, title: str) -> dict[str, Any]:
     """A Chart.js line per service of `key` (requests or a latency percentile) over the window."""
-    fmt = "%H:%M" if window != "7d" else "%m-%d %H:%M"
+    fmt = "%Y-%m-%d %H:%M"  # a calendar date on every time axis, whatever the window
     first = next(iter(series.values()), [])
     labels = [b["start"].strftime(fmt) for b in first]
     datasets = [{"label": name, "data": [b[key] for b in buckets], "borderColor": PALETTE[i % len(PALETTE)],

@@ -67,7 +67,9 @@ def gantt_spec(summary: ScheduleSummary, labels: GanttLabels, *, path: CriticalP
             "plugins": {"legend": {"display": False}, "ganttLinks": {"links": arrows, "critical": CRITICAL_COLOR,
                                                                      "color": LINK_COLOR}},
             "scales": {"x": {"title": {"display": True,
-                                       "text": f"{labels.axis} ({labels.today} = {today.isoformat()})"}},
+                                       "text": f"{labels.axis} ({labels.today} = {today.isoformat()})"},
+                             # mlpilot.js turns the day offsets into calendar dates on the axis.
+                             "ticks": {"dayOffsetFrom": today.isoformat()}},
                        "y": {"ticks": {"autoSkip": False}}},
         },
     }

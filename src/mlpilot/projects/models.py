@@ -36,6 +36,8 @@ class Project(Base):
     screening_decision: Mapped[str | None] = mapped_column(String(10), nullable=True)
     # An admin let a no-go project build anyway; cleared by the next screening. The reason is in BuildGateChange.
     build_override: Mapped[bool] = mapped_column(default=False)
+    # Set while the project is archived (read-only for builds); the reason is in ProjectArchiveChange.
+    archived_at: Mapped[dt.datetime | None] = mapped_column(nullable=True, default=None)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -83,5 +85,18 @@ class BuildGateChange(Base):
     action: Mapped[str] = mapped_column(String(20))
     decision: Mapped[str | None] = mapped_column(String(10), nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ProjectArchiveChange(Base):
+    """One audited archive or restore of a project: who, why, when."""
+
+    __tablename__ = "project_archive_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # archive | restore
+    reason: Mapped[str] = mapped_column(String(500), default="")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)

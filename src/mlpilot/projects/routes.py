@@ -6,9 +6,11 @@ from fastapi import APIRouter
 
 from mlpilot.accounts.deps import CurrentUser, MemberUser
 from mlpilot.core.deps import DbSession
+from mlpilot.projects import archive as archive_service
 from mlpilot.projects import service
 from mlpilot.projects.deps import ProjectAccess
 from mlpilot.projects.schemas import (
+    ArchiveChange,
     MemberAdd,
     MemberRead,
     ProjectCreate,
@@ -59,6 +61,20 @@ def update_project(project_id: int, body: ProjectUpdate, session: DbSession, use
 @router.post("/{project_id}/stage", response_model=ProjectDetail, dependencies=[access.Project.write])
 def change_stage(project_id: int, body: StageChange, session: DbSession, user: CurrentUser) -> ProjectDetail:
     service.set_stage(session, project_id=project_id, user=user, stage=body.stage, note=body.note)
+    return _detail(session, project_id)
+
+
+@router.post("/{project_id}/archive", response_model=ProjectDetail, dependencies=[access.Project.write])
+def archive(project_id: int, body: ArchiveChange, session: DbSession, user: CurrentUser) -> ProjectDetail:
+    """Archive the project with a reason (audited); it keeps everything but trains no more until restored."""
+    archive_service.archive_project(session, project_id=project_id, user=user, reason=body.reason)
+    return _detail(session, project_id)
+
+
+@router.post("/{project_id}/restore", response_model=ProjectDetail, dependencies=[access.Project.write])
+def restore(project_id: int, session: DbSession, user: CurrentUser, body: ArchiveChange | None = None
+            ) -> ProjectDetail:
+    archive_service.restore_project(session, project_id=project_id, user=user, reason=body.reason if body else "")
     return _detail(session, project_id)
 
 

@@ -56,9 +56,14 @@ class ProjectRead(ReadModel):
     stage: Stage
     screening_decision: str | None = Field(None, description="The newest screening's verdict: go or no-go.")
     build_override: bool = Field(False, description="An admin let a no-go project build anyway (audited).")
+    archived_at: dt.datetime | None = Field(None, description="When the project was archived (None: active).")
     created_at: dt.datetime
 
 
 class ProjectDetail(ProjectRead):
     members: list[MemberRead]
     stage_events: list[StageEventRead]
+
+
+class ArchiveChange(InputModel):
+    reason: str = Field("", max_length=500, description="Required to archive (3–500 characters); optional to restore.")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from mlpilot.accounts import service as accounts_service
 from mlpilot.accounts.models import Role, User
 from mlpilot.core.db import get_existing, unit_of_work
-from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from mlpilot.core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from mlpilot.projects.models import STAGES, BuildGateChange, Project, ProjectMember, Stage, StageEvent
 from mlpilot.usecases import catalog
 
@@ -201,6 +201,9 @@ def build_blocked(project: Project) -> bool:
 def check_build_allowed(session: Session, *, project_id: int) -> None:
     """Raise Conflict when the project's newest screening is no-go and no admin has overridden it."""
     project = get_project(session, project_id=project_id)
+    if project.archived_at is not None:
+        raise Conflict.translatable(N_("Project %(name)s is archived; restore it on its archive page to train "
+                                       "again."), name=repr(project.name))
     if build_blocked(project):
         raise Conflict(f"Project {project.name!r} was screened no-go, so the build stage (training) is blocked. "
                        "Screen it again with better answers or data, or ask an admin to override the block with a "

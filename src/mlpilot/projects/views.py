@@ -12,13 +12,14 @@ from mlpilot.accounts.models import ROLE_RANK, Role, User
 from mlpilot.core.deps import DbSession
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.core.i18n import get_translations
-from mlpilot.projects import service
+from mlpilot.projects import archive_views, service
 from mlpilot.projects.models import STAGES, Stage
 from mlpilot.usecases import service as usecases_service
 from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render, request_locale
 
 router = APIRouter(include_in_schema=False)
+router.include_router(archive_views.router)
 
 # Sections of the project page, each a fragment served by its domain's views at /projects/{id}/_section/<name>.
 SECTIONS = ("screening", "plan", "datasets", "runs", "models", "services", "reports")

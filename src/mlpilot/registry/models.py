@@ -58,3 +58,23 @@ class StageTransition(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     reason: Mapped[str] = mapped_column(String(500), default="")
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Registration(enum.StrEnum):
+    """Which of a project's successful runs become model versions on their own."""
+
+    best = "best"  # a run that beats every earlier run of its target and task (the default)
+    every = "every"  # every run
+    manual = "manual"  # none: a person registers the run they pick
+
+
+class RegistrationPolicy(Base):
+    """A project's registration choice and the model name its runs are registered under (empty: the default)."""
+
+    __tablename__ = "model_registration_policies"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(20), default=Registration.best)
+    model_name: Mapped[str] = mapped_column(String(200), default="")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -22,6 +22,8 @@ from mlpilot.registry.schemas import (
     ModelVersionDetail,
     ModelVersionRead,
     RegisterRequest,
+    RegistrationPolicyBody,
+    RegistrationPolicyRead,
     StageChange,
     StageTransitionRead,
 )
@@ -49,6 +51,22 @@ def _detail(session: DbSession, model_version: ModelVersion) -> ModelVersionDeta
 @router.get("/projects/{project_id}/model-versions", response_model=list[ModelVersionRead])
 def list_model_versions(project: ProjectAccess, session: DbSession) -> list[ModelVersionRead]:
     return [_read(m) for m in service.list_model_versions(session, project_id=project.id)]
+
+
+@router.get("/projects/{project_id}/model-registration", response_model=RegistrationPolicyRead)
+def get_registration(project: ProjectAccess, session: DbSession) -> RegistrationPolicyRead:
+    """Which successful runs register on their own (the best run only, unless chosen otherwise)."""
+    policy = service.get_registration_policy(session, project_id=project.id)
+    return RegistrationPolicyRead(project_id=project.id, mode=policy.mode, model_name=policy.model_name)
+
+
+@router.put("/projects/{project_id}/model-registration", response_model=RegistrationPolicyRead,
+            dependencies=[access.Project.write])
+def set_registration(project_id: int, body: RegistrationPolicyBody, session: DbSession,
+                     user: CurrentUser) -> RegistrationPolicyRead:
+    policy = service.set_registration_policy(session, project_id=project_id, user=user, mode=body.mode,
+                                             model_name=body.model_name)
+    return RegistrationPolicyRead(project_id=project_id, mode=policy.mode, model_name=policy.model_name)
 
 
 @router.get("/model-versions/{model_version_id}", response_model=ModelVersionDetail,

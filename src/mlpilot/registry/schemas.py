@@ -54,3 +54,16 @@ class ModelVersionDetail(ModelVersionRead):
 class ExportResult(BaseModel):
     model_version: ModelVersionDetail
     parity: dict[str, Any]
+
+
+class RegistrationPolicyBody(InputModel):
+    """Which successful runs register on their own: best (default), every or manual; and their model name."""
+
+    mode: str = Field("best", max_length=20, description="best, every or manual.")
+    model_name: str = Field("", max_length=200, description="Empty: '<project>-<target>'. Any script is kept.")
+
+
+class RegistrationPolicyRead(BaseModel):
+    project_id: int
+    mode: str
+    model_name: str

@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 
 from mlpilot.accounts.models import Role, User
 from mlpilot.core.db import get_existing, unit_of_work
-from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from mlpilot.core.errors import N_, Conflict, InvalidInput, NotFound, PermissionDenied
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.storage import ArtifactStore
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
 from mlpilot.registry.flavors import read_manifest
-from mlpilot.registry.models import ModelStage, ModelVersion, StageTransition
+from mlpilot.registry.models import ModelStage, ModelVersion, Registration, RegistrationPolicy, StageTransition
 
 STAGES = tuple(s.value for s in ModelStage)
 
@@ -50,6 +50,44 @@ def default_model_name(session: Session, *, project_id: int, target: str) -> str
     project = projects_service.get_project(session, project_id=project_id)
     project_part = name_part(project.name) or f"project-{project_id}"
     return f"{project_part}-{name_part(target) or 'target'}"[:200]
+
+
+MODEL_NAME_MAX = 200
+
+
+def get_registration_policy(session: Session, *, project_id: int) -> RegistrationPolicy:
+    """The project's registration choice (best run only, unless someone chose otherwise)."""
+    found = session.get(RegistrationPolicy, project_id)
+    return found if found is not None else RegistrationPolicy(project_id=project_id, mode=Registration.best,
+                                                              model_name="")
+
+
+def set_registration_policy(session: Session, *, project_id: int, user: User, mode: str,
+                            model_name: str = "") -> RegistrationPolicy:
+    """Choose which successful runs register on their own, and the model name they are registered under."""
+    modes = tuple(m.value for m in Registration)
+    if mode not in modes:
+        raise InvalidInput.translatable(N_("Registration is one of %(modes)s; got %(value)s."),
+                                        modes=", ".join(modes), value=repr(mode[:40]))
+    name = check_model_name(model_name, allow_empty=True)
+    with unit_of_work(session):
+        projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
+        policy = session.get(RegistrationPolicy, project_id) or RegistrationPolicy(project_id=project_id)
+        policy.mode, policy.model_name, policy.updated_by_id = mode, name, user.id
+        session.add(policy)
+    return policy
+
+
+def check_model_name(name: str | None, *, allow_empty: bool = False) -> str:
+    """Return the stripped model name (any script: Korean stays Korean); refuse one too long or without a letter."""
+    text = (name or "").strip()
+    if not text and allow_empty:
+        return ""
+    if len(text) > MODEL_NAME_MAX or not name_part(text):
+        raise InvalidInput.translatable(
+            N_("A model name has 1 to %(max)d characters with at least one letter or digit (e.g. 'churn' or "
+               "'이탈 예측'); got %(value)s."), max=MODEL_NAME_MAX, value=repr(text[:40]))
+    return text
 
 
 @dataclass(frozen=True)
@@ -75,7 +113,9 @@ class RunModel:
 def register_run_model(session: Session, model: RunModel, *, user_id: int | None,
                        name: str | None = None) -> ModelVersion:
     """Register a fitted run's model as the next version of `name` (by default '<project>-<target>')."""
-    name = (name or "").strip() or default_model_name(session, project_id=model.project_id, target=model.target)
+    name = check_model_name(name, allow_empty=True) \
+        or get_registration_policy(session, project_id=model.project_id).model_name \
+        or default_model_name(session, project_id=model.project_id, target=model.target)
     source = {"kind": "run", "run_id": model.run_id, "engine": model.engine, "task": model.task,
               "target": model.target, "finished_at": model.finished_at.isoformat() if model.finished_at else None}
     with unit_of_work(session):

@@ -26,6 +26,7 @@ class DeploymentAction(enum.StrEnum):
     deploy = "deploy"
     update = "update"
     stop = "stop"
+    start = "start"
     attach = "attach"
     canary = "canary"
     shadow = "shadow"

@@ -112,6 +112,14 @@ def stop(name: str, request: Request, session: DbSession, runtime: RuntimeDep, u
     return service_detail(session, runtime, svc, base_url(request, runtime))
 
 
+@router.post("/services/{name}/start", response_model=ServiceDetail, dependencies=[access.Service.write])
+def start(name: str, request: Request, session: DbSession, runtime: RuntimeDep, user: CurrentUser,
+          body: ServiceStop | None = None) -> ServiceDetail:
+    """Serve a stopped service again with the backends and traffic policy it had when it was stopped."""
+    svc = service.start_service(session, runtime=runtime, name=name, user=user, reason=body.reason if body else "")
+    return service_detail(session, runtime, svc, base_url(request, runtime))
+
+
 @router.post("/services/{name}/predict", response_model=PredictResponse,
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": PredictRequest.model_json_schema()}}}},

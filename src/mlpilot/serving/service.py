@@ -215,6 +215,22 @@ def stop_service(session: Session, *, runtime: Runtime, name: str, user: User, r
     return service
 
 
+def start_service(session: Session, *, runtime: Runtime, name: str, user: User, reason: str = "") -> Service:
+    """Serve a stopped service again with the backends and traffic policy it had when it was stopped."""
+    service = check_service_access(session, name=name, user=user, write=True)
+    if service.state != ServiceState.stopped:
+        raise Conflict(f"Service {name!r} is already running.")
+    if service.primary_backend_id is None:
+        raise Conflict(f"Service {name!r} has no backend to start; deploy a model version to it.")
+    require_dataplane(runtime)
+
+    def mutate(svc: Service) -> None:
+        svc.state = ServiceState.deployed
+
+    return traffic.apply_change(session, runtime=runtime, service=service, user=user, action=DeploymentAction.start,
+                                reason=reason, mutate=mutate)
+
+
 def load_deployed_services(session: Session, *, runtime: Runtime) -> int:
     """Load every deployed service into the runtime's data plane; return how many loaded."""
     dataplane = traffic.attached_dataplane(runtime)

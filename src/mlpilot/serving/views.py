@@ -15,7 +15,8 @@ from mlpilot.accounts import service as accounts_service
 from mlpilot.accounts.models import ROLE_RANK, Role, User
 from mlpilot.core.db import utcnow
 from mlpilot.core.deps import DbSession, RuntimeDep
-from mlpilot.core.errors import InvalidInput, MlpilotError
+from mlpilot.core.errors import N_, InvalidInput, MlpilotError, require_reason
+from mlpilot.monitoring import alerts
 from mlpilot.monitoring import service as monitoring_service
 from mlpilot.monitoring.metrics import Totals
 from mlpilot.projects import service as projects_service
@@ -93,6 +94,7 @@ def _service_page(request: Request, session: DbSession, runtime: RuntimeDep, use
                   project=projects_service.get_project(session, project_id=svc.project_id),
                   loaded=bool(live.backends), can_write=_can_write(user), error=error, form=form or {},
                   window=window if window in monitoring_service.WINDOWS else "1h",
+                  cost=alerts.get_unit_cost(session, service=svc.name),
                   status_code=422 if error else 200)
 
 
@@ -150,22 +152,72 @@ async def traffic_form(name: str, request: Request, session: DbSession, runtime:
                 traffic.promote(session, runtime=runtime, service=svc, user=user, backend_id=backend_id,
                                 reason=reason)
             elif action == "rollback":
-                traffic.rollback(session, runtime=runtime, service=svc, user=user, reason=reason)
+                traffic.rollback(session, runtime=runtime, service=svc, user=user, reason=require_reason(reason))
             else:
                 raise InvalidInput(f"Unknown action {action!r}.")
         except MlpilotError as exc:
             session.rollback()
-            return _service_page(request, session, runtime, user, name, error=exc.detail, form=form)
+            return _service_page(request, session, runtime, user, name, form=form,
+                                 error=exc.localized(page_gettext(request, user)))
         return RedirectResponse(f"/services/{name}", status_code=303)
 
     return await run_in_threadpool(act)
 
 
-@router.post("/services/{name}/stop", dependencies=[access.Service.write])
-def stop_service_form(name: str, request: Request, session: DbSession, runtime: RuntimeDep,
-                      user: PageUser) -> Response:
-    service.stop_service(session, runtime=runtime, name=name, user=user, reason="stopped from the service page")
-    return RedirectResponse(f"/services/{name}", status_code=303)
+@router.post("/services/{name}/stop", response_class=HTMLResponse, dependencies=[access.Service.write])
+async def stop_service_form(name: str, request: Request, session: DbSession, runtime: RuntimeDep,
+                            user: PageUser) -> Response:
+    """Stop a service: confirmed with a reason, kept in the change history; Start serves it again."""
+    return await _lifecycle_form(name, request, session, runtime, user, "stop")
+
+
+@router.post("/services/{name}/start", response_class=HTMLResponse, dependencies=[access.Service.write])
+async def start_service_form(name: str, request: Request, session: DbSession, runtime: RuntimeDep,
+                             user: PageUser) -> Response:
+    """Start a stopped service again with the backends and traffic policy it had."""
+    return await _lifecycle_form(name, request, session, runtime, user, "start")
+
+
+async def _lifecycle_form(name: str, request: Request, session: DbSession, runtime: RuntimeDep, user: User,
+                          action: str) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+
+    def act() -> Response:
+        try:
+            if action == "stop":
+                service.stop_service(session, runtime=runtime, name=name, user=user,
+                                     reason=require_reason(form.get("reason")))
+            else:
+                service.start_service(session, runtime=runtime, name=name, user=user,
+                                      reason=(form.get("reason") or "").strip()[:500])
+        except MlpilotError as exc:
+            session.rollback()
+            return _service_page(request, session, runtime, user, name, form={**form, "confirm": action},
+                                 error=exc.localized(page_gettext(request, user)))
+        return RedirectResponse(f"/services/{name}", status_code=303)
+
+    return await run_in_threadpool(act)
+
+
+@router.post("/services/{name}/cost", response_class=HTMLResponse, dependencies=[access.Service.write])
+async def unit_cost_form(name: str, request: Request, session: DbSession, runtime: RuntimeDep,
+                         user: PageUser) -> Response:
+    """Set the price of one request of the service (the monitoring screen's cost view multiplies it)."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    try:
+        svc = service.check_service_access(session, name=name, user=user, write=True)
+        text = (form.get("unit_cost") or "").strip().replace(",", "")
+        try:
+            value = float(text)
+        except ValueError:
+            raise InvalidInput.translatable(N_("The unit cost must be a number such as 0.5; got %(value)s."),
+                                            value=repr(text[:40])) from None
+        alerts.set_unit_cost(session, service=svc.name, unit_cost=value, currency=form.get("currency", "")[:20])
+    except MlpilotError as exc:
+        session.rollback()
+        return _service_page(request, session, runtime, user, name, form={**form, "confirm": "cost"},
+                             error=exc.localized(page_gettext(request, user)))
+    return RedirectResponse(f"/services/{name}#cost", status_code=303)
 
 
 def _section(request: Request, session: DbSession, user: User, project_id: int, *, error: str | None = None,

@@ -140,6 +140,7 @@ def run_charts(run: Run, *, gettext: Callable[[str], str] = no_translation) -> R
                                    "y": {"title": {"display": True, "text": _("actual − predicted")}}}}}
     for i, series in enumerate(evaluation.get("forecast_charts") or []):
         charts[f"forecast:{i}"] = _forecast_chart(series, _)
+    charts["fairness"] = _fairness_chart(evaluation.get("fairness") or {}, _)
     folds = run.fold_metrics or []
     metric = run.primary_metric or ""
     if len(folds) > 1 and any(metric in f for f in folds):  # one fold is a number, not a chart
@@ -147,6 +148,29 @@ def run_charts(run: Run, *, gettext: Callable[[str], str] = no_translation) -> R
             "labels": [_("fold %(n)d") % {"n": i + 1} for i in range(len(folds))],
             "datasets": [{"label": metric, "backgroundColor": COLORS[3], "data": [f.get(metric) for f in folds]}]}}
     return RunCharts({name: chart for name, chart in charts.items() if chart is not None})
+
+
+def _fairness_chart(fairness: dict[str, Any], gettext: Callable[[str], str] = no_translation
+                   ) -> dict[str, Any] | None:
+    """Per-group rates (classification: selection, true- and false-positive rate, 0–1) or errors (regression:
+    RMSE, MAE) as grouped horizontal bars, so a gap between groups shows; None for fewer than two groups."""
+    _ = gettext
+    groups = [g for g in fairness.get("groups") or [] if isinstance(g, dict)]
+    if len(groups) < 2:
+        return None
+    if fairness.get("kind") == "classification":
+        series = [("selection_rate", _("selection rate")), ("true_positive_rate", _("true positive rate")),
+                  ("false_positive_rate", _("false positive rate"))]
+        x_axis: dict[str, Any] = {"min": 0, "max": 1}
+    else:
+        series = [("rmse", "RMSE"), ("mae", "MAE")]
+        x_axis = {"beginAtZero": True}
+    labels = [f"{g.get('group')} (n={g.get('count')})" for g in groups]
+    datasets = [{"label": label, "backgroundColor": COLORS[i], "data": [g.get(key) for g in groups]}
+                for i, (key, label) in enumerate(series)]
+    chart = _horizontal_bars(labels, datasets)
+    chart["options"]["scales"]["x"] = x_axis
+    return chart
 
 
 def _forecast_chart(series: dict[str, Any], gettext: Callable[[str], str] = no_translation) -> dict[str, Any]:

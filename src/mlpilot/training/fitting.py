@@ -27,7 +27,16 @@ from mlpilot.training.engines.base import Engine
 from mlpilot.training.external import resolve_external_config
 from mlpilot.training.models import Run, RunStatus
 from mlpilot.training.preparation import library_versions
-from mlpilot.training.runs import ACTIVE, FIT_JOB, MIN_TRAIN_ROWS, TEST_FRACTION, _set_status, get_run, register_run
+from mlpilot.training.runs import (
+    ACTIVE,
+    FIT_JOB,
+    MIN_TRAIN_ROWS,
+    TEST_FRACTION,
+    _set_status,
+    get_run,
+    register_run,
+    registration_decision,
+)
 
 
 def _engine_for(session: Session, runtime: Runtime, run: Run) -> Any:
@@ -231,9 +240,19 @@ def _record_success(session: Session, *, run_id: int, engine: Engine, result: di
         run.duration_s = round(note.elapsed(), 3)
         run.finished_at = utcnow()
         note(f"done: {metric_name} = {metric_value}")
+        why = registration_decision(session, run=run) if engine.registrable else None
+        registered = None
+        if why is not None:
+            model_version = register_run(session, run_id=run_id, user_id=run.created_by_id)
+            registered = f"registered as {model_version.name} v{model_version.version} ({why})"
+        elif engine.registrable:
+            registered = "not registered: the project registers the best run only or the run a person picks"
+        if registered is not None:
+            # Kept in the run's log now; the job's log (another transaction) hears of it after this one commits.
+            note.lines.append(f"[{note.elapsed():7.1f}s] {registered}")
         run.logs = note.text()
-        if engine.registrable:
-            register_run(session, run_id=run_id, user_id=run.created_by_id)
+    if registered is not None and note.sink is not None:
+        note.sink(registered)
     return run
 
 

@@ -16,7 +16,7 @@ from mlpilot.core.runtime import Runtime
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
 from mlpilot.registry import service as registry_service
-from mlpilot.registry.models import ModelVersion
+from mlpilot.registry.models import ModelVersion, Registration
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training.catalog import default_engine, engine_installed
 from mlpilot.training.engines import engines
@@ -57,6 +57,24 @@ def register_run(session: Session, *, run_id: int, user_id: int | None, name: st
         task=run.task, engine=run.engine, flavor=run.flavor or "lightgbm", artifact_key=run.artifact_key,
         signature=dict(run.signature), metrics=dict(run.metrics), finished_at=run.finished_at)
     return registry_service.register_run_model(session, model, user_id=user_id, name=name)
+
+
+def registration_decision(session: Session, *, run: Run) -> str | None:
+    """Why a just-succeeded run registers on its own under the project's choice; None when it does not.
+
+    "best" (the default) registers a run only when no earlier succeeded run of the same target and task ranks
+    above it, so a weaker experiment never becomes a new model version; "every" registers all; "manual" none.
+    """
+    policy = registry_service.get_registration_policy(session, project_id=run.project_id)
+    if policy.mode == Registration.manual:
+        return None
+    if policy.mode == Registration.every:
+        return "every run"
+    session.flush()
+    ranked = [r for r in leaderboard(session, project_id=run.project_id, task=run.task) if r.target == run.target]
+    if run.primary_metric_value is None:  # cannot be ranked: registered only while nothing ranked exists
+        return None if ranked else "best run"
+    return "best run" if ranked and ranked[0].id == run.id else None
 
 
 def list_runs(session: Session, *, project_id: int) -> list[Run]:

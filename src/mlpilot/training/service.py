@@ -51,6 +51,7 @@ from mlpilot.training.runs import (
     list_runs,
     project_summary,
     register_run,
+    registration_decision,
     update_run,
 )
 from mlpilot.training.schemas import LeaderboardEntry
@@ -92,6 +93,7 @@ __all__ = [
     "list_runs",
     "project_summary",
     "register_run",
+    "registration_decision",
     "resolve_external_config",
     "split_for_evaluation",
     "update_run",

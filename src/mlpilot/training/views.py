@@ -9,11 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from mlpilot.accounts.models import ROLE_RANK, Role, User
 from mlpilot.core import jobs
 from mlpilot.core.deps import DbSession, RuntimeDep
-from mlpilot.core.errors import Conflict, InvalidInput, NotFound
+from mlpilot.core.errors import Conflict, InvalidInput, MlpilotError, NotFound
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
 from mlpilot.training import metrics as run_metrics
@@ -154,6 +155,11 @@ def compare_page(request: Request, session: DbSession, user: PageUser, ids: Anno
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse, dependencies=[access.Run.read])
 def run_page(run_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
+    return _run_page(request, session, user, run_id)
+
+
+def _run_page(request: Request, session: DbSession, user: User, run_id: int, *, error: str | None = None,
+              form: dict[str, str] | None = None) -> HTMLResponse:
     from mlpilot.registry import service as registry_service
 
     run = service.get_run(session, run_id=run_id)
@@ -164,14 +170,39 @@ def run_page(run_id: int, request: Request, session: DbSession, user: PageUser) 
             job = jobs.get_job(session, job_id=run.job_id)
         except NotFound:
             job = None
+    model_name = (registry_service.get_registration_policy(session, project_id=run.project_id).model_name
+                  or registry_service.default_model_name(session, project_id=run.project_id, target=run.target))
     return render(request, "training/run.html", user=user, r=run, p=project, job=job,
                   charts=run_charts(run, gettext=page_gettext(request, user)),
                   confusion=confusion_heatmap((run.evaluation or {}).get("confusion_matrix") or []),
                   dataset=service.describe_dataset(session, run=run),
                   experiment=service.experiment_names(session, project_id=run.project_id).get(run.experiment_id or 0),
                   models=registry_service.list_run_model_versions(session, run_id=run.id),
-                  can_write=ROLE_RANK[Role(user.role)] >= ROLE_RANK[Role.member],
+                  can_write=ROLE_RANK[Role(user.role)] >= ROLE_RANK[Role.member], model_name=model_name,
+                  register_error=error, register_form=form or {}, status_code=422 if error else 200,
                   higher_is_better=run_metrics.higher_is_better, active=run.status in service.ACTIVE)
+
+
+@router.post("/runs/{run_id}/register", response_class=HTMLResponse, dependencies=[access.Run.write])
+async def register_run_form(run_id: int, request: Request, session: DbSession, user: PageUser) -> Response:
+    """Register the run the user picked, under the model name they chose (Korean stays Korean)."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+
+    def act() -> Response:
+        try:
+            run = service.get_run(session, run_id=run_id)
+            projects_service.check_project_access(session, project_id=run.project_id, user=user, write=True)
+            from mlpilot.registry import service as registry_service
+
+            name = registry_service.check_model_name(form.get("name"))
+            model_version = service.register_run(session, run_id=run_id, user_id=user.id, name=name)
+        except MlpilotError as exc:
+            session.rollback()
+            return _run_page(request, session, user, run_id, form=form,
+                             error=exc.localized(page_gettext(request, user)))
+        return RedirectResponse(f"/model-versions/{model_version.id}", status_code=303)
+
+    return await run_in_threadpool(act)
 
 
 @router.post("/runs/{run_id}/edit", dependencies=[access.Run.write])

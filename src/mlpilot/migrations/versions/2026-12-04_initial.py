@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 08:07:51.275757
+Create Date: 2026-12-04 10:20:32.587141
 """
 from __future__ import annotations
 
@@ -235,6 +235,7 @@ def upgrade() -> None:
     sa.Column('stage', sa.String(length=20), nullable=False),
     sa.Column('screening_decision', sa.String(length=10), nullable=True),
     sa.Column('build_override', sa.Boolean(), nullable=False),
+    sa.Column('archived_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_projects_created_by_id_users'), ondelete='SET NULL'),
@@ -361,6 +362,16 @@ def upgrade() -> None:
     with op.batch_alter_table('milestones', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_milestones_project_id'), ['project_id'], unique=False)
 
+    op.create_table('model_registration_policies',
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('mode', sa.String(length=20), nullable=False),
+    sa.Column('model_name', sa.String(length=200), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_model_registration_policies_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_model_registration_policies_updated_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_model_registration_policies'))
+    )
     op.create_table('plan_windows',
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('start_date', sa.Date(), nullable=False),
@@ -369,6 +380,20 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_plan_windows_project_id_projects'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('project_id', name=op.f('pk_plan_windows'))
     )
+    op.create_table('project_archive_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_project_archive_changes_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_project_archive_changes_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_project_archive_changes'))
+    )
+    with op.batch_alter_table('project_archive_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_project_archive_changes_project_id'), ['project_id'], unique=False)
+
     op.create_table('project_build_gate_changes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -1171,7 +1196,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_project_build_gate_changes_project_id'))
 
     op.drop_table('project_build_gate_changes')
+    with op.batch_alter_table('project_archive_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_project_archive_changes_project_id'))
+
+    op.drop_table('project_archive_changes')
     op.drop_table('plan_windows')
+    op.drop_table('model_registration_policies')
     with op.batch_alter_table('milestones', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_milestones_project_id'))
 

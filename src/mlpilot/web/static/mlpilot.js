@@ -39,6 +39,16 @@
       var existing = window.Chart.getChart(canvas);
       if (existing) existing.destroy();
       spec.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, spec.options || {});
+      // A numeric axis of days counted from a date (ticks.dayOffsetFrom = "YYYY-MM-DD") shows calendar dates.
+      Object.keys((spec.options && spec.options.scales) || {}).forEach(function (key) {
+        var ticks = spec.options.scales[key].ticks;
+        if (!ticks || !ticks.dayOffsetFrom) return;
+        var origin = Date.parse(ticks.dayOffsetFrom + "T00:00:00Z");
+        ticks.callback = function (value) {
+          if (Math.round(value) !== value) return "";
+          return new Date(origin + value * 86400000).toISOString().slice(0, 10);
+        };
+      });
       new window.Chart(canvas, spec);
       canvas.setAttribute("data-drawn", "1");
     });
