@@ -20,14 +20,16 @@ def test_action_items_of_a_meeting_become_tasks_of_the_plan(client: TestClient) 
         "minutes": "Reviewed the labels.", "decisions": "Relabel class B.",
         "action_items": [{"title": "Relabel class B", "owner_id": admin_id,
                           "due_date": (TODAY + dt.timedelta(days=5)).isoformat()},
-                         {"title": "Send the data dictionary", "due_date": (TODAY + dt.timedelta(days=2)).isoformat()}]})
+                         {"title": "Send the data dictionary",
+                          "due_date": (TODAY + dt.timedelta(days=2)).isoformat()}]})
     assert made.status_code == 201, made.text
     meeting = made.json()
     items = {a["title"]: a for a in meeting["action_items"]}
     tasks = {t["id"]: t for t in client.get(f"{base}/tasks").json()}
     relabel = tasks[items["Relabel class B"]["task_id"]]
     assert relabel["title"] == "Relabel class B" and relabel["owner_id"] == admin_id
-    assert relabel["start_date"] == TODAY.isoformat() and relabel["due_date"] == (TODAY + dt.timedelta(days=5)).isoformat()
+    assert relabel["start_date"] == TODAY.isoformat()
+    assert relabel["due_date"] == (TODAY + dt.timedelta(days=5)).isoformat()
     assert tasks[items["Send the data dictionary"]["task_id"]]["status"] == "todo"
     assert client.get(f"{base}/meetings").json()[0]["decisions"] == "Relabel class B."
     assert client.get(f"{base}/meetings/{meeting['id']}").json()["attendees"] == "Kim (ACME), Lee (PM)"
@@ -66,7 +68,8 @@ def test_client_requests_with_deadline_overdue_and_answer(client: TestClient) ->
         "respond_by": (TODAY - dt.timedelta(days=3)).isoformat()})
     assert late.status_code == 201 and late.json()["overdue"] is True
     soon = client.post(f"{base}/client-requests", json={
-        "title": "Timeline", "received_on": TODAY.isoformat(), "respond_by": (TODAY + dt.timedelta(days=3)).isoformat()})
+        "title": "Timeline", "received_on": TODAY.isoformat(),
+        "respond_by": (TODAY + dt.timedelta(days=3)).isoformat()})
     assert soon.json()["overdue"] is False
     listed = client.get(f"{base}/client-requests").json()
     assert [r["title"] for r in listed] == ["Confusion matrix per region", "Timeline"]

@@ -22,7 +22,7 @@ from mlpilot.comms.schemas import (
     DigestScheduleUpdate,
     DigestService,
 )
-from mlpilot.core.db import unit_of_work
+from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.i18n import get_translations
 from mlpilot.monitoring import service as monitoring_service
@@ -86,7 +86,10 @@ def render_text(digest: Digest, *, locale: str = "en") -> tuple[str, str]:
     subject = _("[mlpilot] Weekly digest %(week)s: %(project)s") % {"week": digest.week,
                                                                       "project": digest.project_name}
     lines = [_("Weekly digest of %(project)s (%(week)s)") % {"project": digest.project_name, "week": digest.week}, ""]
-    lines += [f"== {_('Schedule')} ==",
+    def heading(title: str) -> str:
+        return f"== {title} =="
+
+    lines += [heading(_("Schedule")),
               _("Done: %(pct)s%%, late items: %(late)s, worst slip: %(slip)s days") % {
                   "pct": digest.percent_done, "late": digest.late_items, "slip": digest.worst_slip_days},
               _("Forecast finish: P50 %(p50)s, P85 %(p85)s") % {"p50": _date(digest.forecast_p50),
@@ -95,9 +98,9 @@ def render_text(digest: Digest, *, locale: str = "en") -> tuple[str, str]:
         state = (_("reached %(date)s") % {"date": _date(m.completed_on)} if m.completed_on
                  else _("due %(due)s, P85 %(p85)s") % {"due": _date(m.due_date), "p85": _date(m.p85)})
         lines.append(f"- {m.name}: {state}")
-    lines += ["", f"== {_('Risks')} ==", _("Open risks: %(n)s") % {"n": digest.open_risks}]
+    lines += ["", heading(_("Risks")), _("Open risks: %(n)s") % {"n": digest.open_risks}]
     lines += [f"- [{r.score}] {r.title}" for r in digest.top_risks]
-    lines += ["", f"== {_('Model')} =="]
+    lines += ["", heading(_("Model"))]
     if digest.best_model is None:
         lines.append(_("No finished training run yet."))
     else:
@@ -105,7 +108,7 @@ def render_text(digest: Digest, *, locale: str = "en") -> tuple[str, str]:
         value = "—" if b.metric_value is None else f"{b.metric_value:.4g}"
         lines.append(_("Best run %(run)s (%(engine)s): %(metric)s = %(value)s") % {
             "run": b.run_id, "engine": b.engine, "metric": b.metric_name, "value": value})
-    lines += ["", f"== {_('Services (last 7 days)')} =="]
+    lines += ["", heading(_("Services (last 7 days)"))]
     if not digest.services:
         lines.append(_("No service deployed yet."))
     for s in digest.services:
@@ -113,7 +116,7 @@ def render_text(digest: Digest, *, locale: str = "en") -> tuple[str, str]:
         p95 = "—" if s.latency_p95_ms is None else f"{s.latency_p95_ms:.1f} ms"
         lines.append(_("- %(name)s: %(requests)s requests, error rate %(rate)s, p95 %(p95)s") % {
             "name": s.name, "requests": s.requests, "rate": rate, "p95": p95})
-    lines += ["", f"== {_('Client requests and deliverables')} ==",
+    lines += ["", heading(_("Client requests and deliverables")),
               _("Open requests: %(open)s (overdue: %(overdue)s)") % {"open": digest.open_requests,
                                                                       "overdue": digest.overdue_requests},
               _("Deliverables awaiting your approval: %(n)s, rejected: %(r)s") % {
@@ -167,15 +170,18 @@ def due_schedules(session: Session, *, today: dt.date) -> list[int]:
     return [r.project_id for r in rows if r.recipients and today.weekday() >= r.weekday and r.last_sent_week != week]
 
 
-def send_weekly(session: Session, *, settings: Any, today: dt.date | None = None) -> int:
-    """Send every due weekly digest once (marked for the week before the attempt: retries go through the e-mail)."""
-    today = today or dt.date.today()
+def send_weekly(session: Session, *, settings: Any, now: dt.datetime | None = None) -> int:
+    """Compose every due weekly digest once and try to send it; return how many went out.
+
+    The week is marked before the attempt: a digest the server refused is retried as its e-mail, not composed again.
+    """
+    today = (now or utcnow()).date()
     sent = 0
     for project_id in due_schedules(session, today=today):
         with unit_of_work(session):
             row = session.get(DigestSchedule, project_id)
             assert row is not None  # listed just above; schedules go only with their project
             row.last_sent_week = iso_week(today)
-        send_digest(session, settings=settings, project_id=project_id, user=None, today=today)
-        sent += 1
+        email = send_digest(session, settings=settings, project_id=project_id, user=None, today=today)
+        sent += email.state == "sent"
     return sent

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlpilot.comms import digest, mail
-from mlpilot.core.db import session_scope
+from mlpilot.core.db import session_scope, utcnow
 from mlpilot.core.periodic import PeriodicTask
 from mlpilot.core.runtime import Runtime
 
@@ -19,9 +19,10 @@ class CommsMailer(PeriodicTask):
 
     def tick(self) -> int:
         """Return how many e-mails went out."""
+        now = utcnow()  # a digest that failed just now waits for its backoff, not for the next line
         with session_scope(self.runtime.sessions) as session:
-            digest.send_weekly(session, settings=self.runtime.settings)
-            return mail.send_due(session, settings=self.runtime.settings)
+            sent = digest.send_weekly(session, settings=self.runtime.settings, now=now)
+            return sent + mail.send_due(session, settings=self.runtime.settings, now=now)
 
 
 def start_mailer(runtime: Runtime) -> CommsMailer | None:
