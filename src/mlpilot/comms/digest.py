@@ -5,7 +5,6 @@ notifications domain's SMTP settings and kept in the communication log."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,6 +30,7 @@ from mlpilot.pmo import service as pmo_service
 from mlpilot.projects import service as projects_service
 from mlpilot.risks import service as risks_service
 from mlpilot.risks.models import RiskStatus
+from mlpilot.settings import Settings
 from mlpilot.training import service as training_service
 
 TOP_RISKS = 5
@@ -148,7 +148,7 @@ def set_schedule(session: Session, *, project_id: int, user: User, changes: Dige
     return row
 
 
-def send_digest(session: Session, *, settings: Any, project_id: int, user: User | None,
+def send_digest(session: Session, *, settings: Settings, project_id: int, user: User | None,
                 recipients: str | None = None, today: dt.date | None = None) -> EmailLog:
     """Compose the digest, keep it in the log and try to send it now (retried by the worker if the server is down)."""
     schedule = get_schedule(session, project_id=project_id)
@@ -170,7 +170,7 @@ def due_schedules(session: Session, *, today: dt.date) -> list[int]:
     return [r.project_id for r in rows if r.recipients and today.weekday() >= r.weekday and r.last_sent_week != week]
 
 
-def send_weekly(session: Session, *, settings: Any, now: dt.datetime | None = None) -> int:
+def send_weekly(session: Session, *, settings: Settings, now: dt.datetime | None = None) -> int:
     """Compose every due weekly digest once and try to send it; return how many went out.
 
     The week is marked before the attempt: a digest the server refused is retried as its e-mail, not composed again.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from mlpilot.core.errors import InvalidInput, NotFound
 from mlpilot.notifications import senders
 from mlpilot.notifications import service as notifications_service
 from mlpilot.projects import service as projects_service
+from mlpilot.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_RECIPIENTS = 20
@@ -73,7 +73,7 @@ def queue_email(session: Session, *, project_id: int, user: User | None, recipie
     return email
 
 
-def _attempt(session: Session, *, settings: Any, email_id: int, now: dt.datetime) -> bool:
+def _attempt(session: Session, *, settings: Settings, email_id: int, now: dt.datetime) -> bool:
     """Claim and send one pending e-mail once; record the outcome. Return whether it went out."""
     conf = settings.notifications
     with unit_of_work(session):
@@ -107,14 +107,14 @@ def _attempt(session: Session, *, settings: Any, email_id: int, now: dt.datetime
     return False
 
 
-def send_now(session: Session, *, settings: Any, email: EmailLog) -> EmailLog:
+def send_now(session: Session, *, settings: Settings, email: EmailLog) -> EmailLog:
     """Try to send a queued e-mail right away (a failure leaves it pending for the worker's retries)."""
     _attempt(session, settings=settings, email_id=email.id, now=utcnow())
     session.refresh(email)
     return email
 
 
-def send_due(session: Session, *, settings: Any, now: dt.datetime | None = None, limit: int = 50) -> int:
+def send_due(session: Session, *, settings: Settings, now: dt.datetime | None = None, limit: int = 50) -> int:
     """Try every pending e-mail whose next attempt has come, once; return how many went out."""
     now = now or utcnow()
     due = list(session.scalars(select(EmailLog.id).where(EmailLog.state == EmailState.pending,
