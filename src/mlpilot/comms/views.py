@@ -99,7 +99,10 @@ async def add_meeting(project_id: int, request: Request, session: DbSession, use
     form = await request.form()
 
     def field(name: str, limit: int = 300) -> str:
-        return str(form.get(name) or "")[:limit]
+        value = str(form.get(name) or "")
+        if len(value) > limit:
+            raise InvalidInput(f"{name} is {len(value)} characters long; at most {limit} are allowed.")
+        return value
 
     def act() -> str:
         held_on = _date(field("held_on"), "held_on")
