@@ -305,7 +305,7 @@ class DemoBuilder:
         if open_milestones:
             self.client.post(f"/api/v1/projects/{pid}/deliverables", json={
                 "milestone_id": open_milestones[0]["id"], "kind": "model", "name": "Churn scoring model",
-                "description": "The LightGBM model behind service 'churn', with its model card.",
+                "description": "The LightGBM model behind the churn scoring service, with its model card.",
                 "model_version_id": model_version["id"]})
 
     @staticmethod
