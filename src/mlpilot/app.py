@@ -23,6 +23,7 @@ from mlpilot import __version__
 from mlpilot.accounts import service as accounts_service
 from mlpilot.accounts.deps import INITIAL_PASSWORD_FILE
 from mlpilot.accounts.token_sync import TokenSync
+from mlpilot.comms import worker as comms_mailer
 from mlpilot.core import jobs
 from mlpilot.core.db import session_scope
 from mlpilot.core.errors import MlpilotError
@@ -101,6 +102,7 @@ def start_runtime(runtime: Runtime) -> None:
     notifier.start_notifier(runtime)
     monitoring_alerts.start_alert_evaluator(runtime)
     risk_scanner.start_scanner(runtime)
+    comms_mailer.start_mailer(runtime)
 
 
 def stop_runtime(runtime: Runtime) -> None:
@@ -109,6 +111,7 @@ def stop_runtime(runtime: Runtime) -> None:
     notifier.stop_notifier(runtime)
     monitoring_alerts.stop_alert_evaluator(runtime)
     risk_scanner.stop_scanner(runtime)
+    comms_mailer.stop_mailer(runtime)
     token_sync = runtime.pop_part("token_sync", TokenSync)
     if token_sync is not None:
         token_sync.stop()

@@ -82,6 +82,19 @@ def test_demo_register_holds_a_risk_raised_from_evidence(demo_server: DemoServer
         assert short["evidence_url"].startswith("/dataset-versions/") and short["mitigation"]
 
 
+def test_demo_shows_a_logged_meeting_and_a_deliverable_awaiting_the_client(demo_server: DemoServer) -> None:
+    with demo_server.api() as api:
+        demo = next(p for p in api.get("/api/v1/projects").json() if p["name"] == "Customer churn")
+        base = f"/api/v1/projects/{demo['id']}"
+        [meeting] = api.get(f"{base}/meetings").json()
+        [item] = meeting["action_items"]
+        task_ids = {t["id"] for t in api.get(f"{base}/tasks").json()}
+        assert item["task_id"] in task_ids and meeting["decisions"]
+        [deliverable] = api.get(f"{base}/deliverables").json()
+        assert deliverable["status"] == "awaiting" and deliverable["kind"] == "model"
+        assert deliverable["evidence_url"].startswith("/model-versions/")
+
+
 def test_running_the_demo_again_duplicates_nothing(demo_server: DemoServer) -> None:
     from mlpilot.client import MlpilotClient
     from mlpilot.demo.seed import PROJECT_NAME, DemoBuilder
@@ -99,6 +112,8 @@ def test_running_the_demo_again_duplicates_nothing(demo_server: DemoServer) -> N
             "baselines": len(api.get(f"/api/v1/projects/{pid}/baselines")),
             "reports": len(api.get(f"/api/v1/projects/{pid}/reports")),
             "risks": len(api.get(f"/api/v1/projects/{pid}/risks")),
+            "meetings": len(api.get(f"/api/v1/projects/{pid}/meetings")),
+            "deliverables": len(api.get(f"/api/v1/projects/{pid}/deliverables")),
         }
 
     with MlpilotClient(demo_server.url, demo_server.token) as api:

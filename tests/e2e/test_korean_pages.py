@@ -98,7 +98,9 @@ def _user_data(api: httpx.Client, project_id: int) -> set[str]:
         data.update(_strings(api.get(f"/api/v1/datasets/{dataset['id']}").json()))
     for url in [f"/api/v1/projects/{project_id}/milestones", f"/api/v1/projects/{project_id}/tasks",
                 f"/api/v1/projects/{project_id}/experiments", f"/api/v1/projects/{project_id}/reports",
-                f"/api/v1/projects/{project_id}/baselines"]:
+                f"/api/v1/projects/{project_id}/baselines", f"/api/v1/projects/{project_id}/meetings",
+                f"/api/v1/projects/{project_id}/client-requests", f"/api/v1/projects/{project_id}/deliverables",
+                f"/api/v1/projects/{project_id}/emails"]:
         response = api.get(url)
         if response.status_code == 200:
             data.update(_strings(response.json()))
@@ -135,7 +137,8 @@ def test_main_pages_in_korean_have_no_english_ui_text(demo_server: DemoServer) -
     service = api.get("/api/v1/services").json()[0]["name"]
     pages = ["/projects", f"/projects/{pid}", *sections, f"/dataset-versions/{version_id}", f"/runs/{run_ids[0]}",
              f"/model-versions/{model_id}", f"/services/{service}", f"/services/{service}/outcomes",
-             f"/projects/{pid}/archive", "/monitoring"]
+             f"/projects/{pid}/archive", "/monitoring", f"/projects/{pid}/communication",
+             f"/projects/{pid}/deliverables"]
     if len(run_ids) > 1:
         pages.append(f"/runs/compare?ids={run_ids[0]},{run_ids[1]}")
     problems = {}

@@ -15,9 +15,11 @@ class Role(enum.StrEnum):
     admin = "admin"
     member = "member"
     viewer = "viewer"
+    # A user of the client's organisation: reads its projects like a viewer, and approves or rejects deliverables.
+    client = "client"
 
 
-ROLE_RANK = {Role.viewer: 0, Role.member: 1, Role.admin: 2}
+ROLE_RANK = {Role.client: 0, Role.viewer: 0, Role.member: 1, Role.admin: 2}
 
 
 class User(Base):

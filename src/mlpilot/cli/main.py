@@ -8,6 +8,7 @@ from mlpilot import __version__
 from mlpilot.cli import (
     accounts,
     automl,
+    comms,  # noqa: F401 - registers `mlpilot pmo digest|meetings|deliverables`
     data,
     datasets,
     feeder,

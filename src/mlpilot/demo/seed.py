@@ -117,6 +117,7 @@ class DemoBuilder:
         self.traffic(version)
         self.stage(pid, "operate", "service 'churn' is live and monitored")
         self.risks(pid)
+        self.communication(pid, model_version)
         self.reports(pid)
         self.step("done")
         return {"project_id": pid, "dataset_version_id": version["id"], "model_version_id": model_version["id"]}
@@ -280,6 +281,32 @@ class DemoBuilder:
             self.step(f"rendering the status report ({locale})")
             started = self.client.post(f"/api/v1/projects/{pid}/reports", json={"locale": locale})
             self._check(self.client.wait_for_job(started["job_id"]), f"report ({locale})")
+
+    def communication(self, pid: int, model_version: dict[str, Any]) -> None:
+        """A logged meeting whose action item became a task, a client request, and the model awaiting sign-off."""
+        if self.client.get(f"/api/v1/projects/{pid}/meetings"):
+            return
+        self.step("logging the weekly client meeting and listing the model for the client's sign-off")
+        today = dt.date.today()
+        me = self.client.get("/api/v1/me")
+        self.client.post(f"/api/v1/projects/{pid}/meetings", json={
+            "title": "Weekly review with Hanbit Telecom", "held_on": str(today - dt.timedelta(days=1)),
+            "attendees": "Park (Hanbit retention team), Choi (Hanbit IT), demo PM",
+            "minutes": "Reviewed the baseline model and the first week of live scores. The retention team asked "
+                       "how the scores split by plan type.",
+            "decisions": "Keep the 0.5 threshold for the first month; review it at the monthly value review.",
+            "action_items": [{"title": "Send the score distribution by plan type to Hanbit", "owner_id": me["id"],
+                              "due_date": str(today + dt.timedelta(days=4))}]})
+        self.client.post(f"/api/v1/projects/{pid}/client-requests", json={
+            "title": "Explain the top churn drivers in the monthly report", "requested_by": "Park (Hanbit)",
+            "received_on": str(today - dt.timedelta(days=1)), "respond_by": str(today + dt.timedelta(days=6))})
+        milestones = self.client.get(f"/api/v1/projects/{pid}/milestones")
+        open_milestones = [m for m in milestones if not m.get("completed_on")] or milestones
+        if open_milestones:
+            self.client.post(f"/api/v1/projects/{pid}/deliverables", json={
+                "milestone_id": open_milestones[0]["id"], "kind": "model", "name": "Churn scoring model",
+                "description": "The LightGBM model behind the churn scoring service, with its model card.",
+                "model_version_id": model_version["id"]})
 
     @staticmethod
     def _check(job: dict[str, Any], what: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -19,6 +20,15 @@ from mlpilot.projects import service as projects_service
 from mlpilot.projects.models import STAGES
 
 _UNSET: Any = object()
+# Checks a higher domain registers to refuse closing a milestone (e.g. comms: a rejected deliverable); each raises.
+_CLOSE_CHECKS: list[Callable[[Session, Milestone], None]] = []
+
+
+def on_milestone_close(check: Callable[[Session, Milestone], None]) -> Callable[[Session, Milestone], None]:
+    """Register `check(session, milestone)`, run before a milestone is marked reached; it raises to refuse."""
+    if check not in _CLOSE_CHECKS:
+        _CLOSE_CHECKS.append(check)
+    return check
 
 
 def _check_dates(start_date: dt.date, due_date: dt.date, what: str) -> None:
@@ -98,6 +108,9 @@ def update_milestone(session: Session, *, project_id: int, milestone_id: int, us
         _check_dates(start, due, f"Milestone {milestone.name!r}")
         milestone.start_date, milestone.due_date = start, due
         if completed_on is not _UNSET:
+            if completed_on is not None and milestone.completed_on is None:
+                for check in _CLOSE_CHECKS:
+                    check(session, milestone)
             milestone.completed_on = completed_on
     return milestone
 

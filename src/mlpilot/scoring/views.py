@@ -25,7 +25,7 @@ def _page(request: Request, session: Any, user: Any, *, error: str | None = None
     runs = service.list_runs(session, user=user)
     services = serving_service.list_user_services(session, user=user)
     response = render(request, "scoring/list.html", user=user, runs=runs, services=services, error=error,
-                      form=form or {}, can_start=user.role != Role.viewer,
+                      form=form or {}, can_start=user.role not in (Role.viewer, Role.client),
                       active=any(r.state in ("queued", "running") for r in runs))
     response.status_code = status_code
     return response
@@ -39,7 +39,8 @@ def scoring_page(request: Request, session: DbSession, user: PageUser) -> HTMLRe
 @router.get("/scoring/_runs", response_class=HTMLResponse)
 def scoring_runs_fragment(request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
     runs = service.list_runs(session, user=user)
-    return render(request, "scoring/_runs.html", user=user, runs=runs, can_start=user.role != Role.viewer,
+    return render(request, "scoring/_runs.html", user=user, runs=runs,
+                  can_start=user.role not in (Role.viewer, Role.client),
                   active=any(r.state in ("queued", "running") for r in runs))
 
 
@@ -74,7 +75,7 @@ def start_from_form(request: Request, session: DbSession, runtime: RuntimeDep, u
             "source_table": source_table, "source_query": source_query, "output_kind": output_kind,
             "output_path": output_path, "output_table": output_table, "chunk_rows": chunk_rows}
     try:
-        if user.role == Role.viewer:
+        if user.role in (Role.viewer, Role.client):
             raise InvalidInput("Viewers cannot start scoring runs; ask a member of the project.")
         kind, _, value = model.partition(":")
         if kind == "service" and value:
@@ -100,7 +101,7 @@ def start_from_form(request: Request, session: DbSession, runtime: RuntimeDep, u
 def resume_from_page(run_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
                      user: PageUser) -> Response:
     try:
-        if user.role == Role.viewer:
+        if user.role in (Role.viewer, Role.client):
             raise InvalidInput("Viewers cannot resume scoring runs.")
         service.check_run_access(session, run_id=run_id, user=user, write=True)
         service.submit_run(session, runtime=runtime, run_id=run_id, user_id=user.id)

@@ -8,7 +8,7 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, d
 
 
 DYNAMIC_WORDS = (
-    N_("admin"), N_("member"), N_("viewer"),
+    N_("admin"), N_("member"), N_("viewer"), N_("client"),
     N_("queued"), N_("running"), N_("succeeded"), N_("failed"),
     N_("auto"), N_("binary"), N_("multiclass"), N_("regression"),
     N_("pending"), N_("delivered"), N_("error"), N_("warning"), N_("info"), N_("forecast"), N_("classification"),

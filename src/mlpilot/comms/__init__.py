@@ -1,0 +1,1 @@
+"""Client communication and sign-off: meetings, requests, e-mails, the weekly digest, deliverables."""
