@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 08:07:51.275757
+Create Date: 2026-12-04 10:09:21.590375
 """
 from __future__ import annotations
 
@@ -240,6 +240,16 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_projects_created_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_projects')),
     sa.UniqueConstraint('name', name=op.f('uq_projects_name'))
+    )
+    op.create_table('team_salaries',
+    sa.Column('role', sa.String(length=30), nullable=False),
+    sa.Column('level', sa.String(length=10), nullable=False),
+    sa.Column('monthly_cost', sa.Float(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_team_salaries_updated_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('role', 'level', name=op.f('pk_team_salaries'))
     )
     op.create_table('baselines',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -660,6 +670,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tasks_milestone_id'), ['milestone_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_project_id'), ['project_id'], unique=False)
 
+    op.create_table('team_member_profiles',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=30), nullable=False),
+    sa.Column('level', sa.String(length=10), nullable=False),
+    sa.Column('capacity_percent', sa.Integer(), nullable=False),
+    sa.Column('skills', sa.JSON(), nullable=False),
+    sa.Column('updated_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['project_members.id'], name=op.f('fk_team_member_profiles_member_id_project_members'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_team_member_profiles_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_team_member_profiles_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_team_member_profiles')),
+    sa.UniqueConstraint('member_id', name=op.f('uq_team_member_profiles_member_id'))
+    )
+    with op.batch_alter_table('team_member_profiles', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_team_member_profiles_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_team_member_profiles_user_id'), ['user_id'], unique=False)
+
     op.create_table('value_nodes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -838,6 +868,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_task_dependencies_predecessor_id'), ['predecessor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_task_dependencies_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_task_dependencies_successor_id'), ['successor_id'], unique=False)
+
+    op.create_table('team_task_needs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=30), nullable=False),
+    sa.Column('level', sa.String(length=10), nullable=False),
+    sa.Column('percent', sa.Integer(), nullable=False),
+    sa.Column('step', sa.String(length=20), nullable=True),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_team_task_needs_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_team_task_needs_task_id_tasks'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_team_task_needs')),
+    sa.UniqueConstraint('task_id', 'role', name=op.f('uq_team_task_needs_task_id_role'))
+    )
+    with op.batch_alter_table('team_task_needs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_team_task_needs_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_team_task_needs_task_id'), ['task_id'], unique=False)
 
     op.create_table('labeling_members',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1073,6 +1120,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_labeling_members_labeling_id'))
 
     op.drop_table('labeling_members')
+    with op.batch_alter_table('team_task_needs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_team_task_needs_task_id'))
+        batch_op.drop_index(batch_op.f('ix_team_task_needs_project_id'))
+
+    op.drop_table('team_task_needs')
     with op.batch_alter_table('task_dependencies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_dependencies_successor_id'))
         batch_op.drop_index(batch_op.f('ix_task_dependencies_project_id'))
@@ -1110,6 +1162,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_value_nodes_parent_id'))
 
     op.drop_table('value_nodes')
+    with op.batch_alter_table('team_member_profiles', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_team_member_profiles_user_id'))
+        batch_op.drop_index(batch_op.f('ix_team_member_profiles_project_id'))
+
+    op.drop_table('team_member_profiles')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tasks_project_id'))
         batch_op.drop_index(batch_op.f('ix_tasks_milestone_id'))
@@ -1202,6 +1259,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_baselines_project_id'))
 
     op.drop_table('baselines')
+    op.drop_table('team_salaries')
     op.drop_table('projects')
     op.drop_table('plan_templates')
     with op.batch_alter_table('notification_deliveries', schema=None) as batch_op:
