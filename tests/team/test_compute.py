@@ -6,8 +6,15 @@ import dataclasses
 import datetime as dt
 
 from mlpilot.team.catalog import load_catalog
-from mlpilot.team.compute import MemberSkills, NeedSpan, build_vs_managed, gap_map, headcount_from_gaps, \
-    skill_gaps, staffing_cost
+from mlpilot.team.compute import (
+    MemberSkills,
+    NeedSpan,
+    build_vs_managed,
+    gap_map,
+    headcount_from_gaps,
+    skill_gaps,
+    staffing_cost,
+)
 
 MON = dt.date(2026, 1, 5)  # a Monday: ISO week 2026-W02
 

@@ -176,7 +176,7 @@ def iso_week(day: dt.date) -> str:
 
 def _weeks_between(first: dt.date, last: dt.date) -> list[str]:
     monday = first - dt.timedelta(days=first.weekday())
-    weeks = []
+    weeks: list[str] = []
     while monday <= last and len(weeks) < MAX_DAYS // 7 + 2:
         weeks.append(iso_week(monday))
         monday += dt.timedelta(days=7)
@@ -200,9 +200,9 @@ def gap_map(needs: list[NeedSpan], members: list[MemberSkills], roles: tuple[str
         have = round(available[role], 2)
         cells = []
         for week in weeks:
-            need = round(needed.get((role, week), 0.0), 2)
-            short = round(max(need - have, 0.0), 2)
-            cells.append(GapCell(week=week, needed=need, available=have, short=short))
+            wanted = round(needed.get((role, week), 0.0), 2)
+            short = round(max(wanted - have, 0.0), 2)
+            cells.append(GapCell(week=week, needed=wanted, available=have, short=short))
             total_short += short
         rows.append(GapRow(role=role, available=have, peak_needed=max((c.needed for c in cells), default=0.0),
                            peak_short=max((c.short for c in cells), default=0.0),

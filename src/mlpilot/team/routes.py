@@ -12,8 +12,16 @@ from mlpilot.core.deps import DbSession
 from mlpilot.projects.deps import ProjectAccess
 from mlpilot.team import service
 from mlpilot.team.compute import BuildVsManaged, GapMap, SkillGap, StaffingCost
-from mlpilot.team.schemas import (MAX_ID, NeedCreate, NeedRead, ProfileRead, ProfileSet, SalaryTable, SalaryTableIn,
-                                  TeamOverview)
+from mlpilot.team.schemas import (
+    MAX_ID,
+    NeedCreate,
+    NeedRead,
+    ProfileRead,
+    ProfileSet,
+    SalaryTable,
+    SalaryTableIn,
+    TeamOverview,
+)
 from mlpilot.web import access
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -23,8 +23,15 @@ from mlpilot.team import compute
 from mlpilot.team.catalog import Catalog, load_catalog
 from mlpilot.team.compute import BuildVsManaged, GapMap, MemberSkills, NeedSpan, SkillGap, StaffingCost
 from mlpilot.team.models import MemberProfile, SalaryEntry, TaskNeed
-from mlpilot.team.schemas import (NeedCreate, ProfileRead, ProfileSet, SalaryRow, SalaryTable, SalaryTableIn,
-                                  TeamOverview)
+from mlpilot.team.schemas import (
+    NeedCreate,
+    ProfileRead,
+    ProfileSet,
+    SalaryRow,
+    SalaryTable,
+    SalaryTableIn,
+    TeamOverview,
+)
 
 MAX_NEEDS = 2_000
 MAX_YEARS = 3
