@@ -23,7 +23,7 @@ from tests.conftest import ADMIN_TOKEN, DatabaseFactory, make_settings
 SCOPED_BY_PARENT = {"milestone_id": "project_id", "task_id": "project_id",
                     "dependency_id": "project_id", "external_engine_id": "project_id",
                     "user_id": "project_id", "version": "name", "filename": "model_version_id",
-                    "node_id": "project_id", "cost_id": "project_id"}
+                    "node_id": "project_id", "cost_id": "project_id", "need_id": "project_id"}
 # Ids whose owner is the caller, checked by the service (your own tokens, your own account), or admin-only.
 OWNED_BY_CALLER = {"/api/v1/tokens/{token_id}": "token_id", "/api/v1/users/{user_id}": "user_id",
                    "/account/tokens/{token_id}/revoke": "token_id"}
