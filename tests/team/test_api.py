@@ -172,3 +172,14 @@ def test_pages_in_english_and_korean_with_forms_and_empty_states(client: TestCli
     assert "급여표" in salaries and "ML 엔지니어" in salaries
     client.cookies.set("mlpilot_locale", "en")
     assert client.get(f"/projects/{pid}/team", params={"years": 99}).status_code == 200
+
+
+def test_ids_beyond_the_database_are_refused_not_server_errors(client: TestClient) -> None:
+    pid = api_project(client)["id"]
+    huge = 2**70
+    assert client.delete(f"/api/v1/projects/{pid}/team/needs/{huge}").status_code == 422
+    assert client.put(f"/api/v1/projects/{pid}/team/members/{huge}", json={"role": "pm"}).status_code == 422
+    login(client)
+    assert client.post(f"/projects/{pid}/team/_needs/{huge}/delete").status_code == 422
+    assert client.post(f"/projects/{pid}/team/_needs", data={"task_id": str(huge), "role": "pm",
+                                                             "percent": "10"}).status_code == 200  # shown on page

@@ -5,10 +5,10 @@ salary table form. Forms post, then come back to the page (a refusal is shown th
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -22,7 +22,7 @@ from mlpilot.projects import service as projects_service
 from mlpilot.team import service
 from mlpilot.team.catalog import load_catalog
 from mlpilot.team.compute import BuildVsManaged, GapCell
-from mlpilot.team.schemas import NeedCreate, ProfileSet, SalaryCell, SalaryTableIn
+from mlpilot.team.schemas import MAX_ID, NeedCreate, ProfileSet, SalaryCell, SalaryTableIn
 from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render, request_locale
 
@@ -31,6 +31,7 @@ PAGE = "/projects/{project_id}/team"
 COLOURS = {"staff": "#2f5bea", "hiring": "#f59e0b", "tooling": "#8b5cf6", "infrastructure": "#0d9488",
            "service_fee": "#dc2626"}
 MAX_FORM_FIELDS = 300
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def heat_cell(cell: GapCell) -> dict[str, Any]:
@@ -121,7 +122,7 @@ async def _done(project_id: int, action: Callable[[], object], anchor: str, noti
 
 
 @router.post(PAGE + "/_members/{user_id}", dependencies=[access.Project.write])
-async def save_profile(project_id: int, user_id: int, request: Request, session: DbSession,
+async def save_profile(project_id: int, user_id: Id, request: Request, session: DbSession,
                        user: PageUser) -> Response:
     form = await _form(request)
 
@@ -154,7 +155,7 @@ async def suggest(project_id: int, session: DbSession, user: PageUser) -> Respon
 
 
 @router.post(PAGE + "/_needs/{need_id}/delete", dependencies=[access.Project.write])
-async def remove_need(project_id: int, need_id: int, session: DbSession, user: PageUser) -> Response:
+async def remove_need(project_id: int, need_id: Id, session: DbSession, user: PageUser) -> Response:
     return await _done(project_id, lambda: service.delete_need(session, project_id=project_id, user=user,
                                                                need_id=need_id), "team-needs")
 
