@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from mlpilot.team.catalog import load_catalog
+from tests.e2e.test_korean_pages import english_left
 from tests.projects.factories import api_project, login
 from tests.serving.factories import role_headers
 
@@ -168,6 +169,13 @@ def test_pages_in_english_and_korean_with_forms_and_empty_states(client: TestCli
     korean = client.get(f"/projects/{pid}/team", headers={"Accept-Language": "ko"}).text
     assert "팀과 역량" in korean and "데이터 엔지니어" in korean and "관리형 서비스" in korean
     assert "Suggested training" not in korean
+    # No English UI text left once the user's data (names, task titles) and tech names Korean UIs keep are removed.
+    members = client.get(f"/api/v1/projects/{pid}/team/members").json()
+    data = {"Churn pilot", "admin", "ML", "PM", "MLOps", "AutoML", "GPU", "SLO", "Polars", "ROI",
+            *(str(v) for m in members for v in (m.values() if isinstance(m, dict) else [m])),
+            *(str(v) for v in client.get("/api/v1/me").json().values()),
+            *(t["title"] for t in client.get(f"/api/v1/projects/{pid}/tasks").json())}
+    assert english_left(korean, data) == [], english_left(korean, data)
     salaries = client.get("/team/salaries", headers={"Accept-Language": "ko"}).text
     assert "급여표" in salaries and "ML 엔지니어" in salaries
     client.cookies.set("mlpilot_locale", "en")

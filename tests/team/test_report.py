@@ -17,5 +17,5 @@ def test_status_report_includes_the_comparison(session: Session) -> None:
     assert "Build in house or use a managed service" in html and 'data-testid="team-comparison-chart"' in html
     assert f"{evidence.team.in_house.total:,.0f}" in html and "Year 3" in html
     korean = render_html(collect_evidence(session, project_id=project.id, locale="ko"), locale="ko")
-    assert "자체 구축 vs 관리형 서비스" in korean and "3년차" in korean
+    assert "자체 구축과 관리형 서비스 비교" in korean and "3년차" in korean
     assert render_pdf(korean).startswith(b"%PDF")
