@@ -45,8 +45,14 @@ def test_needs_gaps_cost_and_comparison_follow_the_plan(client: TestClient) -> N
     assert profile.status_code == 200, profile.text
     assert profile.json()["skills"]["train"] == 3 and profile.json()["skills"]["collect"] == 0
 
+    # The pmo's weekly workload shows beside the gap: the admin (a data scientist) is booked full time on "problem".
+    first = next(t for t in tasks if t["title"] == "문제와 목표 지표 정의")
+    booked = client.put(f"/api/v1/projects/{pid}/tasks/{first['id']}/assignments",
+                        json={"assignments": [{"user_id": admin_id, "allocation": 100}]})
+    assert booked.status_code == 200, booked.text
     gaps = client.get(f"{base}/gaps").json()
     ds = next(r for r in gaps["rows"] if r["role"] == "data_scientist")
+    assert ds["cells"][0]["assigned"] == 1.0 and ds["cells"][-1]["assigned"] == 0.0
     assert ds["available"] == 0.5 and ds["peak_needed"] >= 1.0 and ds["short_weeks"] > 0
     assert gaps["weeks"][0] == "2027-W01"
 

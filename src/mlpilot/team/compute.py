@@ -54,6 +54,7 @@ class GapCell:
     needed: float
     available: float
     short: float  # needed − available when positive, else 0
+    assigned: float = 0.0  # people of the role already booked on plan tasks that week (pmo assignments)
 
 
 @dataclass(frozen=True)
@@ -183,8 +184,13 @@ def _weeks_between(first: dt.date, last: dt.date) -> list[str]:
     return weeks
 
 
-def gap_map(needs: list[NeedSpan], members: list[MemberSkills], roles: tuple[str, ...]) -> GapMap:
-    """Needed vs available FTE per role (rows in `roles` order, only roles needed or staffed) and ISO week."""
+def gap_map(needs: list[NeedSpan], members: list[MemberSkills], roles: tuple[str, ...],
+            assigned: dict[tuple[str, str], float] | None = None) -> GapMap:
+    """Needed vs available FTE per role (rows in `roles` order, only roles needed or staffed) and ISO week.
+
+    `assigned` (role, ISO week) → people of the role booked on the plan's tasks that week, shown beside the gap.
+    """
+    assigned = assigned or {}
     needed: dict[tuple[str, str], float] = defaultdict(float)
     for need in needs:
         for day in working_days(need.start, need.due):
@@ -202,7 +208,8 @@ def gap_map(needs: list[NeedSpan], members: list[MemberSkills], roles: tuple[str
         for week in weeks:
             wanted = round(needed.get((role, week), 0.0), 2)
             short = round(max(wanted - have, 0.0), 2)
-            cells.append(GapCell(week=week, needed=wanted, available=have, short=short))
+            cells.append(GapCell(week=week, needed=wanted, available=have, short=short,
+                                 assigned=round(assigned.get((role, week), 0.0), 2)))
             total_short += short
         rows.append(GapRow(role=role, available=have, peak_needed=max((c.needed for c in cells), default=0.0),
                            peak_short=max((c.short for c in cells), default=0.0),

@@ -18,6 +18,7 @@ from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, NotFound
 from mlpilot.pmo import plan_templates
 from mlpilot.pmo import service as pmo_service
+from mlpilot.pmo import workload as pmo_workload
 from mlpilot.projects import service as projects_service
 from mlpilot.team import compute
 from mlpilot.team.catalog import Catalog, load_catalog
@@ -240,7 +241,14 @@ def reset_salary_table(session: Session, *, user: User) -> SalaryTable:
 def gap_map(session: Session, *, project_id: int) -> GapMap:
     """Needed vs available people per role and week of the plan."""
     projects_service.get_project(session, project_id=project_id)
-    return compute.gap_map(_spans(session, project_id), _members(session, project_id), load_catalog().role_keys)
+    members = _members(session, project_id)
+    role_of = {m.user_id: m.role for m in members}
+    assigned: dict[tuple[str, str], float] = {}
+    for load in pmo_workload.member_workload(session, project_id=project_id):  # the pmo's weekly workload
+        if load.user_id in role_of:
+            key = (role_of[load.user_id], load.week)
+            assigned[key] = assigned.get(key, 0.0) + load.load_percent / 100
+    return compute.gap_map(_spans(session, project_id), members, load_catalog().role_keys, assigned)
 
 
 def skill_gaps(session: Session, *, project_id: int) -> list[SkillGap]:
