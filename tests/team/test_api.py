@@ -197,3 +197,16 @@ def test_ids_beyond_the_database_are_refused_not_server_errors(client: TestClien
     assert client.post(f"/projects/{pid}/team/_needs/{huge}/delete").status_code == 422
     assert client.post(f"/projects/{pid}/team/_needs", data={"task_id": str(huge), "role": "pm",
                                                              "percent": "10"}).status_code == 200  # shown on page
+
+
+def test_viewers_read_the_page_without_forms_and_may_not_post(client: TestClient) -> None:
+    pid = api_project(client)["id"]
+    _plan(client, pid)
+    role_headers(client, pid, "viewer")  # a viewer member of the project (password-123)
+    login(client, username="viewer-user", password="password-123")
+    page = client.get(f"/projects/{pid}/team")
+    assert page.status_code == 200 and "team-need-form" not in page.text and "team-suggest-form" not in page.text
+    assert client.post(f"/projects/{pid}/team/_needs/suggest", follow_redirects=False).status_code == 403
+    salaries = client.get("/team/salaries")
+    assert "Only administrators change the salary table." in salaries.text and 'name="cost_' not in salaries.text
+    assert client.post("/team/salaries", data={"reset": "1"}).status_code == 403
