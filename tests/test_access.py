@@ -23,7 +23,7 @@ from tests.conftest import ADMIN_TOKEN, DatabaseFactory, make_settings
 SCOPED_BY_PARENT = {"milestone_id": "project_id", "task_id": "project_id",
                     "dependency_id": "project_id", "external_engine_id": "project_id",
                     "user_id": "project_id", "version": "name", "filename": "model_version_id",
-                    "node_id": "project_id", "cost_id": "project_id"}
+                    "node_id": "project_id", "cost_id": "project_id", "need_id": "project_id"}
 # The communication log and deliverables (comms): looked up within the project of the path.
 SCOPED_BY_PARENT.update({"meeting_id": "project_id", "request_id": "project_id", "email_id": "project_id",
                          "deliverable_id": "project_id"})

@@ -14,7 +14,7 @@ DOMAIN_TIERS: tuple[tuple[str, ...], ...] = (
     ("accounts",),
     ("projects", "notifications"),
     ("pmo", "jobs", "datasets"),
-    ("connections", "recipes", "registry", "usecases"),
+    ("connections", "recipes", "registry", "usecases", "team"),
     ("training", "serving", "labeling"),
     ("monitoring", "scoring", "feeder"),
     ("reports", "risks", "value"),

@@ -21,6 +21,7 @@ from mlpilot.cli import (
     runs,
     scoring,
     services,
+    team,
     usecases,
     value,
 )
@@ -52,6 +53,7 @@ app.add_typer(automl.app, name="automl")
 app.add_typer(usecases.app, name="usecases")
 app.add_typer(labeling.app, name="label")
 app.add_typer(value.app, name="value")
+app.add_typer(team.app, name="team")
 
 
 @app.command()

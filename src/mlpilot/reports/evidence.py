@@ -9,6 +9,7 @@ from mlpilot.datasets.service import ColumnSummary, DatasetSummary
 from mlpilot.monitoring.service import ServiceTraffic
 from mlpilot.pmo.schemas import ScheduleSummary
 from mlpilot.projects.service import StageState
+from mlpilot.team.compute import BuildVsManaged
 from mlpilot.training.service import LeaderboardEntry, TrainingSummary
 
 # Profiled columns a report lists per dataset (the widest tables would not fit a page).
@@ -66,6 +67,7 @@ class Evidence:
     leaderboard: list[LeaderboardEntry] = field(default_factory=list)
     best_model: LeaderboardEntry | None = None
     services: list[ServiceTraffic] = field(default_factory=list)
+    team: BuildVsManaged | None = None  # build the team in house vs a managed service
 
 
 def assemble_evidence(*, project: ProjectFacts, timeline: list[StageState], schedule: ScheduleSummary,

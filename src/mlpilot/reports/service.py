@@ -6,6 +6,7 @@ last, so a failure leaves neither a row nor stray files behind.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import uuid
@@ -30,6 +31,7 @@ from mlpilot.projects import service as projects_service
 from mlpilot.reports.evidence import Evidence, ProjectFacts, ScreeningFacts, assemble_evidence
 from mlpilot.reports.models import Report
 from mlpilot.reports.render import render_html, render_pdf
+from mlpilot.team import service as team_service
 from mlpilot.training import service as training_service
 from mlpilot.usecases import service as usecases_service
 
@@ -50,7 +52,7 @@ def collect_evidence(session: Session, *, project_id: int, locale: str = "en",
     usecase = usecases_service.find_usecase(key=project.usecase_key)
     screening = usecases_service.get_current_screening(session, project_id=project_id)
     now = now or utcnow()
-    return assemble_evidence(
+    evidence = assemble_evidence(
         project=ProjectFacts(id=project.id, name=project.name, client=project.client,
                              description=project.description, stage=project.stage, usecase_key=project.usecase_key,
                              usecase_name=usecase.localized_title(locale) if usecase else None),
@@ -64,6 +66,7 @@ def collect_evidence(session: Session, *, project_id: int, locale: str = "en",
         services=monitoring_service.summarize_project_services(session, project_id=project_id),
         generated_at=now,
     )
+    return dataclasses.replace(evidence, team=team_service.compare_build_vs_managed(session, project_id=project_id))
 
 
 def create_report(session: Session, *, store: ArtifactStore, project_id: int, locale: str = "en",
