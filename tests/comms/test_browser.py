@@ -14,7 +14,6 @@ from mlpilot.core.runtime import Runtime
 from tests.comms.helpers import user_headers
 from tests.conftest import ADMIN_PASSWORD
 from tests.dataplane.factories import make_churn_model
-from tests.e2e.test_browser import browser, page  # noqa: F401 - the shared Chromium fixtures
 from tests.projects.factories import api_project
 from tests.serving.factories import make_model_version
 

@@ -13,7 +13,6 @@ from playwright.sync_api import Page, expect
 from mlpilot.core import jobs
 from mlpilot.core.runtime import Runtime
 from tests.conftest import ADMIN_PASSWORD
-from tests.e2e.test_browser import browser, page  # noqa: F401 - the shared Chromium fixtures
 from tests.projects.factories import api_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)]

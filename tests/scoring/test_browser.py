@@ -13,7 +13,6 @@ from tests.conftest import ADMIN_PASSWORD
 from tests.dataplane.factories import churn_frame, make_churn_model
 from tests.projects.factories import api_project
 from tests.serving.factories import deploy, make_model_version
-from tests.serving.test_browser import page  # noqa: F401 (the Chromium page fixture)
 
 pytestmark = pytest.mark.browser
 

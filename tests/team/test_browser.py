@@ -9,7 +9,6 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import ADMIN_PASSWORD
 from tests.projects.factories import api_project
-from tests.serving.test_browser import page  # noqa: F401 (the Chromium page fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)]
 

@@ -11,7 +11,6 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import ADMIN_PASSWORD
 from tests.datasets.factories import create_project, csv_bytes, synthetic_frame, upload_ok, wait_job
-from tests.e2e.test_browser import browser, page  # noqa: F401 - the shared Chromium fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)]
 

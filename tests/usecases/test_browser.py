@@ -12,7 +12,6 @@ from playwright.sync_api import Page, expect
 from mlpilot.usecases.screening import QUESTION_KEYS
 from tests.conftest import ADMIN_PASSWORD
 from tests.datasets.factories import churn_frame
-from tests.serving.test_browser import page  # noqa: F401 (the Chromium page fixture)
 
 pytestmark = pytest.mark.browser
 

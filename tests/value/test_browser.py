@@ -10,7 +10,6 @@ from mlpilot.core.db import utcnow
 from mlpilot.core.runtime import Runtime
 from tests.conftest import ADMIN_PASSWORD
 from tests.projects.factories import api_project
-from tests.serving.test_browser import page  # noqa: F401 (the Chromium page fixture)
 from tests.value.factories import add_feedback, add_service, add_traffic
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -83,8 +82,8 @@ def _start_workers(count: int, data_dir: Path) -> list[subprocess.Popen[bytes]]:
     """Start `count` worker processes on this server's settings (they read the same environment and files)."""
     if count:
         console.print(f"Jobs run in {count} worker process(es) (`mlpilot worker`).")
-    env = {**os.environ, "MLPILOT_DATA_DIR": str(data_dir)}
-    return [subprocess.Popen([sys.executable, "-m", "mlpilot", "worker"], env=env) for _ in range(count)]
+    command = [sys.executable, "-m", "mlpilot", "worker", "--data-dir", str(data_dir)]
+    return [subprocess.Popen(command) for _ in range(count)]
 
 
 def _stop_workers(processes: list[subprocess.Popen[bytes]]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,8 @@ from mlpilot.settings import get_settings
 
 def worker(
     threads: Annotated[int | None, typer.Option(min=1, max=64, help="Jobs run at once (default: jobs.workers).")]
+    = None,
+    data_dir: Annotated[Path | None, typer.Option(help="The server's folder for the database, data and models.")]
     = None,
 ) -> None:
     """Run queued jobs from the shared database until stopped (SIGTERM or Ctrl-C lets running jobs finish)."""
@@ -28,7 +31,7 @@ def worker(
     from mlpilot.metadata import load_services
     from mlpilot.migrations import upgrade_database
 
-    settings = get_settings()
+    settings = get_settings().with_overrides(data_dir=data_dir)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = Runtime.from_settings(settings)
     upgrade_database(runtime.engine)  # a no-op when the server migrated first; never behind the server's schema

@@ -4,6 +4,8 @@ every decision is an append-only audit row, and a milestone with a rejected deli
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,10 +16,12 @@ from mlpilot.core.db import unit_of_work, utcnow
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mlpilot.datasets import service as datasets_service
 from mlpilot.pmo import service as pmo_service
-from mlpilot.pmo.models import Milestone
 from mlpilot.projects import service as projects_service
 from mlpilot.registry import service as registry_service
 from mlpilot.serving import service as serving_service
+
+if TYPE_CHECKING:
+    from mlpilot.pmo.models import Milestone
 
 MAX_LISTED = 1000
 RESUBMITTED = "resubmitted"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +16,7 @@ from mlpilot.core.runtime import Runtime
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
 from mlpilot.registry import service as registry_service
-from mlpilot.registry.models import ModelVersion, Registration
+from mlpilot.registry.models import Registration
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training.catalog import default_engine, engine_installed
 from mlpilot.training.engines import engines
@@ -24,6 +24,9 @@ from mlpilot.training.external import get_external_engine
 from mlpilot.training.models import Experiment, Run, RunStatus
 from mlpilot.training.schemas import ExperimentRead, LeaderboardEntry
 from mlpilot.training.tasks import TASK_CHOICES, resolve_task
+
+if TYPE_CHECKING:
+    from mlpilot.registry.models import ModelVersion
 
 FIT_JOB = "training.fit"
 MAX_BUDGET_S = 3600

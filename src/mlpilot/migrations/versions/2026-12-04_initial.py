@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 10:20:32.587141
+Create Date: 2026-12-04 10:43:58.850706
 """
 from __future__ import annotations
 
@@ -242,6 +242,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_projects')),
     sa.UniqueConstraint('name', name=op.f('uq_projects_name'))
     )
+    op.create_table('team_salaries',
+    sa.Column('role', sa.String(length=30), nullable=False),
+    sa.Column('level', sa.String(length=10), nullable=False),
+    sa.Column('monthly_cost', sa.Float(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_team_salaries_updated_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('role', 'level', name=op.f('pk_team_salaries'))
+    )
     op.create_table('baselines',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -254,6 +264,74 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('baselines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_baselines_project_id'), ['project_id'], unique=False)
+
+    op.create_table('comms_client_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('details', sa.Text(), nullable=False),
+    sa.Column('requested_by', sa.String(length=200), nullable=False),
+    sa.Column('received_on', sa.Date(), nullable=False),
+    sa.Column('respond_by', sa.Date(), nullable=False),
+    sa.Column('response', sa.Text(), nullable=False),
+    sa.Column('answered_by_id', sa.Integer(), nullable=True),
+    sa.Column('answered_on', sa.Date(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['answered_by_id'], ['users.id'], name=op.f('fk_comms_client_requests_answered_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_comms_client_requests_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comms_client_requests'))
+    )
+    with op.batch_alter_table('comms_client_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comms_client_requests_project_id'), ['project_id'], unique=False)
+
+    op.create_table('comms_digest_schedules',
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('recipients', sa.String(length=1000), nullable=False),
+    sa.Column('weekday', sa.Integer(), nullable=False),
+    sa.Column('locale', sa.String(length=8), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('last_sent_week', sa.String(length=10), nullable=True),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_comms_digest_schedules_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_comms_digest_schedules'))
+    )
+    op.create_table('comms_emails',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('recipients', sa.String(length=1000), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_comms_emails_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_comms_emails_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comms_emails'))
+    )
+    with op.batch_alter_table('comms_emails', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comms_emails_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comms_emails_state'), ['state'], unique=False)
+
+    op.create_table('comms_meetings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('held_on', sa.Date(), nullable=False),
+    sa.Column('attendees', sa.Text(), nullable=False),
+    sa.Column('minutes', sa.Text(), nullable=False),
+    sa.Column('decisions', sa.Text(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_comms_meetings_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_comms_meetings_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comms_meetings'))
+    )
+    with op.batch_alter_table('comms_meetings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comms_meetings_project_id'), ['project_id'], unique=False)
 
     op.create_table('connections',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -685,6 +763,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tasks_milestone_id'), ['milestone_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasks_project_id'), ['project_id'], unique=False)
 
+    op.create_table('team_member_profiles',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=30), nullable=False),
+    sa.Column('level', sa.String(length=10), nullable=False),
+    sa.Column('capacity_percent', sa.Integer(), nullable=False),
+    sa.Column('skills', sa.JSON(), nullable=False),
+    sa.Column('updated_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['project_members.id'], name=op.f('fk_team_member_profiles_member_id_project_members'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_team_member_profiles_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_team_member_profiles_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_team_member_profiles')),
+    sa.UniqueConstraint('member_id', name=op.f('uq_team_member_profiles_member_id'))
+    )
+    with op.batch_alter_table('team_member_profiles', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_team_member_profiles_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_team_member_profiles_user_id'), ['user_id'], unique=False)
+
     op.create_table('value_nodes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -727,6 +825,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('baseline_tasks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_baseline_tasks_baseline_id'), ['baseline_id'], unique=False)
+
+    op.create_table('comms_action_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('due_date', sa.Date(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['meeting_id'], ['comms_meetings.id'], name=op.f('fk_comms_action_items_meeting_id_comms_meetings'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_comms_action_items_owner_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_comms_action_items_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_comms_action_items_task_id_tasks'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comms_action_items'))
+    )
+    with op.batch_alter_table('comms_action_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comms_action_items_meeting_id'), ['meeting_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comms_action_items_project_id'), ['project_id'], unique=False)
 
     op.create_table('dataset_profiles',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -864,6 +980,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_task_dependencies_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_task_dependencies_successor_id'), ['successor_id'], unique=False)
 
+    op.create_table('team_task_needs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=30), nullable=False),
+    sa.Column('level', sa.String(length=10), nullable=False),
+    sa.Column('percent', sa.Integer(), nullable=False),
+    sa.Column('step', sa.String(length=20), nullable=True),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_team_task_needs_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['task_id'], ['tasks.id'], name=op.f('fk_team_task_needs_task_id_tasks'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_team_task_needs')),
+    sa.UniqueConstraint('task_id', 'role', name=op.f('uq_team_task_needs_task_id_role'))
+    )
+    with op.batch_alter_table('team_task_needs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_team_task_needs_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_team_task_needs_task_id'), ['task_id'], unique=False)
+
     op.create_table('labeling_members',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('labeling_id', sa.Integer(), nullable=False),
@@ -921,6 +1054,33 @@ def upgrade() -> None:
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_model_versions_project_id'), ['project_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_model_versions_run_id'), ['run_id'], unique=False)
+
+    op.create_table('comms_deliverables',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('milestone_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('version', sa.String(length=80), nullable=False),
+    sa.Column('dataset_version_id', sa.Integer(), nullable=True),
+    sa.Column('model_version_id', sa.Integer(), nullable=True),
+    sa.Column('service_name', sa.String(length=63), nullable=True),
+    sa.Column('link', sa.String(length=1000), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_comms_deliverables_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['dataset_version_id'], ['dataset_versions.id'], name=op.f('fk_comms_deliverables_dataset_version_id_dataset_versions'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['milestone_id'], ['milestones.id'], name=op.f('fk_comms_deliverables_milestone_id_milestones'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['model_version_id'], ['model_versions.id'], name=op.f('fk_comms_deliverables_model_version_id_model_versions'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_comms_deliverables_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comms_deliverables'))
+    )
+    with op.batch_alter_table('comms_deliverables', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comms_deliverables_milestone_id'), ['milestone_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comms_deliverables_project_id'), ['project_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comms_deliverables_status'), ['status'], unique=False)
 
     op.create_table('labeling_assignments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -1018,6 +1178,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_services_model_version_id'), ['model_version_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_services_project_id'), ['project_id'], unique=False)
 
+    op.create_table('comms_deliverable_decisions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('deliverable_id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('username', sa.String(length=80), nullable=False),
+    sa.Column('decision', sa.String(length=20), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('version', sa.String(length=80), nullable=False),
+    sa.Column('at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['deliverable_id'], ['comms_deliverables.id'], name=op.f('fk_comms_deliverable_decisions_deliverable_id_comms_deliverables'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_comms_deliverable_decisions_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_comms_deliverable_decisions_user_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_comms_deliverable_decisions'))
+    )
+    with op.batch_alter_table('comms_deliverable_decisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_comms_deliverable_decisions_deliverable_id'), ['deliverable_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_comms_deliverable_decisions_project_id'), ['project_id'], unique=False)
+
     op.create_table('deployments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('service_id', sa.Integer(), nullable=False),
@@ -1066,6 +1245,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_deployments_service_id'))
 
     op.drop_table('deployments')
+    with op.batch_alter_table('comms_deliverable_decisions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comms_deliverable_decisions_project_id'))
+        batch_op.drop_index(batch_op.f('ix_comms_deliverable_decisions_deliverable_id'))
+
+    op.drop_table('comms_deliverable_decisions')
     with op.batch_alter_table('services', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_services_project_id'))
         batch_op.drop_index(batch_op.f('ix_services_model_version_id'))
@@ -1084,6 +1268,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_labeling_assignments_task_id'))
 
     op.drop_table('labeling_assignments')
+    with op.batch_alter_table('comms_deliverables', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comms_deliverables_status'))
+        batch_op.drop_index(batch_op.f('ix_comms_deliverables_project_id'))
+        batch_op.drop_index(batch_op.f('ix_comms_deliverables_milestone_id'))
+
+    op.drop_table('comms_deliverables')
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_model_versions_run_id'))
         batch_op.drop_index(batch_op.f('ix_model_versions_project_id'))
@@ -1098,6 +1288,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_labeling_members_labeling_id'))
 
     op.drop_table('labeling_members')
+    with op.batch_alter_table('team_task_needs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_team_task_needs_task_id'))
+        batch_op.drop_index(batch_op.f('ix_team_task_needs_project_id'))
+
+    op.drop_table('team_task_needs')
     with op.batch_alter_table('task_dependencies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_dependencies_successor_id'))
         batch_op.drop_index(batch_op.f('ix_task_dependencies_project_id'))
@@ -1126,6 +1321,11 @@ def downgrade() -> None:
 
     op.drop_table('labeling_projects')
     op.drop_table('dataset_profiles')
+    with op.batch_alter_table('comms_action_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comms_action_items_project_id'))
+        batch_op.drop_index(batch_op.f('ix_comms_action_items_meeting_id'))
+
+    op.drop_table('comms_action_items')
     with op.batch_alter_table('baseline_tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_baseline_tasks_baseline_id'))
 
@@ -1135,6 +1335,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_value_nodes_parent_id'))
 
     op.drop_table('value_nodes')
+    with op.batch_alter_table('team_member_profiles', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_team_member_profiles_user_id'))
+        batch_op.drop_index(batch_op.f('ix_team_member_profiles_project_id'))
+
+    op.drop_table('team_member_profiles')
     with op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tasks_project_id'))
         batch_op.drop_index(batch_op.f('ix_tasks_milestone_id'))
@@ -1228,10 +1433,25 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_connections_project_id'))
 
     op.drop_table('connections')
+    with op.batch_alter_table('comms_meetings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comms_meetings_project_id'))
+
+    op.drop_table('comms_meetings')
+    with op.batch_alter_table('comms_emails', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comms_emails_state'))
+        batch_op.drop_index(batch_op.f('ix_comms_emails_project_id'))
+
+    op.drop_table('comms_emails')
+    op.drop_table('comms_digest_schedules')
+    with op.batch_alter_table('comms_client_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_comms_client_requests_project_id'))
+
+    op.drop_table('comms_client_requests')
     with op.batch_alter_table('baselines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_baselines_project_id'))
 
     op.drop_table('baselines')
+    op.drop_table('team_salaries')
     op.drop_table('projects')
     op.drop_table('plan_templates')
     with op.batch_alter_table('notification_deliveries', schema=None) as batch_op:

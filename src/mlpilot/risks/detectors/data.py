@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from mlpilot.datasets import profiling, quality
 from mlpilot.datasets import service as datasets_service
-from mlpilot.datasets.models import DatasetVersion
 from mlpilot.risks.findings import Finding, ScanContext, detector, scale
+
+if TYPE_CHECKING:
+    from mlpilot.datasets.models import DatasetVersion
 
 QUALITY_CODES = {
     "target_leakage": (4, 5, "leaks the target", "타깃 누수"),

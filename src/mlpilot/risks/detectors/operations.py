@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from mlpilot.monitoring import alerts as monitoring_alerts
 from mlpilot.monitoring import service as monitoring_service
-from mlpilot.monitoring.models import AlertEvent
 from mlpilot.risks.findings import Finding, ScanContext, as_utc, detector
 from mlpilot.serving import service as serving_service
+
+if TYPE_CHECKING:
+    from mlpilot.monitoring.models import AlertEvent
 
 # Alert events read per scan (the newest first), enough for a day of firings on a project's services.
 EVENTS_READ = 1000
