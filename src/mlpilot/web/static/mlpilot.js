@@ -198,3 +198,19 @@ document.addEventListener("submit", function (e) {
   document.addEventListener("change", function () { update(document); });
   document.addEventListener("htmx:afterSwap", function () { update(document); });
 })();
+
+// A region that scrolls (a log, a wide table's card) takes keyboard focus so it can be scrolled without a mouse.
+(function () {
+  function focusable(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("pre, .card, .table-scroll").forEach(function (el) {
+      if (el.hasAttribute("tabindex")) return;
+      var style = window.getComputedStyle(el);
+      var scrolls = (el.scrollWidth > el.clientWidth && style.overflowX !== "visible" && style.overflowX !== "hidden") ||
+        (el.scrollHeight > el.clientHeight && style.overflowY !== "visible" && style.overflowY !== "hidden");
+      if (scrolls) el.setAttribute("tabindex", "0");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { focusable(document); });
+  document.addEventListener("htmx:afterSettle", function () { focusable(document); });
+  document.addEventListener("toggle", function () { focusable(document); }, true);
+})();
