@@ -3,7 +3,8 @@ overview and one page per lifecycle stage, whose sections come from `projects.wo
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
@@ -88,7 +89,7 @@ def project_state(session: DbSession, *, project_id: int) -> ProjectState:
 
 
 def _workspace(request: Request, session: DbSession, user: User, project: Project, stage_key: str,
-               template: str, **context: object) -> HTMLResponse:
+               template: str, **context: Any) -> HTMLResponse:
     stage = get_stage(stage_key)
     section_map = {x.key: s.url(project.id) for s in WORKSPACE for x in s.sections}
     return render(request, template, user=user, p=project, workspace=WORKSPACE, stage=stage, section_map=section_map,
@@ -106,10 +107,10 @@ def project_page(project_id: int, request: Request, session: DbSession, user: Pa
                       members=service.list_members(session, project_id=project_id))
 
 
-def _stage_page(stage_key: str):  # type: ignore[no-untyped-def]  # FastAPI reads the signature
+def _stage_page(stage_key: str) -> Callable[..., HTMLResponse]:
     def page(project_id: int, request: Request, session: DbSession, user: PageUser) -> HTMLResponse:
         project = service.check_project_access(session, project_id=project_id, user=user)
-        extra: dict[str, object] = {}
+        extra: dict[str, Any] = {}
         if stage_key == "manage":
             extra = {"members": service.list_members(session, project_id=project_id), "stages": STAGES}
         return _workspace(request, session, user, project, stage_key, "projects/stage.html", **extra)
