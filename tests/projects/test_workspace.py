@@ -96,3 +96,26 @@ def test_project_list_search_filter_and_sort(client: TestClient) -> None:
     assert "No project matches" in client.get("/projects", params={"stage": "operate"}).text
     assert client.get("/projects", params={"sort": "nope"}).status_code == 422
     assert client.get("/projects", params={"q": "x" * 500}).status_code == 422
+
+
+def test_layout_has_skip_link_landmarks_and_the_jobs_indicator(client: TestClient) -> None:
+    project = api_project(client)
+    login(client)
+    client.cookies.delete("mlpilot_lang")
+    page = client.get(f"/projects/{project['id']}/build").text
+    for expected in ('href="#main"', '<main id="main"', 'aria-label="Main"', 'aria-label="Project stages"',
+                     "data-jobs-indicator", 'data-label="Jobs running: {n}"'):
+        assert expected in page, expected
+    # The indicator polls the jobs API with the page's session cookie, no token needed.
+    jobs = client.get("/api/v1/jobs", params={"limit": 50}, headers={"Authorization": ""})
+    assert jobs.status_code == 200 and isinstance(jobs.json(), list)
+
+
+def test_a_forged_or_stale_flash_cookie_is_ignored(client: TestClient) -> None:
+    login(client)
+    for value in ("!!!not-base64", "eyJwYXRoIjogMX0=", "W10="):  # garbage, {"path": 1}, []
+        client.cookies.set("mlpilot_flash", value, path="/projects")
+        page = client.get("/projects")
+        assert page.status_code == 200 and 'role="alert"' not in page.text
+        client.cookies.clear()
+        login(client)
