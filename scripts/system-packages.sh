@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mlpilot needs beyond Python wheels, only those that are missing.
 #   scripts/system-packages.sh run   — what the product needs (Pango for WeasyPrint's PDFs)
-#   scripts/system-packages.sh test  — plus what the suite needs (Chromium for the browser tests)
+#   scripts/system-packages.sh test  — plus what the suite needs (Chromium for the browser tests, axe-core from npm)
 # As root with apt-get it installs them; otherwise it prints the exact command to run and fails,
 # so `make test` never reports browser or PDF errors that are really a missing package.
 set -euo pipefail
@@ -14,6 +14,20 @@ have_lib "libpangoft2-1.0.so" || need+=(libpangoft2-1.0-0)
 if [ "$mode" = "test" ]; then
   chromium_path="${MLPILOT_TEST_CHROMIUM:-/usr/bin/chromium}"
   [ -x "$chromium_path" ] || need+=(chromium)
+fi
+if [ "$mode" = "test" ]; then
+  # axe-core (npm registry) for the accessibility scan of the browser tests, into a cache folder the tests read
+  # (tests/e2e/axe.py): installed once per machine, with the node/npm of the system.
+  axe_dir="${MLPILOT_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlpilot-test}/axe-core"
+  if [ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ]; then
+    if command -v npm >/dev/null 2>&1; then
+      echo "mlpilot: installing axe-core into $axe_dir"
+      mkdir -p "$axe_dir"
+      npm install --silent --no-audit --no-fund --prefix "$axe_dir" "axe-core@^4.10" >/dev/null
+    else
+      need+=(npm)
+    fi
+  fi
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 

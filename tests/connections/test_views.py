@@ -40,7 +40,7 @@ def test_add_test_preview_and_ingest_from_the_pages(client: TestClient, tmp_path
     assert "crm" in client.get(f"/projects/{pid}/connections").text
     section = client.get(f"/projects/{pid}/_section/connections").text
     assert f'href="/connections/{cid}"' in section and "<html" not in section
-    assert 'id="section-connections"' in client.get(f"/projects/{pid}").text
+    assert 'id="section-connections"' in client.get(f"/projects/{pid}/data").text
 
     tested = client.post(f"/connections/{cid}/_test")
     assert "Connection works" in tested.text and "이름, 나이, 주소" in tested.text and "<html" not in tested.text

@@ -57,11 +57,15 @@ def test_sections_upload_form_profile_page_and_run_form(client: TestClient) -> N
     refused = client.post(f"/projects/{pid}/runs/start", data={"dataset_version_id": version_id, "target": "nope",
                                                                "task": "auto", "time_budget_s": 2},
                           follow_redirects=False)
-    assert refused.status_code == 422 and "Target column &#39;nope&#39; is not in dataset" in refused.text
+    # Post/Redirect/Get: the build page's experiments section shows the reason once, with the inputs kept.
+    assert refused.status_code == 303 and refused.headers["location"] == f"/projects/{pid}/build#section-runs"
+    shown = client.get(f"/projects/{pid}/_section/runs").text
+    assert "Target column &#39;nope&#39; is not in dataset" in shown and 'value="nope"' in shown
+    assert "nope" not in client.get(f"/projects/{pid}/_section/runs").text
     started = client.post(f"/projects/{pid}/runs/start", data={"dataset_version_id": version_id, "target": "target",
                                                                "task": "binary", "time_budget_s": 2},
                           follow_redirects=False)
-    assert started.status_code == 303
+    assert started.status_code == 303 and started.headers["location"] == f"/projects/{pid}/build#section-runs"
     run = client.get(f"/api/v1/projects/{pid}/runs").json()[0]
     assert wait_job(client, run["job_id"])["state"] == "succeeded"
     runs = client.get(f"/projects/{pid}/_section/runs").text

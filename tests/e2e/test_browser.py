@@ -26,6 +26,8 @@ def test_login_project_and_live_service_chart(page: Page, demo_server: DemoServe
     page.get_by_role("link", name="Customer churn").first.click()
     expect(page.locator("h1")).to_contain_text("Customer churn")
     expect(page.locator(".timeline li.current")).to_contain_text("Operate")
+    page.locator("nav.stage-nav a[data-stage=build]").click()
+    expect(page.locator("nav.stage-nav a[aria-current=page]")).to_have_attribute("data-stage", "build")
     expect(page.locator("#section-runs")).to_contain_text("roc_auc")
     page.screenshot(path=str(tmp_path / "project.png"), full_page=True)
 

@@ -28,6 +28,7 @@ def test_cp949_korean_csv_uploads_through_the_ui(page: Page, demo_server: DemoSe
     export.write_bytes(korean_csv("cp949"))
     _log_in(page, demo_server)
     page.get_by_role("link", name="Customer churn").first.click()
+    page.locator("nav.stage-nav a[data-stage=data]").click()
     expect(page.locator("#section-datasets form[action$='/datasets/upload']")).to_be_visible(timeout=15000)
     _upload(page, "고객 명단", export)
     link = page.locator("#section-datasets a", has_text="고객 명단")
@@ -43,6 +44,7 @@ def test_cp949_korean_csv_uploads_through_the_ui(page: Page, demo_server: DemoSe
     expect(page.locator("#source-delimiter")).to_contain_text("쉼표")
     page.goto(f"{demo_server.url}/projects")
     page.get_by_role("link", name="Customer churn").first.click()
+    page.locator("nav.stage-nav a[data-stage=data]").click()
     broken = tmp_path / "깨짐.csv"
     broken.write_bytes("이름,나이\n".encode("cp949") + b"\xff\xff,1\n")
     expect(page.locator("#section-datasets form[action$='/datasets/upload']")).to_be_visible(timeout=15000)

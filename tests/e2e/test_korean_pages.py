@@ -127,15 +127,19 @@ def test_main_pages_in_korean_have_no_english_ui_text(demo_server: DemoServer) -
     browser = httpx.Client(base_url=demo_server.url, timeout=60, follow_redirects=True)
     browser.post("/login", data={"username": "admin", "password": demo_server.password})
     browser.cookies.set("mlpilot_lang", "ko")
-    project_page = browser.get(f"/projects/{pid}").text
-    sections = sorted(set(re.findall(rf'hx-get="(/projects/{pid}/_section/[a-z_-]+)"', project_page)))
+    # The workspace: the overview and one page per lifecycle stage, each loading its sections.
+    stage_pages = [f"/projects/{pid}", *sorted(set(re.findall(rf'href="(/projects/{pid}/[a-z]+)" data-stage=',
+                                                              browser.get(f"/projects/{pid}").text)))]
+    assert len(stage_pages) >= 7, stage_pages
+    sections = sorted({s for url in stage_pages
+                       for s in re.findall(rf'hx-get="(/projects/{pid}/_section/[a-z_-]+)"', browser.get(url).text)})
     assert len(sections) >= 5, sections
     version = api.get(f"/api/v1/projects/{pid}/datasets").json()[0]
     version_id = api.get(f"/api/v1/datasets/{version['id']}").json()["versions"][0]["id"]
     run_ids = [r["id"] for r in api.get(f"/api/v1/projects/{pid}/runs").json()]
     model_id = api.get(f"/api/v1/projects/{pid}/model-versions").json()[0]["id"]
     service = api.get("/api/v1/services").json()[0]["name"]
-    pages = ["/projects", f"/projects/{pid}", *sections, f"/dataset-versions/{version_id}", f"/runs/{run_ids[0]}",
+    pages = ["/projects", *stage_pages, *sections, f"/dataset-versions/{version_id}", f"/runs/{run_ids[0]}",
              f"/model-versions/{model_id}", f"/services/{service}", f"/services/{service}/outcomes",
              f"/projects/{pid}/archive", "/monitoring", f"/projects/{pid}/communication",
              f"/projects/{pid}/deliverables"]

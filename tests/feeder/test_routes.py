@@ -108,7 +108,7 @@ def test_project_section_lists_pipelines_and_creates_from_the_form(feeder_client
     login = feeder_client.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD},
                                follow_redirects=False)
     assert login.status_code == 303
-    page = feeder_client.get(f"/projects/{project_id}").text
+    page = feeder_client.get(f"/projects/{project_id}/data").text
     assert 'id="section-pipelines"' in page and f"/projects/{project_id}/_section/pipelines" in page
     empty = feeder_client.get(f"/projects/{project_id}/_section/pipelines")
     assert empty.status_code == 200 and "No pipelines yet" in empty.text and "legacy orders (sql)" in empty.text

@@ -18,7 +18,7 @@ def test_plan_from_the_korean_public_template(page: Page, client: TestClient,  #
                                               live_server_url: str) -> None:
     project = api_project(client, name="공공 AI 시범사업")
     page.context.add_cookies([{"name": "mlpilot_lang", "value": "ko", "url": live_server_url}])
-    page.goto(f"{live_server_url}/login?next=/projects/{project['id']}")
+    page.goto(f"{live_server_url}/login?next=/projects/{project['id']}/manage")
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", ADMIN_PASSWORD)
     page.click("button[type=submit]")

@@ -15,7 +15,7 @@ from tests.recipes.factories import CLEAN_STEPS, create_recipe, dirty_frame, upl
 def test_section_create_page_preview_save_and_apply(client: TestClient) -> None:
     pid = create_project(client)
     login(client)
-    assert 'id="section-recipes"' in client.get(f"/projects/{pid}").text
+    assert 'id="section-recipes"' in client.get(f"/projects/{pid}/data").text
     empty = client.get(f"/projects/{pid}/_section/recipes")
     assert empty.status_code == 200 and "No cleaning recipes yet" in empty.text and "<html" not in empty.text
 

@@ -29,11 +29,11 @@ def test_compare_two_runs_and_open_the_model_card(client: TestClient, live_serve
         assert wait_job(client, started["job_id"], timeout=120)["state"] == "succeeded"
         run_ids.append(started["run"]["id"])
 
-    page.goto(f"{live_server_url}/login?next=/projects/{pid}")
+    page.goto(f"{live_server_url}/login?next=/projects/{pid}/build")
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", ADMIN_PASSWORD)
     page.click("button[type=submit]")
-    expect(page).to_have_url(f"{live_server_url}/projects/{pid}")
+    expect(page).to_have_url(f"{live_server_url}/projects/{pid}/build")
     for run_id in run_ids:
         page.locator(f"#compare-form input[name=ids][value='{run_id}']").check()
     page.get_by_role("button", name="Compare selected runs").click()

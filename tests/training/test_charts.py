@@ -56,7 +56,7 @@ def test_confusion_heatmap_colours_by_share_of_the_actual_class() -> None:
     cells = confusion_heatmap([[90, 10], [5, 5]])
     assert [[c.value for c in row] for row in cells] == [[90, 10], [5, 5]]
     assert [[round(c.share, 2) for c in row] for row in cells] == [[0.9, 0.1], [0.5, 0.5]]
-    assert cells[0][0].background.startswith("rgba(47, 91, 234") and cells[0][0].dark
+    assert cells[0][0].background.startswith("rgba(30, 64, 175") and cells[0][0].dark  # deep blue: white text readable
     assert cells[0][1].background.startswith("rgba(220, 38, 38") and not cells[0][1].dark
     assert confusion_heatmap([[0, 0], [0, 3]])[0][0].share == 0  # an absent class does not divide by zero
 

@@ -18,6 +18,7 @@ from mlpilot.datasets import service
 from mlpilot.datasets.connectors.formats import ACCEPT
 from mlpilot.datasets.models import DatasetVersion
 from mlpilot.projects import service as projects_service
+from mlpilot.projects.workspace import section_url
 from mlpilot.web import access
 from mlpilot.web.pages import PageUser, page_gettext, render, templates
 
@@ -76,7 +77,7 @@ def upload_from_form(project_id: int, request: Request, session: DbSession, runt
         return _section(request, session, user, project_id, error=exc.localized(page_gettext(request, user)),
                         status_code=exc.status,
                         template="datasets/upload_error.html")
-    return RedirectResponse(f"/projects/{project_id}#section-datasets", status_code=303)
+    return RedirectResponse(section_url(project_id, "datasets"), status_code=303)
 
 
 def _version_context(session: DbSession, user: User, version_id: int,

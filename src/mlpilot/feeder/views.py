@@ -15,6 +15,7 @@ from mlpilot.feeder import schedule as cron
 from mlpilot.feeder import service
 from mlpilot.feeder.models import ACTIVE
 from mlpilot.projects import service as projects_service
+from mlpilot.projects.workspace import section_url
 from mlpilot.recipes import service as recipes_service
 from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render
@@ -97,7 +98,7 @@ def create_from_form(project_id: int, request: Request, session: DbSession, user
     except (InvalidInput, Conflict, NotFound) as exc:
         return _section(request, session, user, project_id, error=exc.detail, form=form, status_code=exc.status,
                         template=FORM_ERROR)
-    return RedirectResponse(f"/projects/{project_id}#section-pipelines", status_code=303)
+    return RedirectResponse(section_url(project_id, "pipelines"), status_code=303)
 
 
 @router.post("/pipelines/{pipeline_id}/run-now", dependencies=[access.Pipeline.write])
@@ -110,7 +111,7 @@ def run_from_form(pipeline_id: int, request: Request, session: DbSession, runtim
     except Conflict as exc:
         return _section(request, session, user, pipeline.project_id, error=exc.detail, status_code=exc.status,
                         template=FORM_ERROR)
-    return RedirectResponse(f"/projects/{pipeline.project_id}#section-pipelines", status_code=303)
+    return RedirectResponse(section_url(pipeline.project_id, "pipelines"), status_code=303)
 
 
 @router.post("/pipelines/{pipeline_id}/toggle", dependencies=[access.Pipeline.write])
@@ -118,7 +119,7 @@ def toggle_from_form(pipeline_id: int, session: DbSession, user: PageUser) -> Re
     pipeline = service.get_pipeline(session, pipeline_id=pipeline_id)
     projects_service.check_project_access(session, project_id=pipeline.project_id, user=user, write=True)
     service.update_pipeline(session, pipeline_id=pipeline_id, enabled=not pipeline.enabled)
-    return RedirectResponse(f"/projects/{pipeline.project_id}#section-pipelines", status_code=303)
+    return RedirectResponse(section_url(pipeline.project_id, "pipelines"), status_code=303)
 
 
 @router.get("/pipeline-runs/{run_id}/_log", response_class=HTMLResponse, dependencies=[access.PipelineRun.read])

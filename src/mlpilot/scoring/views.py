@@ -15,7 +15,7 @@ from mlpilot.scoring import service
 from mlpilot.scoring.specs import FileOutput, FileSource, SqlOutput, SqlSource, parse_output, parse_source
 from mlpilot.serving import service as serving_service
 from mlpilot.web import access
-from mlpilot.web.pages import PageUser, render
+from mlpilot.web.pages import PageUser, redirect_after_error, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -93,7 +93,8 @@ def start_from_form(request: Request, session: DbSession, runtime: RuntimeDep, u
                                  guard=runtime.allowlist, **target)
         service.submit_run(session, runtime=runtime, run_id=run.id, user_id=user.id)
     except (InvalidInput, NotFound, Conflict) as exc:
-        return _page(request, session, user, error=exc.detail, form=form, status_code=exc.status)
+        # Post/Redirect/Get: the page shows the reason once with the form as typed (passwords are not kept).
+        return redirect_after_error("/scoring#scoring-form", error=exc.detail, form=form)
     return RedirectResponse("/scoring", status_code=303)
 
 

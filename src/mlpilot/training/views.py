@@ -17,13 +17,14 @@ from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import Conflict, InvalidInput, MlpilotError, NotFound
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
+from mlpilot.projects.workspace import section_url
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training import model_card, service
 from mlpilot.training.charts import comparison_charts, confusion_heatmap, no_translation, run_charts
 from mlpilot.training.models import Run
 from mlpilot.training.tasks import TASK_CHOICES
 from mlpilot.web import access
-from mlpilot.web.pages import PageUser, page_gettext, render, request_locale
+from mlpilot.web.pages import PageUser, page_gettext, redirect_after_error, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 
@@ -105,9 +106,10 @@ def start_from_form(project_id: int, request: Request, session: DbSession, runti
                            positive_class=positive_class or None,
                            experiment=experiment or None, external_engine_id=external)
     except (InvalidInput, NotFound, Conflict) as exc:
-        return _section(request, session, user, project_id, error=exc.detail, status_code=exc.status,
-                        template="training/start_error.html", form=form)
-    return RedirectResponse(f"/projects/{project_id}#section-runs", status_code=303)
+        # Post/Redirect/Get: the build page's experiments section shows the error with the inputs kept.
+        return redirect_after_error(section_url(project_id, "runs"), error=exc.detail, form=form,
+                                    shown_at=f"/projects/{project_id}/_section/runs")
+    return RedirectResponse(section_url(project_id, "runs"), status_code=303)
 
 
 @router.post("/projects/{project_id}/external-engines/create", dependencies=[access.Project.write])
@@ -133,7 +135,7 @@ def create_external_engine_from_form(
     except (InvalidInput, NotFound, Conflict) as exc:
         return _section(request, session, user, project_id, error=exc.detail, status_code=exc.status,
                         template="training/start_error.html")
-    return RedirectResponse(f"/projects/{project_id}#section-runs", status_code=303)
+    return RedirectResponse(section_url(project_id, "runs"), status_code=303)
 
 
 @router.get("/runs/compare", response_class=HTMLResponse)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
 import json
 from collections.abc import Callable
@@ -10,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
@@ -25,6 +27,10 @@ from mlpilot.core.rules import declare_rule
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 LANG_COOKIE = "mlpilot_lang"
+# Post/Redirect/Get: a form that fails redirects (303) with its error and inputs in this short-lived cookie; the
+# next page of the same path shows them once, so a refresh never re-submits and nothing typed is lost.
+FLASH_COOKIE = "mlpilot_flash"
+FLASH_FIELD_CHARS = 1000
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 # Entity-escaped so a quote or ampersand inside the data cannot end the attribute; browsers decode it back.
@@ -87,6 +93,12 @@ def render(request: Request, template: str, *, user: User | None = None, status_
     user = user or getattr(request.state, "user", None)
     locale = request_locale(request, user)
     translations = get_translations(locale)
+    flash = _read_flash(request)
+    if flash is not None:
+        if not context.get("error"):
+            context["error"] = flash["error"]
+        if not context.get("form"):
+            context["form"] = flash["form"]
     base = {
         "request": request,
         "user": user,
@@ -94,5 +106,37 @@ def render(request: Request, template: str, *, user: User | None = None, status_
         "locales": LOCALE_NAMES,
         "_": translations.gettext,
         "ngettext": translations.ngettext,
+        "flash": flash,
     }
-    return templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)
+    response = templates.TemplateResponse(request, template, {**base, **context}, status_code=status_code)
+    if flash is not None:
+        response.delete_cookie(FLASH_COOKIE, path=flash["path"])
+    return response
+
+
+def redirect_after_error(url: str, *, error: str, form: dict[str, Any] | None = None,
+                         shown_at: str | None = None) -> RedirectResponse:
+    """Redirect (303) to `url`, whose page (or the fragment at path `shown_at`) shows `error` once and refills its
+    form from `form`: templates rendered there get them as `error` and `form` unless the view sets those."""
+    path = shown_at or url.split("#", 1)[0].split("?", 1)[0]
+    fields = {str(k)[:100]: str(v)[:FLASH_FIELD_CHARS] for k, v in (form or {}).items() if v is not None}
+    payload = json.dumps({"path": path, "error": error[:FLASH_FIELD_CHARS], "form": fields}, ensure_ascii=False)
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(FLASH_COOKIE, base64.urlsafe_b64encode(payload.encode()).decode(), max_age=120, path=path,
+                        httponly=True, samesite="lax")
+    return response
+
+
+def _read_flash(request: Request) -> dict[str, Any] | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw.encode()))
+    except (ValueError, binascii.Error):
+        return None
+    if not isinstance(data, dict) or data.get("path") != request.url.path:
+        return None
+    form = data.get("form")
+    return {"path": data["path"], "error": str(data.get("error", "")),
+            "form": {str(k): str(v) for k, v in form.items()} if isinstance(form, dict) else {}}
