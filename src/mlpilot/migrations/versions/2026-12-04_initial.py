@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 10:43:58.850706
+Create Date: 2026-12-04 10:51:02.563822
 """
 from __future__ import annotations
 
