@@ -11,15 +11,15 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.axe import blocking_violations
 from tests.e2e.conftest import DemoServer
-from tests.e2e.test_browser import _log_in, browser  # noqa: F401 - the shared Chromium fixture
+from tests.e2e.test_browser import _log_in
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def scan_page(browser: Browser) -> Iterator[Page]:  # noqa: F811 - the fixture's name
+def scan_page(chromium: Browser) -> Iterator[Page]:
     # axe is injected as a script tag: the pages' CSP (script-src 'self') would refuse it.
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    context = chromium.new_context(locale="en-US", viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
