@@ -179,7 +179,7 @@ class BlueprintSpec(Strict):
         if isinstance(self.data.source, ConnectionSource) and self.data.source.connection not in names:
             raise ValueError(f"data.source.connection: {self.data.source.connection!r} is not one of the "
                              f"blueprint's connections ({', '.join(names) or 'none'})")
-        for d, driver in enumerate((self.value_tree.drivers if self.value_tree else [])):
+        for d, driver in enumerate(self.value_tree.drivers if self.value_tree else []):
             for k, kpi in enumerate(driver.kpis):
                 where = f"value_tree.drivers[{d}].kpis[{k}]"
                 if kpi.source == "feed" and not kpi.connection:

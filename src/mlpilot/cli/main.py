@@ -8,6 +8,7 @@ from mlpilot import __version__
 from mlpilot.cli import (
     accounts,
     automl,
+    blueprints,
     data,
     datasets,
     feeder,
@@ -49,6 +50,7 @@ app.add_typer(automl.app, name="automl")
 app.add_typer(usecases.app, name="usecases")
 app.add_typer(labeling.app, name="label")
 app.add_typer(value.app, name="value")
+app.add_typer(blueprints.app, name="blueprints")
 
 
 @app.command()
