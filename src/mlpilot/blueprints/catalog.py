@@ -116,9 +116,12 @@ def store_blueprint(session: Session, *, user: User, spec: BlueprintSpec, origin
 
 def import_document(session: Session, *, user: User, text: str | bytes, replace: bool = False) -> BlueprintEntry:
     """Import a blueprint file (YAML), checked strictly."""
+    from mlpilot.blueprints.instantiate import check_blueprint
+
     require_publisher(user)
-    return store_blueprint(session, user=user, spec=load_yaml(text, where="uploaded file"), origin="imported",
-                           replace=replace)
+    spec = load_yaml(text, where="uploaded file")
+    check_blueprint(session, spec)
+    return store_blueprint(session, user=user, spec=spec, origin="imported", replace=replace)
 
 
 def delete_blueprint(session: Session, *, user: User, name: str) -> None:

@@ -193,7 +193,7 @@ def _smoke_test(runtime: Runtime, service: str, rows: pl.DataFrame) -> None:
     if plane is None or rows.height == 0:
         return
     try:
-        plane.require(service).predict(rows)
+        plane.require(service).model.predict(rows)
     except Exception as exc:  # any failure of the served model fails the instantiation
         raise InvalidInput(f"deployment: the deployed service {service!r} could not answer a test prediction: "
                            f"{exc}") from None
@@ -324,7 +324,10 @@ def _create_all(session: Session, *, runtime: Runtime, user: User, spec: Bluepri
     if spec.plan is not None:
         tasks = plan_templates.create_plan(session, project_id=pid, user=user, key=spec.plan.template,
                                            start_date=dt.date.today() + dt.timedelta(days=spec.plan.start_in_days))
-    nodes = _value_tree(session, spec, pid, user, deployed.name, connection_ids)
+    try:
+        nodes = _value_tree(session, spec, pid, user, deployed.name, connection_ids)
+    except InvalidInput as exc:
+        raise InvalidInput(f"value_tree: {exc.detail}") from None
     session.add(BlueprintInstance(project_id=pid, blueprint=spec.name, version=spec.version,
                                   services=deployed.name, created_by_id=user.id))
     session.flush()
