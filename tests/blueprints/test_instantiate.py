@@ -157,7 +157,6 @@ def test_a_viewer_may_not_publish_import_or_instantiate(shared_client: TestClien
                                                          instantiated: dict[str, dict[str, Any]]) -> None:
     pid = instantiated["duration-regression"]["result"]["project_id"]
     viewer = role_headers(shared_client, pid, "viewer")
-    shared_client.headers["Authorization"] = shared_client.headers["Authorization"]
     publish = shared_client.post(f"/api/v1/projects/{pid}/blueprint", headers=viewer, json={
         "name": "viewer-bp", "title_en": "t", "title_ko": "t", "description_en": "d", "description_ko": "d"})
     assert publish.status_code == 403, publish.text
