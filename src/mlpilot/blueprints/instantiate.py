@@ -10,6 +10,7 @@ written for it are removed: nothing is half-created.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,9 +69,6 @@ class InstantiationResult:
     plan_tasks: int
     value_nodes: int
     connections_to_set_up: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def service_name_for(project_name: str, spec: BlueprintSpec) -> str:
@@ -368,4 +366,4 @@ def _run_instantiate_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, A
                              project_name=str(params["project_name"]),
                              time_budget_s=float(budget) if budget is not None else None,
                              progress=lambda fraction, message: ctx.progress(fraction, message, force=True))
-        return result.as_dict()
+        return dataclasses.asdict(result)
