@@ -36,18 +36,18 @@ def list_blueprints(session: DbSession, q: Annotated[str | None, Query(max_lengt
     return [BlueprintSummary.of(e, locale) for e in found]
 
 
-@router.get("/blueprints/{name}", response_model=BlueprintDetail, dependencies=[access.SignedIn])
-def get_blueprint(name: Name, session: DbSession, locale: Locale = "en") -> BlueprintDetail:
-    entry = service.get_blueprint(session, name=name)
+@router.get("/blueprints/{blueprint}", response_model=BlueprintDetail, dependencies=[access.SignedIn])
+def get_blueprint(blueprint: Name, session: DbSession, locale: Locale = "en") -> BlueprintDetail:
+    entry = service.get_blueprint(session, name=blueprint)
     return BlueprintDetail(**BlueprintSummary.of(entry, locale).model_dump(),
-                           document=service.export_document(session, name=name))
+                           document=service.export_document(session, name=blueprint))
 
 
-@router.get("/blueprints/{name}/export", dependencies=[access.SignedIn])
-def export_blueprint(name: Name, session: DbSession) -> Response:
-    text = service.export_document(session, name=name)
-    return Response(text, media_type="application/yaml",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.yaml"'})
+@router.get("/blueprints/{blueprint}/export", dependencies=[access.SignedIn])
+def export_blueprint(blueprint: Name, session: DbSession) -> Response:
+    entry = service.get_blueprint(session, name=blueprint)
+    return Response(service.export_document(session, name=entry.name), media_type="application/yaml",
+                    headers={"Content-Disposition": f'attachment; filename="{entry.name}.yaml"'})
 
 
 async def read_upload(file: UploadFile) -> bytes:
@@ -66,19 +66,19 @@ async def import_blueprint(file: UploadFile, session: DbSession, user: CurrentUs
     return BlueprintSummary.of(entry)
 
 
-@router.delete("/blueprints/{name}", status_code=204, dependencies=[access.MemberRole])
-def delete_blueprint(name: Name, session: DbSession, user: CurrentUser) -> Response:
-    service.delete_blueprint(session, user=user, name=name)
+@router.delete("/blueprints/{blueprint}", status_code=204, dependencies=[access.MemberRole])
+def delete_blueprint(blueprint: Name, session: DbSession, user: CurrentUser) -> Response:
+    service.delete_blueprint(session, user=user, name=blueprint)
     return Response(status_code=204)
 
 
-@router.post("/blueprints/{name}/instantiate", response_model=InstantiateStarted, status_code=202,
+@router.post("/blueprints/{blueprint}/instantiate", response_model=InstantiateStarted, status_code=202,
              dependencies=[access.MemberRole])
-def instantiate_blueprint(name: Name, body: InstantiateRequest, session: DbSession, user: CurrentUser,
+def instantiate_blueprint(blueprint: Name, body: InstantiateRequest, session: DbSession, user: CurrentUser,
                           runtime: RuntimeDep) -> InstantiateStarted:
-    job = service.start_instantiation(session, runtime=runtime, user=user, name=name,
+    job = service.start_instantiation(session, runtime=runtime, user=user, name=blueprint,
                                       project_name=body.project_name, time_budget_s=body.time_budget_s)
-    return InstantiateStarted(job_id=job.id, blueprint=name, project_name=body.project_name.strip())
+    return InstantiateStarted(job_id=job.id, blueprint=blueprint, project_name=body.project_name.strip())
 
 
 @router.post("/projects/{project_id}/blueprint", response_model=BlueprintSummary, status_code=201,

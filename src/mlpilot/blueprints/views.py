@@ -62,14 +62,14 @@ def marketplace(request: Request, session: DbSession, user: PageUser, q: str = Q
                   notice=notice)
 
 
-@router.post("/blueprints/{name}/instantiate", dependencies=[access.MemberRole])
-def instantiate_page(name: str, session: DbSession, user: PageUser, runtime: RuntimeDep,
+@router.post("/blueprints/{blueprint}/instantiate", dependencies=[access.MemberRole])
+def instantiate_page(blueprint: str, session: DbSession, user: PageUser, runtime: RuntimeDep,
                      project_name: Annotated[str, Form(max_length=200)] = "") -> Response:
     try:
-        started = service.start_instantiation(session, runtime=runtime, user=user, name=name[:100],
+        started = service.start_instantiation(session, runtime=runtime, user=user, name=blueprint[:100],
                                               project_name=project_name)
     except MlpilotError as exc:
-        return RedirectResponse(f"/blueprints?error={quote(exc.detail[:900])}#bp-{quote(name[:100])}",
+        return RedirectResponse(f"/blueprints?error={quote(exc.detail[:900])}#bp-{quote(blueprint[:100])}",
                                 status_code=303)
     return RedirectResponse(f"/blueprints?job={started.id}", status_code=303)
 
