@@ -74,7 +74,7 @@ def main() -> None:
 
     spec = builtin_blueprints()[args.blueprint]
     budget = args.budget or spec.training.time_budget_s
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         settings = Settings(data_dir=Path(tmp) / "data", database_url=f"sqlite:///{tmp}/meta.db",
                             bootstrap_token=TOKEN, admin_password="bench-password-123")
         app = create_app(settings)

@@ -14,7 +14,7 @@ from mlpilot.accounts.models import Role, User
 from mlpilot.blueprints.models import Blueprint, BlueprintInstance
 from mlpilot.blueprints.spec import BlueprintSpec, dump_yaml, load_yaml
 from mlpilot.core.db import unit_of_work, utcnow
-from mlpilot.core.errors import Conflict, InvalidInput, NotFound
+from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 ORIGINS = ("builtin", "published", "imported")
@@ -125,7 +125,7 @@ def import_document(session: Session, *, user: User, text: str | bytes, replace:
 
 
 def delete_blueprint(session: Session, *, user: User, name: str) -> None:
-    """Remove a published or imported blueprint (built-ins stay)."""
+    """Remove a published or imported blueprint (built-ins stay); its author or an admin may."""
     require_publisher(user)
     if name in builtin_blueprints():
         raise InvalidInput(f"{name!r} is built in and cannot be deleted.")
@@ -133,6 +133,9 @@ def delete_blueprint(session: Session, *, user: User, name: str) -> None:
         row = session.scalar(select(Blueprint).where(Blueprint.name == name[:100]))
         if row is None:
             raise NotFound(f"No blueprint named {name[:100]!r}.")
+        if row.created_by_id != user.id and user.role != Role.admin:
+            raise PermissionDenied(f"Blueprint {name!r} was stored by another user; only they or an admin may "
+                                   "delete it.")
         session.delete(row)
 
 
