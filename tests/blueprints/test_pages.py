@@ -68,3 +68,22 @@ def test_import_by_upload_and_bad_files(shared_client: TestClient) -> None:
                               json={"project_name": ""}).status_code == 422
     listed = shared_client.get("/api/v1/blueprints", params={"q": "failure", "locale": "ko"}).json()
     assert [b["name"] for b in listed] == ["equipment-failure-binary"] and listed[0]["title"] == "7일 내 설비 고장 예측"
+
+
+def test_a_go_screening_offers_the_use_cases_blueprint(shared_client: TestClient) -> None:
+    pid = shared_client.post("/api/v1/projects", json={"name": "Screened churn",
+                                                       "usecase_key": "churn-prediction"}).json()["id"]
+    answers = {key: {"answer": "yes", "note": ""} for key in (
+        "important", "real_problem", "unused_data", "needs_ml", "single_unit", "operable")}
+    screened = shared_client.post(f"/api/v1/projects/{pid}/screenings", json={"answers": answers})
+    assert screened.status_code == 201, screened.text
+    login(shared_client)
+    try:
+        section = shared_client.get(f"/projects/{pid}/_section/screening")
+        assert 'data-testid="go-blueprint"' in section.text
+        assert 'action="/blueprints/churn-binary/instantiate"' in section.text
+        started = shared_client.post("/blueprints/churn-binary/instantiate", data={"project_name": ""},
+                                     follow_redirects=False)
+        assert started.status_code == 303 and "error=" in started.headers["location"]
+    finally:
+        shared_client.cookies.clear()
