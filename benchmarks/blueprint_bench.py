@@ -121,6 +121,9 @@ def main() -> None:
                 result = by_blueprint(i)
                 mlpilot_times.append(time.perf_counter() - started)
             mlpilot_s, peer_s = min(mlpilot_times), min(peer_times)
+            # Let the background profiling jobs finish before the app and its folder go away.
+            while any(j["state"] in ("queued", "running") for j in client.get("/api/v1/jobs").json()):
+                time.sleep(0.2)
 
     cores = os.cpu_count()
     line = {"blueprint": args.blueprint, "training_budget_s": budget, "cores": cores,
