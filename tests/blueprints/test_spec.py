@@ -74,6 +74,12 @@ def test_bad_values_and_yaml() -> None:
         load_yaml("name: [unclosed")
     with pytest.raises(InvalidInput, match="a blueprint is a YAML mapping"):
         load_yaml("- a\n- b\n")
+    with pytest.raises(InvalidInput, match="aliases"):
+        load_yaml("a: &x [1, 2]\nb: [*x, *x]\n")
+    with pytest.raises(InvalidInput, match="nested too deeply|not valid YAML"):
+        load_yaml("[" * 100_000)
+    with pytest.raises(InvalidInput, match="not valid YAML"):
+        load_yaml(b"name: \xff\xfe")
     with pytest.raises(InvalidInput, match="larger than"):
         load_yaml("x" * (600 * 1024))
 

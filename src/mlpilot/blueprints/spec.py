@@ -235,11 +235,18 @@ def load_yaml(text: str | bytes, *, where: str = "blueprint") -> BlueprintSpec:
     if len(text) > MAX_FILE_BYTES:
         raise InvalidInput(f"{where}: the file is larger than {MAX_FILE_BYTES // 1024} KiB.")
     try:
+        # Aliases are refused: a few lines of them can expand into an enormous document (a "billion laughs").
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise InvalidInput(f"{where}: YAML aliases (*name) are not allowed in a blueprint; write the "
+                                   "values out.")
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise InvalidInput(f"{where}: not valid YAML{at}: {getattr(exc, 'problem', None) or exc}.") from None
+    except RecursionError:
+        raise InvalidInput(f"{where}: the YAML is nested too deeply.") from None
     return parse_blueprint(data, where=where)
 
 
