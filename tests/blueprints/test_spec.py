@@ -76,8 +76,10 @@ def test_bad_values_and_yaml() -> None:
         load_yaml("- a\n- b\n")
     with pytest.raises(InvalidInput, match="aliases"):
         load_yaml("a: &x [1, 2]\nb: [*x, *x]\n")
-    with pytest.raises(InvalidInput, match="nested too deeply|not valid YAML"):
+    with pytest.raises(InvalidInput, match="nested too deeply"):
         load_yaml("[" * 100_000)
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        load_yaml("- " * 5_000 + "x")
     with pytest.raises(InvalidInput, match="not valid YAML"):
         load_yaml(b"name: \xff\xfe")
     with pytest.raises(InvalidInput, match="larger than"):

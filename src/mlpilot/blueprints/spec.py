@@ -230,10 +230,27 @@ def parse_blueprint(data: object, *, where: str = "blueprint") -> BlueprintSpec:
         raise InvalidInput(f"{where}: " + "; ".join(problems)) from None
 
 
+MAX_FLOW_DEPTH = 64
+
+
+def _flow_depth(text: str) -> int:
+    """How deep [ and { nest (quotes ignored: an over-estimate). PyYAML's scanner is quadratic in this depth."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def load_yaml(text: str | bytes, *, where: str = "blueprint") -> BlueprintSpec:
     """Parse a blueprint file (YAML, at most 512 KiB)."""
     if len(text) > MAX_FILE_BYTES:
         raise InvalidInput(f"{where}: the file is larger than {MAX_FILE_BYTES // 1024} KiB.")
+    if _flow_depth(text if isinstance(text, str) else text.decode("utf-8", "replace")) > MAX_FLOW_DEPTH:
+        raise InvalidInput(f"{where}: the YAML is nested too deeply (more than {MAX_FLOW_DEPTH} levels of [ or {{).")
     try:
         # Aliases are refused: a few lines of them can expand into an enormous document (a "billion laughs").
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
