@@ -11,12 +11,11 @@ from starlette.concurrency import run_in_threadpool
 
 from mlpilot.accounts.models import ROLE_RANK, Role, User
 from mlpilot.blueprints import service
-from mlpilot.blueprints.routes import read_upload
 from mlpilot.blueprints.schemas import BlueprintSummary
-from mlpilot.blueprints.spec import TASKS
+from mlpilot.blueprints.spec import MAX_FILE_BYTES, TASKS
 from mlpilot.core import jobs
 from mlpilot.core.deps import DbSession, RuntimeDep
-from mlpilot.core.errors import MlpilotError
+from mlpilot.core.errors import MlpilotError, PayloadTooLarge
 from mlpilot.projects import service as projects_service
 from mlpilot.web import access
 from mlpilot.web.pages import PageUser, render, request_locale
@@ -77,7 +76,9 @@ def instantiate_page(blueprint: str, session: DbSession, user: PageUser, runtime
 @router.post("/blueprints/import", dependencies=[access.MemberRole])
 async def import_page(session: DbSession, user: PageUser, file: UploadFile) -> Response:
     try:
-        data = await read_upload(file)
+        data = await file.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise PayloadTooLarge(f"file: a blueprint file is at most {MAX_FILE_BYTES // 1024} KiB.")
         entry = await run_in_threadpool(service.import_document, session, user=user, text=data)
     except MlpilotError as exc:
         return RedirectResponse(f"/blueprints?error={quote(exc.detail[:900])}", status_code=303)
