@@ -66,6 +66,9 @@ def test_import_by_upload_and_bad_files(shared_client: TestClient) -> None:
     assert shared_client.get("/api/v1/blueprints/nope").status_code == 404
     assert shared_client.post("/api/v1/blueprints/churn-binary/instantiate",
                               json={"project_name": ""}).status_code == 422
+    assert shared_client.delete("/api/v1/blueprints/churn-binary").status_code == 422
+    assert shared_client.delete("/api/v1/blueprints/uploaded-churn").status_code == 204
+    assert shared_client.get("/api/v1/blueprints/uploaded-churn").status_code == 404
     listed = shared_client.get("/api/v1/blueprints", params={"q": "failure", "locale": "ko"}).json()
     assert [b["name"] for b in listed] == ["equipment-failure-binary"] and listed[0]["title"] == "7일 내 설비 고장 예측"
 

@@ -103,3 +103,14 @@ def test_installation_checks_name_the_field(session: Session) -> None:
     assert "recipe.steps:" in checked(churn(recipe={"name": "r", "steps": [{"op": "explode"}]}))
     assert "usecases[0]: no use case 'nope'" in checked(churn(usecases=["nope"]))
     check_blueprint(session, builtin_blueprints()["churn-binary"])
+
+
+def test_builtins_and_the_use_case_catalog_point_at_each_other() -> None:
+    from mlpilot.usecases import catalog
+
+    for spec in builtin_blueprints().values():
+        for key in spec.usecases:
+            usecase = catalog.find_usecase(key)
+            assert usecase is not None and usecase.blueprint == spec.name, (spec.name, key)
+    linked = {u.blueprint for u in catalog.list_usecases()}
+    assert set(builtin_blueprints()) <= linked
