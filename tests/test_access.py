@@ -32,8 +32,8 @@ OWNED_BY_CALLER = {"/api/v1/tokens/{token_id}": "token_id", "/api/v1/users/{user
                    "/account/tokens/{token_id}/revoke": "token_id"}
 # Admin-only routes: a unit cost may be set for a service before it exists.
 ADMIN_ONLY_PARAMS = {"subscription_id", "delivery_id", "service_name", "user_id"}
-# Ids of things every signed-in user may read: the use-case catalog.
-CATALOG_PARAMS = {"key"}
+# Ids of things every signed-in user may read: the use-case catalog and the blueprint marketplace.
+CATALOG_PARAMS = {"key", "blueprint"}
 
 
 def _rules(dependant: Any) -> Iterator[str]:

@@ -8,6 +8,7 @@ from mlpilot import __version__
 from mlpilot.cli import (
     accounts,
     automl,
+    blueprints,
     comms,  # noqa: F401 - registers `mlpilot pmo digest|meetings|deliverables`
     data,
     datasets,
@@ -54,6 +55,7 @@ app.add_typer(usecases.app, name="usecases")
 app.add_typer(labeling.app, name="label")
 app.add_typer(value.app, name="value")
 app.add_typer(team.app, name="team")
+app.add_typer(blueprints.app, name="blueprints")
 
 
 @app.command()

@@ -9,6 +9,8 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from mlpilot.accounts.models import ROLE_RANK, Role, User
+from mlpilot.blueprints import service as blueprints_service
+from mlpilot.blueprints.spec import BlueprintSpec
 from mlpilot.core.deps import DbSession, RuntimeDep
 from mlpilot.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from mlpilot.core.i18n import get_translations
@@ -55,6 +57,17 @@ def matrix_chart(points: list[service.MatrixPoint], *, value_label: str = "value
                                    "y": {**axis, "title": {"display": True, "text": value_label}}}}}
 
 
+def _go_blueprint(session: DbSession, decision: str | None, candidate: catalog.UseCase | None,
+                  can_write: bool) -> BlueprintSpec | None:
+    """The blueprint a "go" can instantiate: the screened use case's, when this installation has it."""
+    if decision != "go" or candidate is None or not candidate.blueprint or not can_write:
+        return None
+    try:
+        return blueprints_service.get_blueprint(session, name=candidate.blueprint).spec
+    except NotFound:
+        return None
+
+
 def _screening_fragment(request: Request, session: DbSession, user: User, project_id: int, *,
                         error: str | None = None, draft: dict[str, Any] | None = None) -> HTMLResponse:
     project = projects_service.check_project_access(session, project_id=project_id, user=user)
@@ -67,11 +80,13 @@ def _screening_fragment(request: Request, session: DbSession, user: User, projec
     gettext = get_translations(locale).gettext
     points = service.priority_matrix(session, project_id=project_id, locale=locale)
     versions = datasets_service.list_project_versions(session, project_id=project_id)
+    candidate = service.find_usecase(key=current.usecase_key if current else project.usecase_key)
     return render(request, "usecases/_screening.html", user=user, p=project, current=current, history=history,
                   questions=QUESTIONS, answers=answers, answer_values=list(ANSWER_SCORES), go_threshold=GO_THRESHOLD,
                   max_score=MAX_SCORE, blocking=BLOCKING_QUESTIONS, can_write=can_write, error=error,
                   usecases=catalog.list_usecases(), versions=versions, draft=draft,
-                  candidate=service.find_usecase(key=current.usecase_key if current else project.usecase_key),
+                  candidate=candidate,
+                  go_blueprint=_go_blueprint(session, current.decision if current else None, candidate, can_write),
                   points=points, chart=matrix_chart(points, value_label=gettext("Value"),
                                                     feasibility_label=gettext("Feasibility")) if points else None,
                   blocked=projects_service.build_blocked(project), is_admin=user.role == Role.admin,

@@ -1,0 +1,1 @@
+"""Blueprints (reference architectures): publish, browse, instantiate, export and import."""
