@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 10:51:02.563822
+Create Date: 2026-12-04 10:56:55.844264
 """
 from __future__ import annotations
 
@@ -265,6 +265,42 @@ def upgrade() -> None:
     with op.batch_alter_table('baselines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_baselines_project_id'), ['project_id'], unique=False)
 
+    op.create_table('blueprint_instances',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('blueprint', sa.String(length=63), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('services', sa.String(length=500), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_blueprint_instances_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_blueprint_instances_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_blueprint_instances'))
+    )
+    with op.batch_alter_table('blueprint_instances', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_blueprint_instances_blueprint'), ['blueprint'], unique=False)
+        batch_op.create_index(batch_op.f('ix_blueprint_instances_project_id'), ['project_id'], unique=False)
+
+    op.create_table('blueprints',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=63), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('schema_version', sa.Integer(), nullable=False),
+    sa.Column('title_en', sa.String(length=300), nullable=False),
+    sa.Column('title_ko', sa.String(length=300), nullable=False),
+    sa.Column('industry', sa.String(length=60), nullable=False),
+    sa.Column('task', sa.String(length=20), nullable=False),
+    sa.Column('origin', sa.String(length=20), nullable=False),
+    sa.Column('document', sa.Text(), nullable=False),
+    sa.Column('source_project_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_blueprints_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['source_project_id'], ['projects.id'], name=op.f('fk_blueprints_source_project_id_projects'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_blueprints')),
+    sa.UniqueConstraint('name', name=op.f('uq_blueprints_name'))
+    )
     op.create_table('comms_client_requests',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -1447,6 +1483,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_comms_client_requests_project_id'))
 
     op.drop_table('comms_client_requests')
+    op.drop_table('blueprints')
+    with op.batch_alter_table('blueprint_instances', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_blueprint_instances_project_id'))
+        batch_op.drop_index(batch_op.f('ix_blueprint_instances_blueprint'))
+
+    op.drop_table('blueprint_instances')
     with op.batch_alter_table('baselines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_baselines_project_id'))
 
