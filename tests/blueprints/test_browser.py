@@ -7,12 +7,11 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ADMIN_PASSWORD
-from tests.serving.test_browser import page  # noqa: F401 (the Chromium page fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)]
 
 
-def test_instantiate_from_the_korean_marketplace(page: Page, client: TestClient,  # noqa: F811
+def test_instantiate_from_the_korean_marketplace(page: Page, client: TestClient,
                                                  live_server_url: str) -> None:
     page.goto(f"{live_server_url}/login?next=/blueprints")
     page.fill("input[name=username]", "admin")
