@@ -66,6 +66,57 @@ def _multipliers(rng: np.random.Generator, table: np.ndarray, shape: tuple[int, 
     return values
 
 
+def _random_picks(rng: np.random.Generator, shape: tuple[int, int], raw: bool) -> np.ndarray:
+    """The 16-bit picks of `_multipliers`, read straight from the bit generator when the byte count is a multiple
+    of 8: `Generator.bytes` is that same little-endian stream of 64-bit words, without its two copies."""
+    count = 2 * shape[0] * shape[1]
+    if raw:
+        return rng.bit_generator.random_raw(count // 8).view(np.uint16).reshape(shape)
+    return np.frombuffer(rng.bytes(count), dtype=np.uint16).reshape(shape)
+
+
+def simulate(lv: engine.Levels, rng: np.random.Generator, table: np.ndarray, *, draws: int, base: np.ndarray,
+             planned: np.ndarray, earliest: np.ndarray, remaining: np.ndarray, started: np.ndarray, now: float,
+             groups: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Finish day of the project and of each group of tasks in every draw (the Monte Carlo itself).
+
+    Draws are taken in chunks of at most CHUNK_CELLS cells; the random picks of a chunk are a (remaining tasks ×
+    draws) block, in task order, so the figures for a seed do not depend on how the forward pass is laid out.
+    """
+    n = base.shape[0]
+    plan = engine.sweep_plan(lv)
+    rows = plan.row
+    earliest_rows = earliest.astype(np.float32)[plan.order]
+    fixed = np.flatnonzero(np.isin(np.arange(n), remaining, invert=True))
+    fixed_rows, fixed_days = rows[fixed], base.astype(np.float32)[fixed]
+    remaining_rows = rows[remaining]
+    planned_rem = planned[remaining, None]
+    in_flight = remaining[started[remaining]]
+    in_flight_rows = rows[in_flight]
+    floor = (now + 1 - earliest[in_flight])[:, None].astype(np.float32)
+    group_rows = [rows[m] for m in groups]
+    project_finish = np.empty(draws, dtype=np.float32)
+    milestone_finish = np.empty((len(groups), draws), dtype=np.float32)
+    chunk = max(MIN_CHUNK, CHUNK_CELLS // max(1, n))
+    raw = True
+    for lo in range(0, draws, chunk):
+        width = min(chunk, draws - lo)
+        duration = np.empty((n, width), dtype=np.float32)
+        duration[fixed_rows] = fixed_days[:, None]
+        if remaining.size:
+            raw = raw and (2 * remaining.size * width) % 8 == 0
+            picks = _random_picks(rng, (remaining.size, width), raw)
+            duration[remaining_rows] = planned_rem * table[picks]
+            # A started task still open today lasts at least until tomorrow.
+            duration[in_flight_rows] = np.maximum(duration[in_flight_rows], floor)
+        finish = engine.sweep(plan, duration, earliest_rows)
+        project_finish[lo:lo + width] = finish.max(axis=0)
+        for g, members in enumerate(group_rows):
+            if members.size:
+                milestone_finish[g, lo:lo + width] = finish[members].max(axis=0)
+    return project_finish, milestone_finish
+
+
 def forecast(session: Session, *, project_id: int, today: dt.date | None = None, draws: int = DRAWS,
              seed: int | None = None) -> ForecastRead:
     """Return the P50/P85 finish dates of the project and its milestones, and the finish-date histogram.
@@ -100,22 +151,9 @@ def forecast(session: Session, *, project_id: int, today: dt.date | None = None,
     groups = [(m, np.array([i for i, t in enumerate(tasks) if t.milestone_id == m.id], dtype=np.int64))
               for m in milestones]
     rng = np.random.default_rng(project_id if seed is None else seed)
-    project_finish = np.empty(draws, dtype=np.float32)
-    milestone_finish = np.empty((len(groups), draws), dtype=np.float32)
-    chunk = max(MIN_CHUNK, CHUNK_CELLS // max(1, len(tasks)))
-    for lo in range(0, draws, chunk):
-        width = min(chunk, draws - lo)
-        duration = np.repeat(graph.duration.astype(np.float32)[:, None], width, axis=1)
-        if remaining.size:
-            duration[remaining] = planned[remaining, None] * _multipliers(rng, table, (remaining.size, width))
-            in_flight = remaining[started[remaining]]
-            # A started task still open today lasts at least until tomorrow.
-            duration[in_flight] = np.maximum(duration[in_flight], (now + 1 - earliest[in_flight])[:, None])
-        _start, finish = engine.forward(lv, duration, earliest)
-        project_finish[lo:lo + width] = finish.max(axis=0)
-        for g, (_m, members) in enumerate(groups):
-            if members.size:
-                milestone_finish[g, lo:lo + width] = finish[members].max(axis=0)
+    project_finish, milestone_finish = simulate(lv, rng, table, draws=draws, base=graph.duration, planned=planned,
+                                                earliest=earliest, remaining=remaining, started=started, now=now,
+                                                groups=[members for _m, members in groups])
 
     def point(kind: str, ident: int | None, name: str, due: dt.date | None, values: np.ndarray) -> ForecastPoint:
         p50, p85 = np.percentile(values, [50, 85])
