@@ -9,15 +9,19 @@ MIN_HISTORY finished tasks there is no pace to measure, so a stated prior is use
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from statistics import NormalDist
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from mlpilot.pmo import engine
-from mlpilot.pmo.models import Milestone, TaskStatus
+from mlpilot.core.db import unit_of_work, utcnow
+from mlpilot.pmo import engine, revisions
+from mlpilot.pmo.models import ForecastSnapshot, Milestone, TaskStatus
 from mlpilot.pmo.scheduling import actual_days, load_graph, planned_days, scheduling_levels
 from mlpilot.pmo.schemas import ForecastPoint, ForecastRead
 from mlpilot.projects import service as projects_service
@@ -36,6 +40,11 @@ MIN_HISTORY = 3
 PRIOR_MEDIAN = 1.2
 PRIOR_SIGMA = 0.35
 HISTOGRAM_BINS = 40
+# Forecasts kept in memory, keyed on (project, plan revision token, day, draws, seed): the plan page and the
+# API read them back instead of rerunning 10,000 draws on every render.
+CACHE_SIZE = 512
+_CACHE: OrderedDict[tuple[object, ...], ForecastRead] = OrderedDict()
+_LOCK = threading.Lock()
 
 
 LEVELS = 65_536
@@ -121,11 +130,53 @@ def forecast(session: Session, *, project_id: int, today: dt.date | None = None,
              seed: int | None = None) -> ForecastRead:
     """Return the P50/P85 finish dates of the project and its milestones, and the finish-date histogram.
 
-    Computed on read: it always reflects the tasks as they are now. The random seed is the project id (unless
-    given), so reading twice without a change gives the same figures.
+    It always reflects the tasks as they are now: results are cached per (project, plan revision, day), and the
+    revision moves with every change to the tasks, dependencies or milestones (pmo.revisions). The random seed
+    is the project id (unless given), so reading twice without a change gives the same figures anyway. Each
+    default forecast also refreshes the project's stored snapshot, which the portfolio reads.
     """
     projects_service.get_project(session, project_id=project_id)
     today = today or dt.date.today()
+    revision = revisions.revision(session, project_id)
+    # Revision 0: the plan was never written through a session (nothing to key on safely).
+    cacheable = revision != 0 and not revisions.changed_here(session, project_id)
+    key = (project_id, revision, today, draws, seed)
+    with _LOCK:
+        hit = _CACHE.get(key) if cacheable else None
+        if hit is not None:
+            _CACHE.move_to_end(key)
+    if hit is not None:
+        return hit.model_copy(deep=True)
+    result = _compute(session, project_id=project_id, today=today, draws=draws, seed=seed)
+    if cacheable:
+        with _LOCK:
+            _CACHE[key] = result.model_copy(deep=True)
+            while len(_CACHE) > CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        if draws == DRAWS and seed is None:
+            _store_snapshot(session, result, revision)
+    return result
+
+
+def _store_snapshot(session: Session, result: ForecastRead, revision: int) -> None:
+    values = {"revision": revision, "as_of": result.as_of, "due_date": result.project.due_date,
+              "p50": result.project.p50, "p85": result.project.p85,
+              "late_probability": result.project.late_probability, "remaining_tasks": result.remaining_tasks,
+              "computed_at": utcnow()}
+    table = ForecastSnapshot.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(project_id=result.project_id, **values)
+    with unit_of_work(session):
+        session.execute(stmt.on_conflict_do_update(index_elements=["project_id"], set_=values))
+
+
+def snapshots(session: Session, project_ids: list[int]) -> dict[int, ForecastSnapshot]:
+    """The stored forecast of each project that has one."""
+    rows = session.scalars(select(ForecastSnapshot).where(ForecastSnapshot.project_id.in_(project_ids)))
+    return {row.project_id: row for row in rows}
+
+
+def _compute(session: Session, *, project_id: int, today: dt.date, draws: int, seed: int | None) -> ForecastRead:
     graph = load_graph(session, project_id=project_id)
     milestones = list(session.scalars(select(Milestone).where(Milestone.project_id == project_id)
                                       .order_by(Milestone.position, Milestone.due_date, Milestone.id)))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 08:07:51.275757
+Create Date: 2026-12-04 10:22:41.487212
 """
 from __future__ import annotations
 
@@ -344,6 +344,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_feeder_pipelines_next_run_at'), ['next_run_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_feeder_pipelines_project_id'), ['project_id'], unique=False)
 
+    op.create_table('forecast_snapshots',
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('due_date', sa.Date(), nullable=True),
+    sa.Column('p50', sa.Date(), nullable=True),
+    sa.Column('p85', sa.Date(), nullable=True),
+    sa.Column('late_probability', sa.Float(), nullable=True),
+    sa.Column('remaining_tasks', sa.Integer(), nullable=False),
+    sa.Column('computed_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_forecast_snapshots_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_forecast_snapshots'))
+    )
     op.create_table('milestones',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -361,6 +374,12 @@ def upgrade() -> None:
     with op.batch_alter_table('milestones', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_milestones_project_id'), ['project_id'], unique=False)
 
+    op.create_table('plan_revisions',
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_plan_revisions_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_plan_revisions'))
+    )
     op.create_table('plan_windows',
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('start_date', sa.Date(), nullable=False),
@@ -1172,10 +1191,12 @@ def downgrade() -> None:
 
     op.drop_table('project_build_gate_changes')
     op.drop_table('plan_windows')
+    op.drop_table('plan_revisions')
     with op.batch_alter_table('milestones', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_milestones_project_id'))
 
     op.drop_table('milestones')
+    op.drop_table('forecast_snapshots')
     with op.batch_alter_table('feeder_pipelines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feeder_pipelines_project_id'))
         batch_op.drop_index(batch_op.f('ix_feeder_pipelines_next_run_at'))
