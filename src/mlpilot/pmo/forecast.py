@@ -172,7 +172,9 @@ def _store_snapshot(session: Session, result: ForecastRead, revision: int) -> No
 
 def snapshots(session: Session, project_ids: list[int]) -> dict[int, ForecastSnapshot]:
     """The stored forecast of each project that has one."""
-    rows = session.scalars(select(ForecastSnapshot).where(ForecastSnapshot.project_id.in_(project_ids)))
+    # populate_existing: the snapshot is upserted with Core, so rows already in the session may hold old values.
+    rows = session.scalars(select(ForecastSnapshot).where(ForecastSnapshot.project_id.in_(project_ids))
+                           .execution_options(populate_existing=True))
     return {row.project_id: row for row in rows}
 
 

@@ -54,9 +54,9 @@ def bump(connection: Connection, project_ids: set[int] | None) -> None:
     """
     token = secrets.randbits(31) | 1
     table = PlanRevision.__table__
-    stmt = update(table).values(revision=token)
+    stmt = update(PlanRevision).values(revision=token)
     if project_ids is not None:
-        stmt = stmt.where(table.c.project_id.in_(project_ids))
+        stmt = stmt.where(PlanRevision.project_id.in_(project_ids))
     connection.execute(stmt)
     projects = select(Project.id).where(Project.id.not_in(select(table.c.project_id)))
     if project_ids is not None:
@@ -76,15 +76,15 @@ def _mark(session: Session, project_ids: set[int] | None) -> None:
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context: Any) -> None:
     # After the flush foreign keys are set (a task added with its new project has its project_id now).
-    ids: set[int] | None = set()
+    ids: set[int] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, WATCHED):
             pid = obj.__dict__.get("project_id")  # no lazy load: a deleted row may be expired
             if pid is None:
-                ids = None
-                break
+                _mark(session, None)
+                return
             ids.add(pid)
-    if ids is None or ids:
+    if ids:
         _mark(session, ids)
 
 
@@ -101,7 +101,7 @@ def _bulk(state: ORMExecuteState) -> None:
 def _statement_projects(state: ORMExecuteState) -> set[int] | None:
     """The projects a bulk statement touches, when its parameters or WHERE clause name them; None if unknown."""
     params = state.parameters
-    rows = params if isinstance(params, list) else [params] if params else []
+    rows: list[Any] = list(params) if isinstance(params, list | tuple) else [params] if params else []
     if state.is_insert:
         found = {row.get("project_id") for row in rows}
         return None if not rows or None in found else {int(pid) for pid in found if pid is not None}

@@ -148,7 +148,8 @@ def delete_milestone(session: Session, *, project_id: int, milestone_id: int, us
     with unit_of_work(session):
         projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
         milestone = get_milestone(session, project_id=project_id, milestone_id=milestone_id)
-        session.execute(update(Task).where(Task.project_id == project_id, Task.milestone_id == milestone.id).values(milestone_id=None))
+        session.execute(update(Task).where(Task.project_id == project_id, Task.milestone_id == milestone.id)
+                        .values(milestone_id=None))
         session.delete(milestone)
 
 
