@@ -4,7 +4,7 @@ Signals (docs/pmo.md, "Portfolio"):
 - schedule: the stored forecast of the project's finish (pmo.forecast snapshot) against its due date — red when
   the median (P50) is past the due date, amber when P85 is, green otherwise;
 - risk: open (not closed) risks by severity (score = probability × impact) — red with any high (≥ 15), amber
-  with any medium (8-14), green otherwise;
+  with any medium (8-14), green otherwise (no data when the register is empty);
 - model: the best finished run on the project's target metric (risk plan) — red when it misses the target by 10 %
   or more, amber when it misses it by less or no run measured it yet, green when it is reached;
 - services: the last hour of each of the project's services against the plan's objectives — red when the error
@@ -74,12 +74,14 @@ def schedule_signal(due: dt.date | None, p50: dt.date | None, p85: dt.date | Non
                    f"정상: P85 {p85.isoformat()}이(가) 마감일 {due.isoformat()} 이내입니다.{stale_ko}")
 
 
-def risk_signal(scores: list[int], top: str | None) -> Signal:
+def risk_signal(scores: list[int], top: str | None, recorded: bool = True) -> Signal:
     high = sum(s >= HIGH for s in scores)
     medium = sum(MEDIUM <= s < HIGH for s in scores)
     low = len(scores) - high - medium
     counts = f"{high} high, {medium} medium, {low} low open risk(s)"
     counts_ko = f"미해결 위험 높음 {high} · 중간 {medium} · 낮음 {low}"
+    if not scores and not recorded:
+        return _signal(Health.none, "No risks recorded yet.", "기록된 위험이 아직 없습니다.")
     if not scores:
         return _signal(Health.green, "No open risks.", "미해결 위험이 없습니다.")
     suffix, suffix_ko = (f"; top: {top}", f"; 최고: {top}") if top else ("", "")
@@ -171,7 +173,9 @@ def portfolio(session: Session, *, user: User, health: str | None = None, owner:
         projects = [p for p in projects if p.stage == stage]
     if client:
         projects = [p for p in projects if client.casefold() in p.client.casefold()]
-    owners = dict(session.execute(select(User.id, User.username)).tuples()) if projects else {}
+    creators = {p.created_by_id for p in projects if p.created_by_id is not None}
+    owners = {uid: name for uid, name in session.execute(select(User.id, User.username)
+                                                         .where(User.id.in_(creators)))} if creators else {}
     if owner:
         projects = [p for p in projects if owners.get(p.created_by_id or 0, "").casefold() == owner.casefold()]
     ids = [p.id for p in projects]
@@ -190,6 +194,8 @@ def portfolio(session: Session, *, user: User, health: str | None = None, owner:
                                                                   Risk.status != RiskStatus.closed)
             .order_by(Risk.score.desc(), Risk.id)) if ids else []:
         open_risks.setdefault(pid, []).append((score, title))
+    recorded = set(session.scalars(select(Risk.project_id).where(Risk.project_id.in_(ids)).distinct())) \
+        if ids else set()
     plans = {p.project_id: p for p in session.scalars(select(RiskPlan).where(RiskPlan.project_id.in_(ids)))} \
         if ids else {}
     best = _best_runs(session, plans)
@@ -207,7 +213,7 @@ def portfolio(session: Session, *, user: User, health: str | None = None, owner:
         signals = {
             "schedule": (schedule_signal(snap.due_date, snap.p50, snap.p85, snap.remaining_tasks, snap.as_of, today)
                          if snap else schedule_signal(None, None, None, 0, None, today)),
-            "risk": risk_signal([s for s, _t in risks], risks[0][1] if risks else None),
+            "risk": risk_signal([s for s, _t in risks], risks[0][1] if risks else None, p.id in recorded),
             "model": model_signal(plan.target_metric if plan else None, plan.target_value if plan else None,
                                   best.get(p.id)),
             "services": services_signal(plan, per_project.get(p.id, {})),
