@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Unpack
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import Connection, Select, delete, select
@@ -135,7 +135,7 @@ def load_graph(session: Session, *, project_id: int,
     return Graph(tasks, origin, duration, earliest, pred, succ, lag)
 
 
-def _tuples(connection: Connection, statement: Select[Unpack[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+def _tuples(connection: Connection, statement: Select[*tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """Rows of a Core select as plain tuples. On PostgreSQL the compiled statement runs on the driver's cursor:
     psycopg already hands back typed values, and skipping SQLAlchemy's Row objects halves the time of 5,000
     rows. Elsewhere (SQLite stores dates as text) SQLAlchemy's result processing is needed."""
