@@ -20,7 +20,6 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList, ColumnElement
 
 from mlpilot.pmo.models import Milestone, PlanRevision, Task, TaskDependency
-from mlpilot.projects.models import Project
 
 WATCHED: tuple[type[Any], ...] = (Task, TaskDependency, Milestone)
 # Projects whose plan this session changed in its current transaction: their results are not cached (a rollback
@@ -58,10 +57,11 @@ def bump(connection: Connection, project_ids: set[int] | None) -> None:
     if project_ids is not None:
         stmt = stmt.where(PlanRevision.project_id.in_(project_ids))
     connection.execute(stmt)
-    projects = select(Project.id).where(Project.id.not_in(select(table.c.project_id)))
-    if project_ids is not None:
-        projects = projects.where(Project.id.in_(project_ids))
-    missing = [{"project_id": pid, "revision": token} for pid in connection.execute(projects).scalars()]
+    if project_ids is None:
+        return  # projects without a row stay at revision 0, which is never cached
+    rows = connection.execute(select(table.c.project_id).where(table.c.project_id.in_(project_ids)))
+    have: set[int] = set(rows.scalars())
+    missing = [{"project_id": pid, "revision": token} for pid in sorted(project_ids - have)]
     if missing:
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
         connection.execute(dialect.insert(table).values(missing).on_conflict_do_nothing(

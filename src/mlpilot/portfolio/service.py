@@ -18,12 +18,13 @@ page, the API and risk scans refresh them too).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mlpilot.accounts.models import Role, User
+from mlpilot.accounts.models import User
 from mlpilot.core.db import utcnow
 from mlpilot.core.errors import InvalidInput
 from mlpilot.monitoring import service as monitoring_service
@@ -31,8 +32,8 @@ from mlpilot.monitoring.metrics import Totals
 from mlpilot.pmo import forecast as pmo_forecast
 from mlpilot.pmo import revisions
 from mlpilot.portfolio.schemas import SEVERITY, Health, PortfolioRead, PortfolioRow, Signal
-from mlpilot.projects.models import Project, ProjectMember
-from mlpilot.risks.models import Risk, RiskPlan, RiskStatus
+from mlpilot.projects import service as projects_service
+from mlpilot.risks import service as risks_service
 from mlpilot.serving import service as serving_service
 from mlpilot.training import service as training_service
 from mlpilot.training.metrics import higher_is_better
@@ -106,7 +107,19 @@ def model_signal(metric: str | None, target: float | None, best: tuple[float, in
                    f"최고 {metric} {value:.4g} (학습 {run_id})이(가) 목표 {target:g}에 {gap:.1%} 미달합니다.")
 
 
-def services_signal(plan: RiskPlan | None, totals: dict[str, Totals]) -> Signal:
+class Objectives(Protocol):
+    """The service objectives of a project's risk plan."""
+
+    max_error_rate: float | None
+    max_latency_p95_ms: float | None
+
+
+class Target(Protocol):
+    target_metric: str | None
+    target_value: float | None
+
+
+def services_signal(plan: Objectives | None, totals: dict[str, Totals]) -> Signal:
     if not totals:
         return _signal(Health.none, "No services.", "서비스가 없습니다.")
     max_errors = plan.max_error_rate if plan else None
@@ -135,14 +148,7 @@ def overall(signals: Iterable[Signal]) -> Health:
     return min(statuses, key=SEVERITY.__getitem__) if statuses else Health.none
 
 
-def _visible_projects(session: Session, user: User) -> list[Project]:
-    stmt = select(Project).order_by(Project.name)
-    if user.role != Role.admin:
-        stmt = stmt.where(Project.id.in_(select(ProjectMember.project_id).where(ProjectMember.user_id == user.id)))
-    return list(session.scalars(stmt))
-
-
-def _best_runs(session: Session, plans: dict[int, RiskPlan]) -> dict[int, tuple[float, int] | None]:
+def _best_runs(session: Session, plans: Mapping[int, Target]) -> dict[int, tuple[float, int] | None]:
     best: dict[int, tuple[float, int] | None] = {}
     for pid, plan in plans.items():
         metric = plan.target_metric
@@ -168,7 +174,7 @@ def portfolio(session: Session, *, user: User, health: str | None = None, owner:
     if sort not in SORTS:
         raise InvalidInput(f"sort {sort!r} is unknown; expected one of: {', '.join(SORTS)}.")
     today = today or dt.date.today()
-    projects = _visible_projects(session, user)
+    projects = projects_service.list_projects(session, user=user)  # members: their projects; admins: all
     if stage:
         projects = [p for p in projects if p.stage == stage]
     if client:
@@ -188,16 +194,9 @@ def portfolio(session: Session, *, user: User, health: str | None = None, owner:
         pmo_forecast.forecast(session, project_id=pid, today=today)
     if stale:
         snaps = pmo_forecast.snapshots(session, ids)
-    open_risks: dict[int, list[tuple[int, str]]] = {}
-    for pid, score, title in session.execute(
-            select(Risk.project_id, Risk.score, Risk.title).where(Risk.project_id.in_(ids),
-                                                                  Risk.status != RiskStatus.closed)
-            .order_by(Risk.score.desc(), Risk.id)) if ids else []:
-        open_risks.setdefault(pid, []).append((score, title))
-    recorded = set(session.scalars(select(Risk.project_id).where(Risk.project_id.in_(ids)).distinct())) \
-        if ids else set()
-    plans = {p.project_id: p for p in session.scalars(select(RiskPlan).where(RiskPlan.project_id.in_(ids)))} \
-        if ids else {}
+    open_risks = risks_service.open_risks_of(session, project_ids=ids)
+    recorded = risks_service.projects_with_risks(session, project_ids=ids)
+    plans = risks_service.plans_of(session, project_ids=ids)
     best = _best_runs(session, plans)
     services = serving_service.list_services(session, project_ids=ids) if ids else []
     totals = monitoring_service.summarize_services(session, service_names=[s.name for s in services],
