@@ -178,7 +178,6 @@ def test_signal_rules() -> None:
     assert portfolio.services_signal(plan, {}).status == Health.none
 
 
-@SQLITE
 def test_revision_moves_with_every_plan_change_and_the_forecast_follows(session: Session) -> None:
     user = make_user(session)
     project = make_project(session, user=user)
