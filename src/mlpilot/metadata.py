@@ -18,7 +18,7 @@ DOMAIN_TIERS: tuple[tuple[str, ...], ...] = (
     ("training", "serving", "labeling"),
     ("monitoring", "scoring", "feeder"),
     ("reports", "risks", "value"),
-    ("comms", "blueprints"),
+    ("comms", "blueprints", "portfolio"),
 )
 DOMAINS = tuple(domain for tier in DOMAIN_TIERS for domain in tier)
 # Reference data any tier may read: pure catalogs shipped with the package (no tables, no services), like enums.

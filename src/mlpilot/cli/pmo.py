@@ -9,7 +9,7 @@ import typer
 
 from mlpilot.cli.console import api_client, console, follow_job, print_table
 
-app = typer.Typer(help="Project management: risks, critical path, float and the finish-date forecast.",
+app = typer.Typer(help="Project management: risks, critical path, float, the finish-date forecast and the portfolio.",
                   no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
@@ -79,3 +79,31 @@ def forecast(project: Annotated[str, typer.Argument(help="Project id or name.")]
                   f"{result['finished_tasks']} finished, {result['remaining_tasks']} remaining)")
     print_table(result["milestones"], ["name", "due_date", "p50", "p85", "late_probability"],
                 title="Milestones", empty="No milestones.")
+
+
+@app.command()
+def portfolio(as_json: JsonFlag = False,
+              health: Annotated[str | None, typer.Option(help="red, amber, green or none.")] = None,
+              owner: Annotated[str | None, typer.Option(help="The projects of this owner (username).")] = None,
+              stage: Annotated[str | None, typer.Option(help="The projects in this stage.")] = None,
+              client: Annotated[str | None, typer.Option(help="The projects whose client contains this.")] = None,
+              sort: Annotated[str, typer.Option(help="health, name, client, stage, owner, due or risks.")] = "health",
+              ) -> None:
+    """Every project you can see with its health (schedule, risk, model vs target, services) and the reasons."""
+    params = {k: v for k, v in (("health", health), ("owner", owner), ("stage", stage), ("client", client),
+                                ("sort", sort)) if v}
+    with api_client() as client_:
+        result = client_.get_object("/api/v1/portfolio", params=params)
+    if as_json:
+        _emit_json(result)
+        return
+    rows = [{"id": r["project_id"], "project": r["name"], "health": r["health"],
+             "schedule": f"{r['schedule']['status']}: {r['schedule']['reason']}",
+             "risk": f"{r['risk']['status']}: {r['risk']['reason']}",
+             "model": f"{r['model']['status']}: {r['model']['reason']}",
+             "services": f"{r['services']['status']}: {r['services']['reason']}"} for r in result["projects"]]
+    counts = result["counts"]
+    console.print(f"{result['total']} project(s): {counts['red']} red, {counts['amber']} amber, "
+                  f"{counts['green']} green, {counts['none']} without data")
+    print_table(rows, ["id", "project", "health", "schedule", "risk", "model", "services"], title="Portfolio",
+                empty="No projects match.")

@@ -9,15 +9,19 @@ MIN_HISTORY finished tasks there is no pace to measure, so a stated prior is use
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from statistics import NormalDist
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from mlpilot.pmo import engine
-from mlpilot.pmo.models import Milestone, TaskStatus
+from mlpilot.core.db import unit_of_work, utcnow
+from mlpilot.pmo import engine, revisions
+from mlpilot.pmo.models import ForecastSnapshot, Milestone, TaskStatus
 from mlpilot.pmo.scheduling import actual_days, load_graph, planned_days, scheduling_levels
 from mlpilot.pmo.schemas import ForecastPoint, ForecastRead
 from mlpilot.projects import service as projects_service
@@ -36,6 +40,11 @@ MIN_HISTORY = 3
 PRIOR_MEDIAN = 1.2
 PRIOR_SIGMA = 0.35
 HISTOGRAM_BINS = 40
+# Forecasts kept in memory, keyed on (project, plan revision token, day, draws, seed): the plan page and the
+# API read them back instead of rerunning 10,000 draws on every render.
+CACHE_SIZE = 512
+_CACHE: OrderedDict[tuple[object, ...], ForecastRead] = OrderedDict()
+_LOCK = threading.Lock()
 
 
 LEVELS = 65_536
@@ -66,15 +75,110 @@ def _multipliers(rng: np.random.Generator, table: np.ndarray, shape: tuple[int, 
     return values
 
 
+def _random_picks(rng: np.random.Generator, shape: tuple[int, int], raw: bool) -> np.ndarray:
+    """The 16-bit picks of `_multipliers`, read straight from the bit generator when the byte count is a multiple
+    of 8: `Generator.bytes` is that same little-endian stream of 64-bit words, without its two copies."""
+    count = 2 * shape[0] * shape[1]
+    if raw:
+        return rng.bit_generator.random_raw(count // 8).view(np.uint16).reshape(shape)
+    return np.frombuffer(rng.bytes(count), dtype=np.uint16).reshape(shape)
+
+
+def simulate(lv: engine.Levels, rng: np.random.Generator, table: np.ndarray, *, draws: int, base: np.ndarray,
+             planned: np.ndarray, earliest: np.ndarray, remaining: np.ndarray, started: np.ndarray, now: float,
+             groups: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Finish day of the project and of each group of tasks in every draw (the Monte Carlo itself).
+
+    Draws are taken in chunks of at most CHUNK_CELLS cells; the random picks of a chunk are a (remaining tasks ×
+    draws) block, in task order, so the figures for a seed do not depend on how the forward pass is laid out.
+    """
+    n = base.shape[0]
+    plan = engine.sweep_plan(lv)
+    rows = plan.row
+    earliest_rows = earliest.astype(np.float32)[plan.order]
+    fixed = np.flatnonzero(np.isin(np.arange(n), remaining, invert=True))
+    fixed_rows, fixed_days = rows[fixed], base.astype(np.float32)[fixed]
+    remaining_rows = rows[remaining]
+    planned_rem = planned[remaining, None]
+    in_flight = remaining[started[remaining]]
+    in_flight_rows = rows[in_flight]
+    floor = (now + 1 - earliest[in_flight])[:, None].astype(np.float32)
+    group_rows = [rows[m] for m in groups]
+    project_finish = np.empty(draws, dtype=np.float32)
+    milestone_finish = np.empty((len(groups), draws), dtype=np.float32)
+    chunk = max(MIN_CHUNK, CHUNK_CELLS // max(1, n))
+    raw = True
+    for lo in range(0, draws, chunk):
+        width = min(chunk, draws - lo)
+        duration = np.empty((n, width), dtype=np.float32)
+        duration[fixed_rows] = fixed_days[:, None]
+        if remaining.size:
+            raw = raw and (2 * remaining.size * width) % 8 == 0
+            picks = _random_picks(rng, (remaining.size, width), raw)
+            duration[remaining_rows] = planned_rem * table[picks]
+            # A started task still open today lasts at least until tomorrow.
+            duration[in_flight_rows] = np.maximum(duration[in_flight_rows], floor)
+        finish = engine.sweep(plan, duration, earliest_rows)
+        project_finish[lo:lo + width] = finish.max(axis=0)
+        for g, members in enumerate(group_rows):
+            if members.size:
+                milestone_finish[g, lo:lo + width] = finish[members].max(axis=0)
+    return project_finish, milestone_finish
+
+
 def forecast(session: Session, *, project_id: int, today: dt.date | None = None, draws: int = DRAWS,
              seed: int | None = None) -> ForecastRead:
     """Return the P50/P85 finish dates of the project and its milestones, and the finish-date histogram.
 
-    Computed on read: it always reflects the tasks as they are now. The random seed is the project id (unless
-    given), so reading twice without a change gives the same figures.
+    It always reflects the tasks as they are now: results are cached per (project, plan revision, day), and the
+    revision moves with every change to the tasks, dependencies or milestones (pmo.revisions). The random seed
+    is the project id (unless given), so reading twice without a change gives the same figures anyway. Each
+    default forecast also refreshes the project's stored snapshot, which the portfolio reads.
     """
     projects_service.get_project(session, project_id=project_id)
     today = today or dt.date.today()
+    revision = revisions.revision(session, project_id)
+    # Revision 0: the plan was never written through a session (nothing to key on safely).
+    cacheable = revision != 0 and not revisions.changed_here(session, project_id)
+    key = (project_id, revision, today, draws, seed)
+    with _LOCK:
+        hit = _CACHE.get(key) if cacheable else None
+        if hit is not None:
+            _CACHE.move_to_end(key)
+    if hit is not None:
+        return hit.model_copy(deep=True)
+    result = _compute(session, project_id=project_id, today=today, draws=draws, seed=seed)
+    if cacheable:
+        with _LOCK:
+            _CACHE[key] = result.model_copy(deep=True)
+            while len(_CACHE) > CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        if draws == DRAWS and seed is None:
+            _store_snapshot(session, result, revision)
+    return result
+
+
+def _store_snapshot(session: Session, result: ForecastRead, revision: int) -> None:
+    values = {"revision": revision, "as_of": result.as_of, "due_date": result.project.due_date,
+              "p50": result.project.p50, "p85": result.project.p85,
+              "late_probability": result.project.late_probability, "remaining_tasks": result.remaining_tasks,
+              "computed_at": utcnow()}
+    table = ForecastSnapshot.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(project_id=result.project_id, **values)
+    with unit_of_work(session):
+        session.execute(stmt.on_conflict_do_update(index_elements=["project_id"], set_=values))
+
+
+def snapshots(session: Session, project_ids: list[int]) -> dict[int, ForecastSnapshot]:
+    """The stored forecast of each project that has one."""
+    # populate_existing: the snapshot is upserted with Core, so rows already in the session may hold old values.
+    rows = session.scalars(select(ForecastSnapshot).where(ForecastSnapshot.project_id.in_(project_ids))
+                           .execution_options(populate_existing=True))
+    return {row.project_id: row for row in rows}
+
+
+def _compute(session: Session, *, project_id: int, today: dt.date, draws: int, seed: int | None) -> ForecastRead:
     graph = load_graph(session, project_id=project_id)
     milestones = list(session.scalars(select(Milestone).where(Milestone.project_id == project_id)
                                       .order_by(Milestone.position, Milestone.due_date, Milestone.id)))
@@ -100,22 +204,9 @@ def forecast(session: Session, *, project_id: int, today: dt.date | None = None,
     groups = [(m, np.array([i for i, t in enumerate(tasks) if t.milestone_id == m.id], dtype=np.int64))
               for m in milestones]
     rng = np.random.default_rng(project_id if seed is None else seed)
-    project_finish = np.empty(draws, dtype=np.float32)
-    milestone_finish = np.empty((len(groups), draws), dtype=np.float32)
-    chunk = max(MIN_CHUNK, CHUNK_CELLS // max(1, len(tasks)))
-    for lo in range(0, draws, chunk):
-        width = min(chunk, draws - lo)
-        duration = np.repeat(graph.duration.astype(np.float32)[:, None], width, axis=1)
-        if remaining.size:
-            duration[remaining] = planned[remaining, None] * _multipliers(rng, table, (remaining.size, width))
-            in_flight = remaining[started[remaining]]
-            # A started task still open today lasts at least until tomorrow.
-            duration[in_flight] = np.maximum(duration[in_flight], (now + 1 - earliest[in_flight])[:, None])
-        _start, finish = engine.forward(lv, duration, earliest)
-        project_finish[lo:lo + width] = finish.max(axis=0)
-        for g, (_m, members) in enumerate(groups):
-            if members.size:
-                milestone_finish[g, lo:lo + width] = finish[members].max(axis=0)
+    project_finish, milestone_finish = simulate(lv, rng, table, draws=draws, base=graph.duration, planned=planned,
+                                                earliest=earliest, remaining=remaining, started=started, now=now,
+                                                groups=[members for _m, members in groups])
 
     def point(kind: str, ident: int | None, name: str, due: dt.date | None, values: np.ndarray) -> ForecastPoint:
         p50, p85 = np.percentile(values, [50, 85])

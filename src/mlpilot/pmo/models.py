@@ -119,3 +119,29 @@ class PlanTemplate(Base):
     body: Mapped[str] = mapped_column(Text)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PlanRevision(Base):
+    """A token renewed by every change to a project's tasks, dependencies or milestones (see pmo.revisions):
+    cached forecasts are keyed on it."""
+
+    __tablename__ = "plan_revisions"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ForecastSnapshot(Base):
+    """The last computed forecast of a project's finish, stored for the portfolio (one row per project)."""
+
+    __tablename__ = "forecast_snapshots"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    due_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    p50: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    p85: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    late_probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    remaining_tasks: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -149,6 +149,7 @@ def delete_task(session: Session, *, project_id: int, task_id: int, user: User) 
         task = get_task(session, project_id=project_id, task_id=task_id)
         # Explicit: SQLite without foreign-key enforcement would leave the links behind.
         session.execute(delete(TaskDependency).where(
+            TaskDependency.project_id == project_id,
             (TaskDependency.predecessor_id == task.id) | (TaskDependency.successor_id == task.id)))
         session.execute(delete(TaskAssignment).where(TaskAssignment.task_id == task.id))
         session.execute(update(BaselineTask).where(BaselineTask.task_id == task.id).values(task_id=None))
@@ -160,7 +161,8 @@ def delete_milestone(session: Session, *, project_id: int, milestone_id: int, us
     with unit_of_work(session):
         projects_service.check_project_access(session, project_id=project_id, user=user, write=True)
         milestone = get_milestone(session, project_id=project_id, milestone_id=milestone_id)
-        session.execute(update(Task).where(Task.milestone_id == milestone.id).values(milestone_id=None))
+        session.execute(update(Task).where(Task.project_id == project_id, Task.milestone_id == milestone.id)
+                        .values(milestone_id=None))
         session.delete(milestone)
 
 

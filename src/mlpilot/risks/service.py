@@ -266,3 +266,30 @@ def _run_scan_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
         ctx.log(f"detector {name} failed: {error}")
     return {"raised": result.raised, "updated": result.updated, "reopened": result.reopened,
             "closed": result.closed, "failed": sorted(result.failed)}
+
+
+def open_risks_of(session: Session, *, project_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+    """(score, title) of every not-closed risk of the given projects, highest score first (for the portfolio)."""
+    found: dict[int, list[tuple[int, str]]] = {}
+    if not project_ids:
+        return found
+    rows = session.execute(select(Risk.project_id, Risk.score, Risk.title)
+                           .where(Risk.project_id.in_(project_ids), Risk.status != RiskStatus.closed)
+                           .order_by(Risk.score.desc(), Risk.id))
+    for pid, score, title in rows:
+        found.setdefault(pid, []).append((score, title))
+    return found
+
+
+def projects_with_risks(session: Session, *, project_ids: list[int]) -> set[int]:
+    """The projects among `project_ids` whose register holds any risk, closed ones included."""
+    if not project_ids:
+        return set()
+    return set(session.scalars(select(Risk.project_id).where(Risk.project_id.in_(project_ids)).distinct()))
+
+
+def plans_of(session: Session, *, project_ids: list[int]) -> dict[int, RiskPlan]:
+    """The saved risk plans (targets and objectives) of the given projects that have one."""
+    if not project_ids:
+        return {}
+    return {p.project_id: p for p in session.scalars(select(RiskPlan).where(RiskPlan.project_id.in_(project_ids)))}
