@@ -10,14 +10,13 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ADMIN_PASSWORD
-from tests.serving.test_browser import page  # noqa: F401 (the Chromium page fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)]
 
 
 @pytest.mark.parametrize(("lang", "late_word", "red_label", "filter_label"),
                          [("ko", "지연: 예상 완료일", "적색", "필터"), ("en", "Late: the median", "Red", "Filter")])
-def test_portfolio_filters_and_sorts(page: Page, client: TestClient, live_server_url: str,  # noqa: F811
+def test_portfolio_filters_and_sorts(page: Page, client: TestClient, live_server_url: str,
                                      lang: str, late_word: str, red_label: str, filter_label: str) -> None:
     tag = uuid.uuid4().hex[:6]
     today = dt.date.today()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 10:56:55.844264
+Create Date: 2026-12-04 10:58:45.042282
 """
 from __future__ import annotations
 
@@ -459,6 +459,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_feeder_pipelines_next_run_at'), ['next_run_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_feeder_pipelines_project_id'), ['project_id'], unique=False)
 
+    op.create_table('forecast_snapshots',
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('due_date', sa.Date(), nullable=True),
+    sa.Column('p50', sa.Date(), nullable=True),
+    sa.Column('p85', sa.Date(), nullable=True),
+    sa.Column('late_probability', sa.Float(), nullable=True),
+    sa.Column('remaining_tasks', sa.Integer(), nullable=False),
+    sa.Column('computed_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_forecast_snapshots_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_forecast_snapshots'))
+    )
     op.create_table('milestones',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -485,6 +498,12 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_model_registration_policies_project_id_projects'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_model_registration_policies_updated_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('project_id', name=op.f('pk_model_registration_policies'))
+    )
+    op.create_table('plan_revisions',
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_plan_revisions_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_plan_revisions'))
     )
     op.create_table('plan_windows',
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -1442,11 +1461,13 @@ def downgrade() -> None:
 
     op.drop_table('project_archive_changes')
     op.drop_table('plan_windows')
+    op.drop_table('plan_revisions')
     op.drop_table('model_registration_policies')
     with op.batch_alter_table('milestones', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_milestones_project_id'))
 
     op.drop_table('milestones')
+    op.drop_table('forecast_snapshots')
     with op.batch_alter_table('feeder_pipelines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feeder_pipelines_project_id'))
         batch_op.drop_index(batch_op.f('ix_feeder_pipelines_next_run_at'))
