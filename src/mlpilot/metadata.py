@@ -17,7 +17,8 @@ DOMAIN_TIERS: tuple[tuple[str, ...], ...] = (
     ("connections", "recipes", "registry", "usecases"),
     ("training", "serving", "labeling"),
     ("monitoring", "scoring", "feeder"),
-    ("reports", "risks", "value"),
+    ("risks", "value"),
+    ("reports",),
 )
 DOMAINS = tuple(domain for tier in DOMAIN_TIERS for domain in tier)
 # Reference data any tier may read: pure catalogs shipped with the package (no tables, no services), like enums.
