@@ -261,18 +261,28 @@ def _stage_word(_: Callable[[str], str], stage: str | None) -> str:
 
 @register_section("services")
 def services(ctx: SectionContext) -> list[Block]:
-    _, levels = ctx.gettext, ctx.evidence.pmo.service_levels
-    if not levels:
+    _, e = ctx.gettext, ctx.evidence
+    if not e.services:
         return _empty(_("No services are deployed yet."))
+    levels = {s.name: s for s in e.pmo.service_levels}
     verdict = {True: _("Met"), False: _("Missed"), None: _("No objective")}
-    return [Table([_("Service"), _("Requests (24 h)"), _("Error rate"), _("Latency p95 (ms)"), _("Objective"),
-                   _("Attained"), _("Cost")],
-                  [[s.name, format_number(s.requests), _pct(s.error_rate), format_number(s.latency_p95_ms),
-                    " · ".join(x for x in (f"≤ {_pct(s.max_error_rate)}" if s.max_error_rate is not None else "",
-                                           f"p95 ≤ {format_number(s.max_latency_p95_ms)} ms"
-                                           if s.max_latency_p95_ms is not None else "") if x) or "—",
-                    verdict[s.attained], f"{format_number(s.cost)} {s.currency}"] for s in levels],
-                  numeric=frozenset({1, 2, 3, 6}))]
+    states = {"running": _("Running"), "stopped": _("Stopped"), "failed": _("Failed"), "starting": _("Starting")}
+    rows = []
+    for t in e.services:
+        level = levels.get(t.name)
+        objective = "—"
+        if level is not None:
+            parts = [f"≤ {_pct(level.max_error_rate)}" if level.max_error_rate is not None else "",
+                     f"p95 ≤ {format_number(level.max_latency_p95_ms)} ms"
+                     if level.max_latency_p95_ms is not None else ""]
+            objective = " · ".join(x for x in parts if x) or "—"
+        rows.append([t.name, t.model_version or "—", states.get(t.state, t.state), format_number(t.requests),
+                     _pct(t.errors / t.requests if t.requests else None), format_number(t.latency_p95_ms),
+                     objective, verdict[level.attained if level else None],
+                     f"{format_number(level.cost)} {level.currency}" if level else "—"])
+    return [Table([_("Service"), _("Model version"), _("State"), _("Requests (24 h)"), _("Error rate"),
+                   _("Latency p95 (ms)"), _("Objective"), _("Attained"), _("Cost")], rows,
+                  numeric=frozenset({3, 4, 5, 8}))]
 
 
 @register_section("monitoring")

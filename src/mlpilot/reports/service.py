@@ -112,7 +112,7 @@ def _render_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:
                                user_id=ctx.user_id, job_id=ctx.job_id, runtime=ctx.runtime,
                                on_progress=lambda fraction, message: ctx.progress(fraction, message, force=True))
         ctx.log(f"stored {report.kind} v{report.version} (report {report.id}) in pdf, docx, hwpx and html")
-        return {"report_id": report.id}
+        return {"report_id": report.id, "version": report.version, "kind": report.kind}
 
 
 def get_report(session: Session, *, report_id: int) -> Report:
