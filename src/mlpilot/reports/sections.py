@@ -230,7 +230,8 @@ def models(ctx: SectionContext) -> list[Block]:
             verdict = ""
             if isinstance(reached, int | float):
                 met = _meets(reached, plan.target_value, entry.higher_is_better)
-                verdict = f" ({_('reached') if met else _('not reached')})"
+                word = _("reached") if met else _("not reached")
+                verdict = f" ({word})"
             items.append((_("Target metric"), f"{plan.target_metric} {format_number(plan.target_value)}{verdict}"))
         blocks.append(Facts(items))
     names = {m.run_id: m for m in plan.models}
