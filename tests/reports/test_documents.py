@@ -168,6 +168,9 @@ def test_korean_documents_have_no_english(world: dict[str, Any], kind: str) -> N
     data = {"Docs Pilot", "ACME Telecom", "customers", "docs-svc", RISK, "Adjudicate", "admin", "req", "y"}
     for run in client.get(f"/api/v1/projects/{pid}/runs").json():
         data |= {run["engine"], run["target"], *(run.get("metrics") or {})}
+    data |= {t["title"] for t in client.get(f"/api/v1/projects/{pid}/tasks").json()}
+    data |= {m["name"] for m in client.get(f"/api/v1/projects/{pid}/milestones").json()}
+    data |= {b["name"] for b in client.get(f"/api/v1/projects/{pid}/baselines").json()}
     for model in world["models"]:
         data |= {model["name"]}
     for column in client.get(f"/api/v1/projects/{pid}/leaderboard").json():
@@ -179,7 +182,8 @@ def test_korean_documents_have_no_english(world: dict[str, Any], kind: str) -> N
              "linear", "knn", "PNG"}
     html = world["files"][kind, "ko", "html"].decode()
     data |= {word for word in _algorithm_words(html)}
-    assert english_left(html, data) == []
+    left = english_left(html, data)
+    assert left == [], left
 
 
 def _algorithm_words(html: str) -> set[str]:
