@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import os
 import statistics
 import tempfile
 import time
@@ -85,7 +86,7 @@ def populate(runtime: Runtime, *, tasks: int, risks: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=260)
+    parser.add_argument("--tasks", type=int, default=420)
     parser.add_argument("--risks", type=int, default=60)
     parser.add_argument("--lang", default="ko", choices=["ko", "en"])
     parser.add_argument("--repeat", type=int, default=3)
@@ -98,16 +99,18 @@ def main() -> None:
     upgrade_database(runtime.engine)
     pid = populate(runtime, tasks=args.tasks, risks=args.risks)
     timings: list[tuple[float, float, float, float, float]] = []
+    cpu: list[float] = []
     pdf = b""
     for _ in range(args.repeat):
         with session_scope(runtime.sessions) as session:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             evidence = collect_evidence(session, project_id=pid, locale=args.lang, runtime=runtime)
             t1 = time.perf_counter()
             document = build_document(evidence, kind="interim", locale=args.lang)
             t2 = time.perf_counter()
             pdf = writers.to_pdf(writers.to_html(document))
             t3 = time.perf_counter()
+            cpu.append(time.process_time() - c0)
             writers.to_docx(document)
             t4 = time.perf_counter()
             writers.to_hwpx(document)
@@ -123,6 +126,8 @@ def main() -> None:
     print(f"  evidence {collect:.2f} s + sections and charts {build:.2f} s + HTML→PDF {draw:.2f} s "
           f"= {total:.2f} s to PDF (target ≤ 10 s: {'met' if total <= 10 else 'MISSED'}; "
           f"{10 / total:.1f}x under the target)")
+    print(f"  CPU time of this process to PDF: {statistics.median(cpu):.2f} s (wall time includes waiting for "
+          f"a CPU: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"  same document as DOCX {docx:.2f} s, as HWPX {hwpx:.2f} s")
     runtime.close()
 

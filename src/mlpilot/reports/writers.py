@@ -9,6 +9,7 @@ import base64
 import io
 import struct
 from pathlib import Path
+from typing import Any
 
 from mlpilot.core.documents import document_environment
 from mlpilot.core.pdf import FONT_FAMILY, html_to_pdf
@@ -105,20 +106,20 @@ def to_hwpx(document: Document) -> bytes:
             if isinstance(block, Paragraph):
                 doc.add_paragraph(block.text)
             elif isinstance(block, Facts):
-                table = doc.add_table(len(block.items), 2)
-                for i, (key, value) in enumerate(block.items):
-                    table.set_cell_text(i, 0, key)
-                    table.set_cell_text(i, 1, value)
+                _hwpx_table(doc, [[key, value] for key, value in block.items])
             elif isinstance(block, Table):
-                table = doc.add_table(1 + len(block.rows), len(block.headers))
-                for j, header in enumerate(block.headers):
-                    table.set_cell_text(0, j, header)
-                for i, values in enumerate(block.rows, start=1):
-                    for j, value in enumerate(values):
-                        table.set_cell_text(i, j, value)
+                _hwpx_table(doc, [block.headers, *block.rows])
             elif isinstance(block, Chart):
                 doc.add_picture(block.png, "png", width_mm=block.width_mm, height_mm=chart_height_mm(block))
                 doc.add_paragraph(block.caption)
     if document.footer:
         doc.add_paragraph(document.footer)
     return bytes(doc.to_bytes())
+
+
+def _hwpx_table(doc: Any, rows: list[list[str]]) -> None:
+    """A table filled row by row (`set_cell_text` rebuilds the cell grid on every call: quadratic in cells)."""
+    table = doc.add_table(len(rows), len(rows[0]))
+    for row, values in zip(table.rows, rows, strict=True):
+        for cell, value in zip(row.cells, values, strict=True):
+            cell.text = value
