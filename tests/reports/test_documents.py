@@ -289,3 +289,26 @@ def test_another_projects_member_and_non_admins_are_refused(world: dict[str, Any
     assert refused.status_code in (403, 404)
     assert client.post(f"/api/v1/projects/{pid}/reports", json={"kind": "memo"}).status_code == 422
     assert client.get(f"/api/v1/reports/{report_id}/download", params={"format": "exe"}).status_code == 422
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_cli_contract(client: TestClient, live_server_url: str, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from mlpilot.cli.main import app
+
+    pid = client.post("/api/v1/projects", json={"name": "CLI Docs", "client": "ACME"}).json()["id"]
+    client.post(f"/api/v1/projects/{pid}/risks", json={"title": RISK, "probability": 2, "impact": 2})
+    out = tmp_path / "계획.hwpx"
+    by_name = CliRunner().invoke(app, ["pmo", "document", "CLI Docs", "--kind", "plan", "--format", "hwpx",
+                                       "--lang", "ko", "--out", str(out)])
+    assert by_name.exit_code == 0, by_name.output
+    assert "CLI Docs 수행계획서" in hwpx_text(out.read_bytes())[0] and RISK in hwpx_text(out.read_bytes())[0]
+    docx = tmp_path / "status.docx"
+    by_id = CliRunner().invoke(app, ["pmo", "document", str(pid), "--kind", "status", "--format", "docx",
+                                     "--lang", "en", "--out", str(docx)])
+    assert by_id.exit_code == 0, by_id.output
+    assert "Status report: CLI Docs" in docx_text(docx.read_bytes())
+    bad = CliRunner().invoke(app, ["pmo", "document", str(pid), "--kind", "memo", "--format", "pdf", "--lang", "en",
+                                   "--out", str(tmp_path / "x.pdf")])
+    assert bad.exit_code == 2 and not (tmp_path / "x.pdf").exists()

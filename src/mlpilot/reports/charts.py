@@ -71,7 +71,8 @@ def gantt(rows: Sequence[tuple[str, dt.date, dt.date, bool, dt.date | None, dt.d
         from matplotlib.patches import Patch
 
         ax.legend(handles=[Patch(color=BLUE, label=labels["task"]), Patch(color=RED, label=labels["critical"]),
-                           Patch(color=GREY, label=labels["baseline"])], loc="lower right", fontsize=7)
+                           Patch(color=GREY, label=labels["baseline"])], loc="lower right",
+                  bbox_to_anchor=(1.0, 1.0), ncol=3, fontsize=7, frameon=False)
         return _png(fig)
 
 
