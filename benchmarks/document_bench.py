@@ -74,7 +74,8 @@ def populate(runtime: Runtime, *, tasks: int, risks: int) -> int:
             pmo_service.update_task(session, project_id=pid, task_id=task_id, user=owner,
                                     due_date=task.due_date + dt.timedelta(days=5))
         for r in range(risks):
-            risks_service.create_risk(session, project_id=pid, user=owner, title=f"위험 {r + 1}: 라벨 불일치로 정확도 미달",
+            risks_service.create_risk(session, project_id=pid, user=owner,
+                                      title=f"위험 {r + 1}: 라벨 불일치로 정확도 미달",
                                       probability=1 + r % 5, impact=1 + (r * 3) % 5,
                                       mitigation="이중 라벨링 후 불일치 건 재검수")
         frame = pl.DataFrame({f"col_{c}": [float(i % (c + 3)) if i % 11 else None for i in range(2000)]

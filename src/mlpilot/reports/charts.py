@@ -37,6 +37,13 @@ def _pyplot() -> Any:
     return plt
 
 
+def _dates() -> Any:
+    """matplotlib.dates, untyped: reached through Any."""
+    import importlib
+
+    return importlib.import_module("matplotlib.dates")
+
+
 def _png(fig: Any) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=130, bbox_inches="tight")
@@ -53,8 +60,7 @@ def gantt(rows: Sequence[tuple[str, dt.date, dt.date, bool, dt.date | None, dt.d
         return None
     with _lock:
         plt = _pyplot()
-        import matplotlib.dates as mdates
-
+        mdates = _dates()
         fig, ax = plt.subplots(figsize=(7.2, max(1.8, 0.24 * len(rows) + 0.9)))
         for i, (_name, start, finish, critical, b_start, b_finish) in enumerate(rows):
             width = max((finish - start).days + 1, 1)
@@ -83,8 +89,7 @@ def forecast_histogram(histogram: Sequence[tuple[dt.date, int]], *, p50: dt.date
         return None
     with _lock:
         plt = _pyplot()
-        import matplotlib.dates as mdates
-
+        mdates = _dates()
         fig, ax = plt.subplots(figsize=(7.2, 2.6))
         days = [mdates.date2num(d) for d, _ in histogram]
         step = min(b - a for a, b in zip(days, days[1:], strict=False)) if len(days) > 1 else 1

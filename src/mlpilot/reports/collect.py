@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -46,11 +47,12 @@ from mlpilot.training.schemas import LeaderboardEntry
 from mlpilot.usecases import service as usecases_service
 from mlpilot.value import service as value_service
 
+T = TypeVar("T")
 SHOWN_ALERTS = 20
 SHOWN_MODELS = 10
 
 
-def algorithm_of(engine: str, params: dict[str, Any]) -> str:
+def algorithm_of(engine: str, params: Mapping[str, object]) -> str:
     """The algorithm a run chose, named from its chosen parameters (an AutoML engine's name is not a model)."""
     chosen = params.get("chosen") or {}
     if isinstance(chosen, dict):
@@ -79,7 +81,7 @@ def _models(session: Session, leaderboard: list[LeaderboardEntry]) -> list[Model
     return facts
 
 
-def _optional(read: Any) -> Any:
+def _optional(read: Callable[[], T]) -> T | None:
     try:
         return read()
     except (NotFound, InvalidInput):

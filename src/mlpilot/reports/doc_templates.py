@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import string
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -124,5 +123,5 @@ def reset_template(store: ArtifactStore, kind: str) -> None:
     store.delete(_override_key(kind))
 
 
-def fill(text: str, values: dict[str, Any]) -> str:
+def fill(text: str, values: dict[str, str]) -> str:
     return text.format(**values)

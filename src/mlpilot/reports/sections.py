@@ -208,8 +208,8 @@ def data(ctx: SectionContext) -> list[Block]:
         if d.profile_columns:
             blocks.append(Paragraph(f"{d.summary.name} v{d.summary.version}", "lead"))
             blocks.append(Table([_("Column"), _("Type"), _("Missing"), _("Distinct")],
-                                [[c.name, c.dtype, f"{format_number(c.missing_pct, 3)}%", format_number(c.distinct)]
-                                 for c in d.profile_columns], numeric=frozenset({2, 3})))
+                                [[c.name, c.dtype or "—", f"{format_number(c.missing_pct, 3)}%",
+                                  format_number(c.distinct)] for c in d.profile_columns], numeric=frozenset({2, 3})))
     return blocks
 
 
