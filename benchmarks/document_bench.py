@@ -87,7 +87,7 @@ def populate(runtime: Runtime, *, tasks: int, risks: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=420)
+    parser.add_argument("--tasks", type=int, default=520)
     parser.add_argument("--risks", type=int, default=60)
     parser.add_argument("--lang", default="ko", choices=["ko", "en"])
     parser.add_argument("--repeat", type=int, default=3)

@@ -17,6 +17,7 @@ from mlpilot.reports.blocks import Block, Chart, Facts, Paragraph, Table
 from mlpilot.reports.evidence import Evidence
 
 SHOWN_ROWS = 60
+MAX_PLAN_ROWS = 600  # tasks listed in the schedule and baseline tables (the Gantt shows the first 40)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def schedule(ctx: SectionContext) -> list[Block]:
     states = {"on_track": _("On track"), "late": _("Late"), "done": _("Done"), "done_late": _("Done late")}
     blocks.append(Table([_("Item"), _("Start"), _("Due"), _("Completed"), _("Status"), _("Days late")], [
         [it.name, format_date(it.start_date), format_date(it.due_date), format_date(it.completed_on),
-         states.get(it.state, it.state), str(it.days_late or "")] for it in sch.items[:SHOWN_ROWS * 5]],
+         states.get(it.state, it.state), str(it.days_late or "")] for it in sch.items[:MAX_PLAN_ROWS]],
         numeric=frozenset({5})))
     return blocks
 
@@ -137,7 +138,7 @@ def baseline(ctx: SectionContext) -> list[Block]:
             Table([_("Task"), _("Baseline finish"), _("Finish"), _("Variance (days)")],
                   [[t.title, format_date(t.baseline_finish), format_date(t.finish),
                     "—" if t.finish_variance_days is None else f"{t.finish_variance_days:+d}"]
-                   for t in variance.tasks[:SHOWN_ROWS * 5]], numeric=frozenset({3}))]
+                   for t in variance.tasks[:MAX_PLAN_ROWS]], numeric=frozenset({3}))]
 
 
 @register_section("forecast")
