@@ -152,6 +152,8 @@ CASES = [
     ("GET", "/api/v1/projects/{pid}/workload", None, "read"),
     ("PUT", "/api/v1/projects/{pid}/plan-window", {"start_date": "2020-01-01"}, "write"),
     ("GET", "/api/v1/projects/{pid}/reports", None, "read"),
+    ("GET", "/api/v1/document-templates/status", None, "signed-in"),
+    ("DELETE", "/api/v1/document-templates/status", None, "admin"),
     ("POST", "/api/v1/projects/{pid}/screenings", {"answers": dict.fromkeys(
         ("important", "real_problem", "unused_data", "needs_ml", "single_unit", "operable"), "yes")}, "write"),
     ("GET", "/api/v1/projects/{pid}/screenings/matrix", None, "read"),

@@ -17,7 +17,8 @@ DOMAIN_TIERS: tuple[tuple[str, ...], ...] = (
     ("connections", "recipes", "registry", "usecases", "team"),
     ("training", "serving", "labeling"),
     ("monitoring", "scoring", "feeder"),
-    ("reports", "risks", "value"),
+    ("risks", "value"),
+    ("reports",),
     ("comms", "blueprints", "portfolio"),
 )
 DOMAINS = tuple(domain for tier in DOMAIN_TIERS for domain in tier)

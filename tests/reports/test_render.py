@@ -56,7 +56,7 @@ def test_html_contains_the_evidence() -> None:
     html = render_html(evidence(), locale="en")
     for expected in ("Churn Pilot", "ACME Telecom", "Churn prediction", "Data ready", "Late", "10 / 12",
                      "board priority", "customers", "7,043", "TotalCharges", "lightgbm", "roc_auc", "0.8734",
-                     "churn-api", "1,520", "15.1", "mlpilot Sans"):
+                     "churn-api", "1,520", "9.8", "mlpilot Sans"):
         assert expected in html, expected
 
 
@@ -109,3 +109,17 @@ def test_text_the_fonts_cannot_draw_fails_clearly_instead_of_boxes() -> None:
 def test_missing_glyphs_ignores_styles_and_whitespace() -> None:
     assert missing_glyphs("<style>body{content:'\U0001F600'}</style><p>한글 English 漢字\t\n</p>") == []
     assert missing_glyphs("<p>ok \u2603</p>") == ["\u2603"]
+
+
+def test_optional_sections_appear_once_registered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The communication log and deliverables are data-driven: a later domain registers them, templates list them."""
+    from mlpilot.reports.blocks import Paragraph
+    from mlpilot.reports.render import build_document
+    from mlpilot.reports.sections import SECTIONS
+
+    without = build_document(evidence(), kind="final", locale="ko", with_charts=False)
+    assert "communication" not in [s.key for s in without.sections]
+    monkeypatch.setitem(SECTIONS, "communication", lambda ctx: [Paragraph("회의 3건, 결정 2건")])
+    made = build_document(evidence(), kind="final", locale="ko", with_charts=False)
+    section = next(s for s in made.sections if s.key == "communication")
+    assert section.heading.endswith("고객 소통 기록") and section.blocks == [Paragraph("회의 3건, 결정 2건")]

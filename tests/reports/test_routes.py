@@ -71,7 +71,7 @@ def test_reports_section_renders_and_starts_a_job(client: TestClient) -> None:
     login(client)
     url = f"/projects/{project['id']}/_section/reports"
     empty = client.get(url)
-    assert empty.status_code == 200 and "No reports yet" in empty.text and "Render status report" in empty.text
+    assert empty.status_code == 200 and "No reports yet" in empty.text and "Render document" in empty.text
     started = client.post(url, data={"locale": "ko"})
     assert started.status_code == 200
     latest = client.get("/api/v1/jobs", params={"project_id": project["id"]}).json()[0]

@@ -45,8 +45,8 @@ def test_report_from_live_evidence(session: Session, store: ArtifactStore) -> No
     assert media_type == "application/pdf"
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert project.name in text and "11 / 12" in text
-    with pytest.raises(InvalidInput, match="docx"):
-        service.read_report_file(session, store=store, report_id=report.id, fmt="docx")
+    with pytest.raises(InvalidInput, match="exe"):
+        service.read_report_file(session, store=store, report_id=report.id, fmt="exe")
 
 
 def test_render_failure_leaves_no_report_and_no_files(session: Session, store: ArtifactStore,

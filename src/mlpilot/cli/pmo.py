@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from mlpilot.cli.console import api_client, console, follow_job, print_table
+from mlpilot.cli.console import api_client, console, err_console, follow_job, print_table
 
 app = typer.Typer(help="Project management: risks, critical path, float, the finish-date forecast and the portfolio.",
                   no_args_is_help=True)
@@ -107,3 +109,48 @@ def portfolio(as_json: JsonFlag = False,
                   f"{counts['green']} green, {counts['none']} without data")
     print_table(rows, ["id", "project", "health", "schedule", "risk", "model", "services"], title="Portfolio",
                 empty="No projects match.")
+
+
+class DocumentKind(StrEnum):
+    plan = "plan"
+    status = "status"
+    interim = "interim"
+    final = "final"
+
+
+class DocumentFormat(StrEnum):
+    pdf = "pdf"
+    docx = "docx"
+    hwpx = "hwpx"
+
+
+class DocumentLang(StrEnum):
+    ko = "ko"
+    en = "en"
+
+
+@app.command()
+def document(project: Annotated[str, typer.Argument(help="Project id or name.")],
+             kind: Annotated[DocumentKind, typer.Option("--kind", help="plan (수행계획서), status (주간/월간 보고), "
+                                                        "interim (중간보고서) or final (완료보고서).")],
+             fmt: Annotated[DocumentFormat, typer.Option("--format", help="pdf, docx or hwpx.")],
+             lang: Annotated[DocumentLang, typer.Option("--lang", help="ko or en.")],
+             out: Annotated[Path, typer.Option("--out", help="File to write.", dir_okay=False)]) -> None:
+    """Render a project document from the live evidence (a new version) and save it to FILE."""
+    with api_client() as client:
+        found = client.find_project(project)
+        started = client.post_object(f"/api/v1/projects/{found['id']}/reports",
+                                     json={"kind": kind.value, "locale": lang.value})
+        job = client.wait_for_job(int(started["job_id"]))
+        if job["state"] != "succeeded":
+            err_console.print(f"[red]The document could not be rendered:[/] {job.get('error')}")
+            raise typer.Exit(1)
+        report_id = job["result"]["report_id"]
+        content = client.get(f"/api/v1/reports/{report_id}/download", params={"format": fmt.value})
+    out.write_bytes(content)
+    console.print(f"{out} ({len(content):,} bytes): {kind.value} v{_version(job)} of {found['name']} "
+                  f"in {lang.value}, report {report_id}")
+
+
+def _version(job: dict[str, Any]) -> str:
+    return str((job.get("result") or {}).get("version", "?"))

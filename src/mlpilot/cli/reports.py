@@ -34,8 +34,8 @@ def list_reports(project: str) -> None:
 
 @app.command()
 def download(report_id: int, out: Annotated[Path | None, typer.Option(help="File to write.")] = None,
-             fmt: Annotated[str, typer.Option("--format", help="pdf or html.")] = "pdf") -> None:
-    """Download a report as PDF or HTML."""
+             fmt: Annotated[str, typer.Option("--format", help="pdf, docx, hwpx or html.")] = "pdf") -> None:
+    """Download a report as PDF, DOCX, HWPX or HTML."""
     with api_client() as client:
         content = client.get(f"/api/v1/reports/{report_id}/download", params={"format": fmt})
         target = out or Path(f"report-{report_id}.{fmt}")

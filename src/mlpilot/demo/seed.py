@@ -278,8 +278,8 @@ class DemoBuilder:
         for locale in ("en", "ko"):
             if locale in existing:
                 continue
-            self.step(f"rendering the status report ({locale})")
-            started = self.client.post(f"/api/v1/projects/{pid}/reports", json={"locale": locale})
+            self.step(f"rendering the interim report ({locale}: PDF, DOCX, HWPX)")
+            started = self.client.post(f"/api/v1/projects/{pid}/reports", json={"locale": locale, "kind": "interim"})
             self._check(self.client.wait_for_job(started["job_id"]), f"report ({locale})")
 
     def communication(self, pid: int, model_version: dict[str, Any]) -> None:

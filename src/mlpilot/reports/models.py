@@ -1,4 +1,4 @@
-"""Tables of the reports domain: rendered project reports (append-only; the files live in the store)."""
+"""Tables of the reports domain: rendered project documents (append-only versions; the files live in the store)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,12 @@ class Report(Base):
     pdf_sha256: Mapped[str] = mapped_column(String(64))
     html_bytes: Mapped[int] = mapped_column(Integer, default=0)
     pdf_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    # The same document as Word and Hangul files (every version carries all formats).
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    docx_key: Mapped[str] = mapped_column(String(500), default="")
+    hwpx_key: Mapped[str] = mapped_column(String(500), default="")
+    docx_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    hwpx_bytes: Mapped[int] = mapped_column(Integer, default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True)

@@ -1,4 +1,4 @@
-"""Web fragment of the reports domain: a project's reports, the render button and job progress."""
+"""Web fragment of the reports domain: a project's documents and their versions, the render form and job progress."""
 
 from __future__ import annotations
 
@@ -39,9 +39,11 @@ def reports_section(project_id: int, request: Request, session: DbSession, user:
 @router.post("/projects/{project_id}/_section/reports", response_class=HTMLResponse,
         dependencies=[access.Project.write])
 def render_report(project_id: int, request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
-                  locale: Annotated[str, Form()] = "en") -> HTMLResponse:
+                  locale: Annotated[str, Form(max_length=8)] = "en",
+                  kind: Annotated[str, Form(max_length=20)] = "status") -> HTMLResponse:
     try:
-        service.request_report(session, runtime=runtime, project_id=project_id, user=user, locale=locale)
+        service.request_report(session, runtime=runtime, project_id=project_id, user=user, locale=locale,
+                               kind=kind)
     except (InvalidInput, PermissionDenied) as exc:
         return _fragment(request, session, user, project_id, error=exc.detail)
     return _fragment(request, session, user, project_id)
