@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 10:58:45.042282
+Create Date: 2026-12-04 11:04:36.200125
 """
 from __future__ import annotations
 
@@ -598,6 +598,11 @@ def upgrade() -> None:
     sa.Column('pdf_sha256', sa.String(length=64), nullable=False),
     sa.Column('html_bytes', sa.Integer(), nullable=False),
     sa.Column('pdf_bytes', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('docx_key', sa.String(length=500), nullable=False),
+    sa.Column('hwpx_key', sa.String(length=500), nullable=False),
+    sa.Column('docx_bytes', sa.Integer(), nullable=False),
+    sa.Column('hwpx_bytes', sa.Integer(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('job_id', sa.Integer(), nullable=True),
