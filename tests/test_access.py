@@ -31,9 +31,10 @@ SCOPED_BY_PARENT.update({"meeting_id": "project_id", "request_id": "project_id",
 OWNED_BY_CALLER = {"/api/v1/tokens/{token_id}": "token_id", "/api/v1/users/{user_id}": "user_id",
                    "/account/tokens/{token_id}/revoke": "token_id"}
 # Admin-only routes: a unit cost may be set for a service before it exists.
-ADMIN_ONLY_PARAMS = {"subscription_id", "delivery_id", "service_name", "user_id"}
-# Ids of things every signed-in user may read: the use-case catalog and the blueprint marketplace.
-CATALOG_PARAMS = {"key", "blueprint"}
+ADMIN_ONLY_PARAMS = {"subscription_id", "delivery_id", "service_name", "user_id", "kind"}
+# Ids of things every signed-in user may read: the use-case catalog, the blueprint marketplace and the document
+# templates (plan, status, interim, final; only admins change them).
+CATALOG_PARAMS = {"key", "blueprint", "kind"}
 
 
 def _rules(dependant: Any) -> Iterator[str]:

@@ -143,7 +143,7 @@ def pmo_facts(session: Session, *, project_id: int, locale: str, now: dt.datetim
                      baseline=k.baseline, target=k.target, actual=k.actual, progress=k.progress)
             for k in value.kpis]
     return PmoFacts(
-        critical=CriticalPathRead.model_validate(dataclasses.asdict(critical)) if critical is not None else None,
+        critical=CriticalPathRead.model_validate(critical, from_attributes=True) if critical is not None else None,
         baseline=baseline, forecast=forecast, risks=risks, issues=issues, target_metric=plan.target_metric,
         target_value=plan.target_value, models=_models(session, leaderboard), service_levels=levels, alerts=alerts,
         drift=_drift(runtime, services), kpis=kpis, currency=value.roi.currency,
