@@ -18,6 +18,7 @@ from mlpilot.core.db import session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, MlpilotError
 from mlpilot.core.jobs import Job, JobContext, job_handler, on_job_interrupted
 from mlpilot.core.runtime import Runtime
+from mlpilot.core.storage import ArtifactStore
 from mlpilot.datasets import service as datasets_service
 from mlpilot.training import evaluation, forecast_runs
 from mlpilot.training import metrics as run_metrics
@@ -144,7 +145,7 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
             runtime.store.put_dir(key, model_dir)
             published = True
         return _record_success(session, run_id=run_id, engine=engine, result=result, test_metrics=test_metrics,
-                               model_dir=model_dir, key=key, note=note)
+                               model_dir=model_dir, key=key, note=note, store=runtime.store)
     except BaseException as exc:
         session.rollback()
         if published:
@@ -206,7 +207,8 @@ def _evaluate(engine: Engine, run: Run, test: pl.DataFrame, *,
 
 
 def _record_success(session: Session, *, run_id: int, engine: Engine, result: dict[str, Any],
-                    test_metrics: dict[str, Any], model_dir: Path | None, key: str, note: _RunLog) -> Run:
+                    test_metrics: dict[str, Any], model_dir: Path | None, key: str, note: _RunLog,
+                    store: ArtifactStore | None = None) -> Run:
     """Store the outcome on the run and register it when the engine's model can be served."""
     validation = dict(engine.metrics_ or {})
     folds = validation.pop("folds", None) or []
@@ -233,7 +235,7 @@ def _record_success(session: Session, *, run_id: int, engine: Engine, result: di
         note(f"done: {metric_name} = {metric_value}")
         run.logs = note.text()
         if engine.registrable:
-            register_run(session, run_id=run_id, user_id=run.created_by_id)
+            register_run(session, run_id=run_id, user_id=run.created_by_id, store=store)
     return run
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -13,8 +13,11 @@ from mlpilot.core import jobs
 from mlpilot.core.db import get_existing, unit_of_work
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.runtime import Runtime
+from mlpilot.core.storage import ArtifactStore
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
+from mlpilot.recipes import rowwise
+from mlpilot.recipes import service as recipes_service
 from mlpilot.registry import service as registry_service
 from mlpilot.registry.models import ModelVersion
 from mlpilot.training import metrics as run_metrics
@@ -47,8 +50,13 @@ def get_run(session: Session, *, run_id: int) -> Run:
     return get_existing(session, Run, run_id, "Run")
 
 
-def register_run(session: Session, *, run_id: int, user_id: int | None, name: str | None = None) -> ModelVersion:
-    """Register the model of a succeeded run in the registry as the next version of `name`."""
+def register_run(session: Session, *, run_id: int, user_id: int | None, name: str | None = None,
+                 store: ArtifactStore | None = None) -> ModelVersion:
+    """Register the model of a succeeded run in the registry as the next version of `name`.
+
+    With `store`, a model trained on a recipe's output carries the recipe's row-wise steps (frozen on the data
+    the recipe was applied to) into serving and batch scoring; a step that cannot be carried is refused.
+    """
     run = get_run(session, run_id=run_id)
     if run.status != RunStatus.succeeded or not run.artifact_key or run.signature is None:
         raise InvalidInput(f"Run {run_id} is {run.status}; only a succeeded run with a saved model can be registered.")
@@ -56,7 +64,26 @@ def register_run(session: Session, *, run_id: int, user_id: int | None, name: st
         run_id=run.id, project_id=run.project_id, dataset_version_id=run.dataset_version_id, target=run.target,
         task=run.task, engine=run.engine, flavor=run.flavor or "lightgbm", artifact_key=run.artifact_key,
         signature=dict(run.signature), metrics=dict(run.metrics), finished_at=run.finished_at)
+    if store is not None and run.dataset_version_id is not None:
+        frozen = recipe_row_steps(session, store=store, dataset_version_id=run.dataset_version_id,
+                                  model_inputs=[c["name"] for c in run.signature["inputs"]])
+        if frozen is not None:
+            rowwise.write_row_steps(registry_service.resolve_model_path(store=store, model_version=model), frozen)
+            model = replace(model, signature=rowwise.relax_signature(model.signature, frozen.steps),
+                            row_steps=frozen.to_dict())
     return registry_service.register_run_model(session, model, user_id=user_id, name=name)
+
+
+def recipe_row_steps(session: Session, *, store: ArtifactStore, dataset_version_id: int,
+                     model_inputs: list[str]) -> rowwise.FrozenRecipe | None:
+    """The row-wise steps of the recipe that made a dataset version, frozen on its source; None without a recipe."""
+    lineage = datasets_service.get_dataset_version_lineage(session, version_id=dataset_version_id)
+    if not lineage.recipe or not lineage.parents or lineage.recipe.get("version_id") is None:
+        return None
+    version = recipes_service.get_recipe_version(session, recipe_version_id=int(lineage.recipe["version_id"]))
+    source = datasets_service.scan_dataset_version(session, store=store, version_id=lineage.parents[0].id).collect()
+    frozen = rowwise.freeze_row_steps(version.steps, source, model_inputs=model_inputs)
+    return frozen if frozen.steps else None
 
 
 def list_runs(session: Session, *, project_id: int) -> list[Run]:
