@@ -172,6 +172,10 @@ class RowSteps:
 
     def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Apply the steps to served rows (model input columns); raise InvalidInput naming a value a step refuses."""
+        # The data plane hands missing numbers over as NaN; the steps (as at training) see them as missing.
+        floats = [n for n, t in frame.schema.items() if t.is_float()]
+        if floats:
+            frame = frame.with_columns(pl.col(floats).fill_nan(None))
         out = apply_steps(frame, self.steps)[0].collect()
         return out.select([c for c in self.signature.input_names if c in out.columns]) if out.width else out
 
