@@ -26,7 +26,8 @@ import numpy as np
 import polars as pl
 
 from mlpilot.core.errors import InvalidInput
-from mlpilot.recipes.steps import ImputeStep, StepBase, StepError, apply_steps, validate_steps
+from mlpilot.recipes.steps import ROW_ID, ImputeStep, StepBase, StepError, apply_steps, validate_steps
+from mlpilot.recipes.steps.base import Context
 
 ROW_STEPS_FILE = "row_steps.json"
 # Steps that only remove rows: skipped when serving (the rows that pass are unchanged by them).
@@ -176,7 +177,10 @@ class RowSteps:
         floats = [n for n, t in frame.schema.items() if t.is_float()]
         if floats:
             frame = frame.with_columns(pl.col(floats).fill_nan(None))
-        out = apply_steps(frame, self.steps)[0].collect()
+        data = frame.with_row_index(ROW_ID, offset=1)
+        for index, step in enumerate(self.steps, start=1):  # validated once, at load: no reports, no copies
+            data = step.apply(Context(index, step.op, data)).frame
+        out = data.drop(ROW_ID)
         return out.select([c for c in self.signature.input_names if c in out.columns]) if out.width else out
 
 
