@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from tests.dataplane.factories import make_churn_model, make_regression_model
 
 from mlpilot.dataplane.pipeline import InferenceCall
 from mlpilot.dataplane.server import DataPlane
 from mlpilot.recipes.rowwise import FrozenRecipe, write_row_steps
 from mlpilot.settings import ServingSettings
-from tests.dataplane.factories import make_churn_model, make_regression_model
 
 REG_STEPS = [{"op": "impute", "columns": ["x"], "strategy": "constant", "value": 0.25}]
 CHURN_STEPS = [{"op": "impute", "columns": ["charges"], "strategy": "constant", "value": 50.0},

@@ -25,7 +25,7 @@ ROW_STEPS_FILE = "row_steps.json"  # recipes.rowwise.ROW_STEPS_FILE, without loa
 class RecipeModel:
     """A loaded model that applies its recipe's row-wise steps to the rows it is given, then predicts."""
 
-    def __init__(self, model: LoadedModel, steps: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(self, model: LoadedModel, steps: Sequence[Mapping[str, object]]) -> None:
         from mlpilot.recipes.rowwise import RowSteps, filled_columns
 
         self.inner = model
@@ -54,7 +54,7 @@ class RecipeModel:
         return self.inner.predict(self.transform(frame))
 
 
-def with_row_steps(model: Any, path: Path) -> Any:
+def with_row_steps(model: LoadedModel, path: Path) -> LoadedModel:
     """`model` wrapped to apply the row-wise steps stored in its folder, or `model` itself when there are none."""
     if not (Path(path) / ROW_STEPS_FILE).is_file():
         return model
@@ -64,6 +64,6 @@ def with_row_steps(model: Any, path: Path) -> Any:
     return RecipeModel(model, steps) if steps else model
 
 
-def load_model_with_steps(path: Path) -> Any:
+def load_model_with_steps(path: Path) -> LoadedModel:
     """Load a model folder with the row-wise steps of its recipe (what serving and batch scoring predict with)."""
     return with_row_steps(load_model(Path(path)), Path(path))

@@ -8,6 +8,7 @@ and fields, and the schema's descriptions, are marked here for translation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -176,9 +177,9 @@ def step_forms() -> list[StepForm]:
     return [step_form(model) for model in STEP_TYPES]
 
 
-def builder_schema(translate: Any) -> list[dict[str, Any]]:
+def builder_schema(translate: Callable[[str], str]) -> list[dict[str, object]]:
     """The step forms as the builder's script reads them, with labels and hints in the page's language."""
-    result = []
+    result: list[dict[str, object]] = []
     for form in step_forms():
         data = asdict(form)
         data["label"], data["description"] = translate(form.label), translate(form.description)

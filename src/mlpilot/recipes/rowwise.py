@@ -43,7 +43,7 @@ class FrozenRecipe:
     steps: list[dict[str, Any]]
     skipped: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"steps": self.steps, "skipped": self.skipped}
 
 
@@ -98,26 +98,22 @@ def _default(step: StepBase) -> Any:
     return getattr(step, "action", None)
 
 
-def filled_columns(steps: Sequence[Mapping[str, Any]]) -> set[str]:
+def filled_columns(steps: Sequence[Mapping[str, object]]) -> set[str]:
     """The columns the frozen steps give a value when it is missing (served blanks there are accepted)."""
     found: set[str] = set()
     for step in steps:
-        if step.get("op") == "impute" and not step.get("disabled"):
-            found.update(step.get("columns") or [])
+        columns = step.get("columns")
+        if step.get("op") == "impute" and not step.get("disabled") and isinstance(columns, list):
+            found.update(str(c) for c in columns)
     return found
 
 
-def relax_signature(signature: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The signature (as stored) with the columns the steps fill marked as taking missing values."""
-    filled = filled_columns(steps)
-    data = dict(signature)
-    data["inputs"] = [{**c, "nullable": True} if c["name"] in filled else c for c in signature["inputs"]]
-    return data
-
-
 class _Column(Protocol):
-    name: str
-    dtype: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dtype(self) -> str: ...
 
 
 class _Signature(Protocol):
@@ -134,11 +130,12 @@ _POLARS = {"float64": pl.Float64, "int64": pl.Float64, "bool": pl.Float64, "stri
 class RowSteps:
     """Frozen row-wise steps compiled for one model's input columns."""
 
-    def __init__(self, steps: Sequence[Mapping[str, Any]], signature: _Signature) -> None:
+    def __init__(self, steps: Sequence[Mapping[str, object]], signature: _Signature) -> None:
         self.signature = signature
         probe = pl.DataFrame([pl.Series(c.name, [None], dtype=_POLARS[c.dtype]) for c in signature.inputs])
         kept: list[StepBase] = []
-        for step in validate_steps([dict(s) for s in steps]):
+        parsed: list[StepBase] = list(validate_steps([dict(s) for s in steps]))
+        for step in parsed:
             if step.disabled or step.op in NAME_STEPS:
                 continue
             try:  # a step whose columns a request does not carry cannot run on served rows
@@ -151,11 +148,11 @@ class RowSteps:
         numeric = {c.name for c in signature.inputs if c.dtype != "string"}
         # The fast path: every step fills missing numbers of model inputs with a constant number.
         self.fills: dict[int, float] | None = {}
-        for step in kept:
-            if (isinstance(step, ImputeStep) and step.strategy == "constant" and set(step.columns) <= numeric
-                    and isinstance(step.value, (int, float)) and not isinstance(step.value, bool)):
-                for column in step.columns:
-                    self.fills[names.index(column)] = float(step.value)
+        for item in kept:
+            if (isinstance(item, ImputeStep) and item.strategy == "constant" and set(item.columns) <= numeric
+                    and isinstance(item.value, (int, float)) and not isinstance(item.value, bool)):
+                for column in item.columns:
+                    self.fills[names.index(column)] = float(item.value)
             else:
                 self.fills = None
                 break
@@ -184,7 +181,7 @@ class RowSteps:
         return out.select([c for c in self.signature.input_names if c in out.columns]) if out.width else out
 
 
-def read_row_steps(path: Path) -> list[dict[str, Any]] | None:
+def read_row_steps(path: Path) -> list[dict[str, object]] | None:
     """The frozen steps stored next to the model in folder `path`, or None."""
     file = Path(path) / ROW_STEPS_FILE
     if not file.is_file():
@@ -200,4 +197,4 @@ def write_row_steps(path: Path, frozen: FrozenRecipe) -> None:
 
 
 __all__ = ["ROW_STEPS_FILE", "FrozenRecipe", "RowSteps", "filled_columns", "freeze_row_steps", "read_row_steps",
-           "relax_signature", "write_row_steps"]
+           "write_row_steps"]

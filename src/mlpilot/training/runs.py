@@ -20,6 +20,7 @@ from mlpilot.recipes import rowwise
 from mlpilot.recipes import service as recipes_service
 from mlpilot.registry import service as registry_service
 from mlpilot.registry.models import ModelVersion
+from mlpilot.registry.signature import Signature
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training.catalog import default_engine, engine_installed
 from mlpilot.training.engines import engines
@@ -69,8 +70,11 @@ def register_run(session: Session, *, run_id: int, user_id: int | None, name: st
                                   model_inputs=[c["name"] for c in run.signature["inputs"]])
         if frozen is not None:
             rowwise.write_row_steps(registry_service.resolve_model_path(store=store, model_version=model), frozen)
-            model = replace(model, signature=rowwise.relax_signature(model.signature, frozen.steps),
-                            row_steps=frozen.to_dict())
+            filled = rowwise.filled_columns(frozen.steps)
+            signature = Signature.from_dict(model.signature)
+            relaxed = replace(signature, inputs=tuple(replace(c, nullable=True) if c.name in filled else c
+                                                      for c in signature.inputs))
+            model = replace(model, signature=relaxed.to_dict(), row_steps=frozen.to_dict())
     return registry_service.register_run_model(session, model, user_id=user_id, name=name)
 
 
