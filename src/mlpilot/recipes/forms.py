@@ -69,6 +69,7 @@ FIELD_HINTS = (
     N_("With on_error null (default: <column>_date_failed)."),
     N_("The value of strategy 'constant'."),
     N_("With action flag (default: is_duplicate)."),
+    N_("With action flag (default: <column>_outlier)."),
     N_("IQR multiplier of method iqr (default 1.5)."),
     N_("Standard deviations of method zscore (default 3)."),
     N_("The value of unmapped 'default'."),
