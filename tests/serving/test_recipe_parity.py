@@ -108,3 +108,30 @@ def test_training_serving_and_batch_scoring_agree(client: TestClient, live_serve
     batch = pl.read_parquet(tmp_path / "scored.parquet").get_column("proba_1").to_numpy()
 
     assert np.allclose(online, expected, atol=1e-9) and np.allclose(batch, expected, atol=1e-9)
+
+
+def test_training_warns_when_serving_would_refuse_blanks_the_source_has(client: TestClient) -> None:
+    from mlpilot.registry.signature import ColumnSpec, Signature
+    from mlpilot.training.runs import blank_warnings
+
+    pid = create_project(client)
+    source = upload_ok(client, pid, name="raw", filename="raw.csv", data=csv_bytes(source_frame()))["version"]["id"]
+    dropping = client.post(f"/api/v1/projects/{pid}/recipes", json={
+        "name": "drop-blanks", "steps": [{"op": "filter", "expr": "not is_null(x)"}]}).json()
+    filling = client.post(f"/api/v1/projects/{pid}/recipes", json={"name": "fill", "steps": RECIPE[:1]}).json()
+    made = {}
+    for recipe in (dropping, filling):
+        applied = client.post(f"/api/v1/recipes/{recipe['id']}/apply", json={"dataset_version_id": source})
+        job = wait_job(client, applied.json()["job_id"])
+        made[recipe["name"]] = job["result"]["dataset_version_id"]
+        wait_job(client, job["result"]["profile_job_id"])
+    signature = Signature(inputs=(ColumnSpec("x", "float64", nullable=False), ColumnSpec("plan", "string", False)),
+                          task="binary", target="y")
+    runtime = client.app.state.runtime
+    with runtime.sessions() as session:
+        dropped = blank_warnings(session, dataset_version_id=made["drop-blanks"], signature=signature)
+        filled = blank_warnings(session, dataset_version_id=made["fill"], signature=signature)
+    assert dropped == [f"11.25 % of the values of 'x' are blank in dataset version {source}, but the served model "
+                       "refuses blank values there (HTTP 400); fill them with an impute step of the recipe so the "
+                       "model learns and serves them."]
+    assert filled == []

@@ -28,7 +28,16 @@ from mlpilot.training.engines.base import Engine
 from mlpilot.training.external import resolve_external_config
 from mlpilot.training.models import Run, RunStatus
 from mlpilot.training.preparation import library_versions
-from mlpilot.training.runs import ACTIVE, FIT_JOB, MIN_TRAIN_ROWS, TEST_FRACTION, _set_status, get_run, register_run
+from mlpilot.training.runs import (
+    ACTIVE,
+    FIT_JOB,
+    MIN_TRAIN_ROWS,
+    TEST_FRACTION,
+    _set_status,
+    blank_warnings,
+    get_run,
+    register_run,
+)
 
 
 def _engine_for(session: Session, runtime: Runtime, run: Run) -> Any:
@@ -185,6 +194,10 @@ def _fit(session: Session, *, runtime: Runtime, run: Run, note: _RunLog,
     note(f"fitted in {note.elapsed():.1f} s")
     for warning in engine.warnings_:
         note(f"warning: {warning}")
+    signature = getattr(engine, "signature_", None)
+    if signature is not None and run.dataset_version_id is not None:
+        for warning in blank_warnings(session, dataset_version_id=run.dataset_version_id, signature=signature):
+            note(f"warning: {warning}")
     return engine, train, test
 
 

@@ -78,6 +78,30 @@ def register_run(session: Session, *, run_id: int, user_id: int | None, name: st
     return registry_service.register_run_model(session, model, user_id=user_id, name=name)
 
 
+def blank_warnings(session: Session, *, dataset_version_id: int, signature: Signature) -> list[str]:
+    """Warn about model inputs that the profile shows blanks in (in the dataset, or in the source its recipe read)
+    while the served model will refuse blanks there (HTTP 400): the recipe dropped or never had them, and fills
+    none of them; an impute step in the recipe would make serving take them."""
+    lineage = datasets_service.get_dataset_version_lineage(session, version_id=dataset_version_id)
+    profiled = [dataset_version_id, *[p.id for p in lineage.parents]]
+    filled: set[str] = set()
+    if lineage.recipe and lineage.recipe.get("version_id") is not None:
+        version = recipes_service.get_recipe_version(session, recipe_version_id=int(lineage.recipe["version_id"]))
+        filled = rowwise.filled_columns([s for s in version.steps if s.get("op") == "impute"])
+    refused = {c.name for c in signature.inputs if not c.nullable and c.name not in filled}
+    warnings: list[str] = []
+    for version_id in profiled:
+        profile = datasets_service.find_dataset_profile(session, version_id=version_id)
+        for column in (profile.profile.get("column_profiles", []) if profile is not None else []):
+            name, share = column.get("name"), float(column.get("missing_pct") or 0)
+            if name in refused and share > 0:
+                refused.discard(name)
+                warnings.append(f"{share:g} % of the values of {name!r} are blank in dataset version {version_id}, "
+                                "but the served model refuses blank values there (HTTP 400); fill them with an "
+                                "impute step of the recipe so the model learns and serves them.")
+    return warnings
+
+
 def recipe_row_steps(session: Session, *, store: ArtifactStore, dataset_version_id: int,
                      model_inputs: list[str]) -> rowwise.FrozenRecipe | None:
     """The row-wise steps of the recipe that made a dataset version, frozen on its source; None without a recipe."""
