@@ -27,6 +27,7 @@ from mlpilot.recipes.steps import (
     StepError,
     StepReport,
     apply_steps,
+    as_text,
     dump_steps,
     validate_steps,
 )
@@ -164,12 +165,12 @@ def _changes(before: pl.DataFrame, after: pl.DataFrame) -> dict[str, Any]:
     Values are compared as text, so a cast that keeps the written value ("12" → 12) is no change.
     """
     numbered = before.with_row_index(ROW_ID, offset=1)
-    old = numbered.select([ROW_ID, *[pl.col(c).cast(pl.String) for c in before.columns]])
+    old = pl.DataFrame([numbered.get_column(ROW_ID), *[as_text(before.get_column(c)) for c in before.columns]])
     joined = after.select(ROW_ID).join(old, on=ROW_ID, how="left")
     columns = [c for c in after.columns if c != ROW_ID]
     differs = {}
     for column in columns:
-        new = after.get_column(column).cast(pl.String)
+        new = as_text(after.get_column(column))
         if column in joined.columns:
             differs[column] = new.ne_missing(joined.get_column(column))
         else:

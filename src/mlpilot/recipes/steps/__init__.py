@@ -113,19 +113,28 @@ def describe_step(step: StepBase | Mapping[str, object]) -> str:
         return str(step.get("op"))
 
 
+def as_text(series: pl.Series) -> pl.Series:
+    """A column's values as text for comparing cells (nested values through their Python form)."""
+    try:
+        return series.cast(pl.String)
+    except pl.exceptions.PolarsError:
+        return pl.Series(series.name, [None if v is None else str(v) for v in series.to_list()], dtype=pl.String)
+
+
 def cell_changes(before: pl.DataFrame, after: pl.DataFrame) -> tuple[int, int]:
     """Count the cells of `after` that differ from `before` (rows matched by ROW_ID; values compared as text, so a
     cast of "12" to 12 is no change) and, of those, the cells that were missing and got a value. A new column's
     non-missing cells count as changed and filled."""
     if after.height == 0:
         return 0, 0
-    old = before.select([ROW_ID, *[pl.col(c).cast(pl.String).alias(c) for c in before.columns if c != ROW_ID]])
+    old = pl.DataFrame([before.get_column(ROW_ID), *[as_text(before.get_column(c)) for c in before.columns
+                                                      if c != ROW_ID]])
     joined = after.select(ROW_ID).join(old, on=ROW_ID, how="left")
     changed = filled = 0
     for column in after.columns:
         if column == ROW_ID:
             continue
-        new = after.get_column(column).cast(pl.String)
+        new = as_text(after.get_column(column))
         if column in joined.columns:
             prior = joined.get_column(column)
             changed += int(new.ne_missing(prior).sum())
@@ -177,5 +186,5 @@ __all__ = [
     "CAST_TYPES", "MAX_STEPS", "OPS", "ROW_ID", "SHOWN_ROWS", "STEP_TYPES", "CastStep", "DeriveStep", "DetectPiiStep",
     "DropStep", "DuplicatesStep", "FilterStep", "ImputeStep", "MapValuesStep", "MaskPiiStep", "NormalizeTextStep",
     "OutliersStep", "ParseDateStep", "RenameStep", "SelectStep", "Step", "StepBase", "StepError", "StepList",
-    "StepReport", "apply_steps", "cell_changes", "describe_step", "dump_steps", "validate_steps",
+    "StepReport", "apply_steps", "as_text", "cell_changes", "describe_step", "dump_steps", "validate_steps",
 ]
