@@ -109,6 +109,13 @@ def test_training_serving_and_batch_scoring_agree(client: TestClient, live_serve
 
     assert np.allclose(online, expected, atol=1e-9) and np.allclose(batch, expected, atol=1e-9)
 
+    # The model-version page lists the steps applied before the model and what was left out.
+    from tests.datasets.test_views import login
+
+    login(client)
+    page = client.get(f"/model-versions/{version['id']}").text
+    assert 'id="model-row-steps"' in page and "removes rows of the table" in page
+
 
 def test_training_warns_when_serving_would_refuse_blanks_the_source_has(client: TestClient) -> None:
     from mlpilot.registry.signature import ColumnSpec, Signature
