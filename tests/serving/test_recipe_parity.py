@@ -45,14 +45,14 @@ def test_freeze_rule_keeps_row_wise_steps_and_refuses_table_flags_the_model_read
     mean = frame.get_column("x").mean()
     assert frozen.steps[0] == {"op": "impute", "columns": ["x"], "strategy": "constant", "value": mean}
     assert [s["op"] for s in frozen.steps] == ["impute", "map_values", "normalize_text", "mask_pii"]
-    assert frozen.skipped == ["Step 5 (filter): removes rows of the table; served rows are answered as they come."]
+    assert frozen.skipped == [{"step": 5, "op": "filter", "reason": "removes_rows"}]
     bounds = freeze_row_steps([{"op": "outliers", "columns": ["x"], "method": "iqr"}], frame, model_inputs=["x"])
     assert bounds.steps[0]["method"] == "bounds" and {"lower", "upper"} <= set(bounds.steps[0])
     flag = [{"op": "duplicates", "subset": ["plan"], "action": "flag", "flag_column": "dup"}]
     with pytest.raises(Exception, match="flags duplicate rows in 'dup', a column the model reads"):
         freeze_row_steps(flag, frame, model_inputs=["x", "dup"])
     assert freeze_row_steps(flag, frame, model_inputs=["x"]).skipped == [
-        "Step 1 (duplicates): its flag column is not a model input."]
+        {"step": 1, "op": "duplicates", "reason": "flag_not_input"}]
 
 
 def test_training_serving_and_batch_scoring_agree(client: TestClient, live_server_url: str, tmp_path: Path) -> None:
@@ -114,7 +114,7 @@ def test_training_serving_and_batch_scoring_agree(client: TestClient, live_serve
 
     login(client)
     page = client.get(f"/model-versions/{version['id']}").text
-    assert 'id="model-row-steps"' in page and "removes rows of the table" in page
+    assert 'id="model-row-steps"' in page and "only removes rows" in page
 
 
 def test_training_warns_when_serving_would_refuse_blanks_the_source_has(client: TestClient) -> None:

@@ -41,7 +41,8 @@ class FrozenRecipe:
     """The row-wise steps of a recipe and what was left out of serving, and why."""
 
     steps: list[dict[str, Any]]
-    skipped: list[str] = field(default_factory=list)
+    # {"step": 1-based index, "op": ..., "reason": "removes_rows" | "flag_not_input"}
+    skipped: list[dict[str, object]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {"steps": self.steps, "skipped": self.skipped}
@@ -55,7 +56,7 @@ def freeze_row_steps(steps: Sequence[StepBase | Mapping[str, object]], source: p
     _, reports = apply_steps(source, parsed)
     inputs = set(model_inputs)
     frozen: list[dict[str, Any]] = []
-    skipped: list[str] = []
+    skipped: list[dict[str, object]] = []
     for index, (step, report) in enumerate(zip(parsed, reports, strict=True), start=1):
         at = f"Step {index} ({step.op})"
         if step.disabled or step.op == "detect_pii":
@@ -63,7 +64,7 @@ def freeze_row_steps(steps: Sequence[StepBase | Mapping[str, object]], source: p
         data = step.stored()
         if step.op in ROW_REMOVING or (step.op in ("duplicates", "outliers") and data.get("action", _default(step))
                                         == "drop"):
-            skipped.append(f"{at}: removes rows of the table; served rows are answered as they come.")
+            skipped.append({"step": index, "op": step.op, "reason": "removes_rows"})
             continue
         if step.op == "duplicates":
             flag = data.get("flag_column") or "is_duplicate"
@@ -72,7 +73,7 @@ def freeze_row_steps(steps: Sequence[StepBase | Mapping[str, object]], source: p
                                    "served row is a duplicate depends on the whole table, so the model cannot be "
                                    "served without skew. Drop the flag column before training, or drop "
                                    "duplicates instead of flagging them.")
-            skipped.append(f"{at}: its flag column is not a model input.")
+            skipped.append({"step": index, "op": step.op, "reason": "flag_not_input"})
             continue
         if step.op == "impute" and data["strategy"] != "constant":
             filled = report.details.get("filled", {})
