@@ -69,7 +69,12 @@ def register_run(session: Session, *, run_id: int, user_id: int | None, name: st
         frozen = recipe_row_steps(session, store=store, dataset_version_id=run.dataset_version_id,
                                   model_inputs=[c["name"] for c in run.signature["inputs"]])
         if frozen is not None:
+            # Next to the model, in the store (and in the local copy the data plane loads from a remote store).
             rowwise.write_row_steps(registry_service.resolve_model_path(store=store, model_version=model), frozen)
+            if not store.is_local:
+                store.put_bytes(f"{model.artifact_key}/{rowwise.ROW_STEPS_FILE}",
+                                (registry_service.resolve_model_path(store=store, model_version=model)
+                                 / rowwise.ROW_STEPS_FILE).read_bytes())
             filled = rowwise.filled_columns(frozen.steps)
             signature = Signature.from_dict(model.signature)
             relaxed = replace(signature, inputs=tuple(replace(c, nullable=True) if c.name in filled else c
