@@ -54,3 +54,14 @@ def test_text_model_applies_steps_on_the_frame(plane: DataPlane) -> None:
     row = {"tenure": 12.0, "charges": 70.0, "plan": "basic", "paperless": True}
     mapped = answer(plane, "churn", [{**row, "plan": "std", "tenure": None}])
     assert mapped == answer(plane, "churn-plain", [row])
+
+
+def test_numeric_model_with_other_steps_predicts_through_the_frame(tmp_path: Path) -> None:
+    plane = DataPlane(ServingSettings(), sink=None)
+    folder = make_regression_model(tmp_path / "m")
+    write_row_steps(folder, FrozenRecipe(steps=[{"op": "map_values", "column": "k", "mapping": {"9": 1}}]))
+    plane.load("mapped", folder, "1")
+    plane.load("plain", make_regression_model(tmp_path / "p"), "1")
+    served = plane.get("mapped")
+    assert served is not None and getattr(served.model, "predict_matrix", None) is None
+    assert answer(plane, "mapped", [{"x": 0.5, "k": 9}]) == answer(plane, "plain", [{"x": 0.5, "k": 1}])

@@ -44,6 +44,8 @@ class RecipeModel:
             self.predict_matrix = predict_matrix
 
     def __getattr__(self, name: str) -> Any:
+        if name == "predict_matrix":  # only the fast path above predicts on a matrix: never the bare model's
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def transform(self, frame: pl.DataFrame) -> pl.DataFrame:
