@@ -3,6 +3,8 @@ matrix fast path of numeric models and on the frame path of models with text col
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 import pytest
 
