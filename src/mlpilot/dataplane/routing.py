@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from mlpilot.core.errors import InvalidInput, MlpilotError, NotFound
+from mlpilot.dataplane.recipe import with_row_steps
 from mlpilot.registry.external import ExternalModel, check_external_config
 from mlpilot.registry.flavors import Prediction, load_model
 from mlpilot.registry.signature import Signature
@@ -323,7 +324,7 @@ def _load_backend(spec: BackendSpec, contract: Signature, reuse: dict[str, Any])
         from mlpilot.dataplane.server import _warm_up
 
         # The same preparation as DataPlane.load: LightGBM ensembles compiled to native code when possible.
-        model = fastpredict.accelerate(load_model(Path(spec.model_path)))
+        model = with_row_steps(fastpredict.accelerate(load_model(Path(spec.model_path))), Path(spec.model_path))
         _warm_up(model)
     except Exception as exc:
         detail = exc.detail if isinstance(exc, MlpilotError) else f"{type(exc).__name__}: {exc}"

@@ -26,6 +26,7 @@ from mlpilot.dataplane.batching import MicroBatcher
 from mlpilot.dataplane.metrics import DataPlaneMetrics
 from mlpilot.dataplane.pipeline import BinaryOutputs, InferenceCall, Reply
 from mlpilot.dataplane.protocol import Batch, tensor_metadata
+from mlpilot.dataplane.recipe import with_row_steps
 from mlpilot.dataplane.telemetry import EventSink, InferenceEvent, PredictionLog, TrafficSample
 from mlpilot.registry.flavors import REFERENCE_FILE, LoadedModel, Prediction, load_model
 from mlpilot.registry.signature import Signature
@@ -98,6 +99,7 @@ class DataPlane:
             model = load_model(Path(model_path))
             if getattr(self.settings, "compile_trees", True):
                 model = fastpredict.accelerate(model)
+            model = with_row_steps(model, Path(model_path))  # the recipe's row-wise steps, when it has some
             _warm_up(model)
         except Exception as exc:
             detail = exc.detail if isinstance(exc, MlpilotError) else f"{type(exc).__name__}: {exc}"

@@ -62,6 +62,9 @@ class StepReportRead(BaseModel):
     flagged: int
     errors: list[str]
     details: dict[str, Any]
+    cells_changed: int = Field(0, description="Cells of the sample whose value the step changed.")
+    cells_filled: int = Field(0, description="Of those, cells that were missing and got a value.")
+    skipped: bool = Field(False, description="The step is disabled and was skipped.")
 
 
 class SampleRead(BaseModel):
@@ -70,12 +73,28 @@ class SampleRead(BaseModel):
     rows: list[dict[str, Any]]
 
 
+class ChangedRow(BaseModel):
+    row: int = Field(description="The row's 1-based number in the sample before the recipe.")
+    values: dict[str, Any] = Field(description="The row after the recipe.")
+    before: dict[str, Any] = Field(description="The old value of each changed cell (new columns: null).")
+
+
+class ChangesRead(BaseModel):
+    columns: list[str]
+    rows_changed: int
+    rows_removed: int
+    cells_changed: int
+    removed: list[int] = Field(description="Numbers of the first removed rows.")
+    rows: list[ChangedRow] = Field(description="The first changed rows, with their changed cells.")
+
+
 class PreviewRead(BaseModel):
     dataset_version_id: int
     sample_rows: int
     before: SampleRead
     after: SampleRead | None
     steps: list[StepReportRead]
+    changes: ChangesRead | None = Field(None, description="The rows the recipe changes or removes on the sample.")
     error: str | None = Field(None, description="Why a step failed on the sample (the steps before it are reported).")
 
 

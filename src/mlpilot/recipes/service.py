@@ -21,10 +21,20 @@ from mlpilot.core.storage import ArtifactStore
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
 from mlpilot.recipes.models import Recipe, RecipeVersion
-from mlpilot.recipes.steps import StepBase, StepError, StepReport, apply_steps, dump_steps, validate_steps
+from mlpilot.recipes.steps import (
+    ROW_ID,
+    StepBase,
+    StepError,
+    StepReport,
+    apply_steps,
+    as_text,
+    dump_steps,
+    validate_steps,
+)
 
 APPLY_JOB = "recipes.apply"
 PREVIEW_MAX_ROWS = 5000
+CHANGED_ROWS_SHOWN = 100
 
 
 def _clean_name(name: str, what: str) -> str:
@@ -137,14 +147,49 @@ def preview_recipe(session: Session, *, store: ArtifactStore, dataset_version_id
     parsed = validate_steps(steps)
     before = _source_frame(session, store=store, dataset_version_id=dataset_version_id).head(sample_rows).collect()
     result: dict[str, Any] = {"dataset_version_id": dataset_version_id, "sample_rows": before.height,
-                              "before": _sample(before), "after": None, "steps": [], "error": None}
+                              "before": _sample(before), "after": None, "steps": [], "changes": None,
+                              "error": None}
     try:
-        after, reports = apply_steps(before.lazy(), parsed)
+        tracked, reports = apply_steps(before.lazy(), parsed, track=True, keep_row_id=True)
     except StepError as exc:
         result.update(steps=_reports(exc.reports or []), error=exc.detail)
         return result
-    result.update(after=_sample(after.collect()), steps=_reports(reports))
+    after = tracked.collect()
+    result.update(after=_sample(after.drop(ROW_ID)), steps=_reports(reports), changes=_changes(before, after))
     return result
+
+
+def _changes(before: pl.DataFrame, after: pl.DataFrame) -> dict[str, Any]:
+    """The rows a recipe changed (with the old value of each changed cell) and removed, on a preview sample.
+
+    Values are compared as text, so a cast that keeps the written value ("12" → 12) is no change.
+    """
+    numbered = before.with_row_index(ROW_ID, offset=1)
+    old = pl.DataFrame([numbered.get_column(ROW_ID), *[as_text(before.get_column(c)) for c in before.columns]])
+    joined = after.select(ROW_ID).join(old, on=ROW_ID, how="left")
+    columns = [c for c in after.columns if c != ROW_ID]
+    differs = {}
+    for column in columns:
+        new = as_text(after.get_column(column))
+        if column in joined.columns:
+            differs[column] = new.ne_missing(joined.get_column(column))
+        else:
+            differs[column] = new.is_not_null()
+    any_change = pl.Series([False] * after.height)
+    for mask in differs.values():
+        any_change = any_change | mask
+    changed_at = any_change.arg_true().to_list()
+    kept = set(after.get_column(ROW_ID).to_list())
+    removed = [r for r in range(1, before.height + 1) if r not in kept]
+    rows = []
+    for position in changed_at[:CHANGED_ROWS_SHOWN]:
+        values = after.row(position, named=True)
+        cells = {c: (joined.get_column(c)[position] if c in joined.columns else None)
+                 for c in columns if differs[c][position]}
+        rows.append({"row": values.pop(ROW_ID), "values": _json_safe(values), "before": _json_safe(cells)})
+    return {"columns": columns, "rows_changed": len(changed_at), "rows_removed": len(removed),
+            "cells_changed": int(sum(int(m.sum()) for m in differs.values())), "removed": removed[:CHANGED_ROWS_SHOWN],
+            "rows": rows}
 
 
 def apply_recipe_frame(session: Session, *, recipe_version_id: int,

@@ -17,10 +17,11 @@ from mlpilot.core.errors import Conflict, InvalidInput, NotFound
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
 from mlpilot.recipes import service
+from mlpilot.recipes.forms import builder_schema
 from mlpilot.recipes.models import Recipe
 from mlpilot.recipes.steps import OPS, describe_step
 from mlpilot.web import access
-from mlpilot.web.pages import PageUser, render
+from mlpilot.web.pages import PageUser, page_gettext, render
 
 router = APIRouter(include_in_schema=False)
 PREVIEW_ROWS = 200
@@ -76,21 +77,26 @@ def create_from_form(project_id: int, request: Request, session: DbSession, user
     return RedirectResponse(f"/recipes/{recipe.id}", status_code=303)
 
 
-def _page_context(session: DbSession, user: User, recipe: Recipe, version_number: int | None) -> dict[str, Any]:
+def _page_context(request: Request, session: DbSession, user: User, recipe: Recipe,
+                  version_number: int | None) -> dict[str, Any]:
     project = projects_service.check_project_access(session, project_id=recipe.project_id, user=user)
     version = service.find_recipe_version(session, recipe_id=recipe.id, version=version_number)
     sources = datasets_service.list_project_versions(session, project_id=recipe.project_id)
+    translate = page_gettext(request, user)
     return {"r": recipe, "p": project, "version": version,
-            "steps": [{"step": s, "label": describe_step(s)} for s in version.steps],
+            "steps": [{"step": s, "label": describe_step(s), "disabled": bool(s.get("disabled"))}
+                      for s in version.steps],
             "steps_json": json.dumps(version.steps, indent=2, ensure_ascii=False), "sources": sources,
-            "ops": OPS, "can_write": _can_write(user), "preview_rows": PREVIEW_ROWS}
+            "ops": OPS, "can_write": _can_write(user), "preview_rows": PREVIEW_ROWS,
+            "builder_schema": builder_schema(translate),
+            "source_columns": {str(s.id): [c["name"] for c in s.schema] for s in sources}}
 
 
 @router.get("/recipes/{recipe_id}", response_class=HTMLResponse, dependencies=[access.Recipe.read])
 def recipe_page(recipe_id: int, request: Request, session: DbSession, user: PageUser,
                 version: int | None = None, job: int | None = None) -> HTMLResponse:
     recipe = service.get_recipe(session, recipe_id=recipe_id)
-    context = _page_context(session, user, recipe, version)
+    context = _page_context(request, session, user, recipe, version)
     return render(request, "recipes/detail.html", user=user, job_id=job, error=None, **context)
 
 
@@ -103,7 +109,7 @@ def save_version_from_form(recipe_id: int, request: Request, session: DbSession,
         version = service.add_recipe_version(session, recipe_id=recipe_id, steps=_parse_steps(steps),
                                              user_id=user.id, note=note)
     except InvalidInput as exc:
-        context = _page_context(session, user, recipe, None)
+        context = _page_context(request, session, user, recipe, None)
         context["steps_json"] = steps
         return render(request, "recipes/detail.html", user=user, job_id=None, error=exc.detail,
                       status_code=exc.status, **context)
@@ -112,16 +118,22 @@ def save_version_from_form(recipe_id: int, request: Request, session: DbSession,
 
 @router.post("/recipes/{recipe_id}/_preview", response_class=HTMLResponse, dependencies=[access.Recipe.read])
 def preview_fragment(recipe_id: int, request: Request, session: DbSession, runtime: RuntimeDep, user: PageUser,
-                     dataset_version_id: Annotated[int, Form()], version: Annotated[int, Form()]) -> HTMLResponse:
+                     dataset_version_id: Annotated[int, Form()], version: Annotated[int | None, Form()] = None,
+                     steps: Annotated[str | None, Form(max_length=200_000)] = None) -> HTMLResponse:
+    """Preview a saved version, or (with `steps`, the builder's unsaved steps as JSON) what is being edited."""
     recipe = service.get_recipe(session, recipe_id=recipe_id)
     projects_service.check_project_access(session, project_id=recipe.project_id, user=user)
     try:
         source = datasets_service.get_dataset_version(session, version_id=dataset_version_id)
         if source.dataset.project_id != recipe.project_id:
             raise InvalidInput(f"Dataset version {dataset_version_id} belongs to another project.")
-        chosen = service.find_recipe_version(session, recipe_id=recipe_id, version=version)
-        result = service.preview_recipe(session, store=runtime.store, recipe_version_id=chosen.id,
-                                        dataset_version_id=dataset_version_id, sample_rows=PREVIEW_ROWS)
+        if steps is not None:
+            result = service.preview_recipe(session, store=runtime.store, steps=_parse_steps(steps),
+                                            dataset_version_id=dataset_version_id, sample_rows=PREVIEW_ROWS)
+        else:
+            chosen = service.find_recipe_version(session, recipe_id=recipe_id, version=version)
+            result = service.preview_recipe(session, store=runtime.store, recipe_version_id=chosen.id,
+                                            dataset_version_id=dataset_version_id, sample_rows=PREVIEW_ROWS)
     except (InvalidInput, NotFound) as exc:
         return render(request, "recipes/_preview.html", user=user, result=None, error=exc.detail)
     return render(request, "recipes/_preview.html", user=user, result=result, error=result["error"],
@@ -140,7 +152,7 @@ def apply_from_form(recipe_id: int, request: Request, session: DbSession, runtim
                                  dataset_version_id=dataset_version_id, user_id=user.id,
                                  output_name=output_name.strip() or None)
     except (InvalidInput, NotFound) as exc:
-        context = _page_context(session, user, recipe, version)
+        context = _page_context(request, session, user, recipe, version)
         return render(request, "recipes/detail.html", user=user, job_id=None, error=exc.detail,
                       status_code=exc.status, **context)
     return RedirectResponse(f"/recipes/{recipe_id}?version={version}&job={job.id}", status_code=303)

@@ -44,6 +44,8 @@ class ModelVersion(Base):
     # Lifecycle label (the latest StageTransition); "imported" / "exported" provenance lives in `source`.
     stage: Mapped[str] = mapped_column(String(20), default=ModelStage.staging)
     source: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The recipe's row-wise steps applied before the model when serving and scoring (recipes.rowwise), or None.
+    row_steps: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
 
 
 class StageTransition(Base):

@@ -79,12 +79,12 @@ def get_model_version(model_version_id: int, session: DbSession, user: CurrentUs
 
 @router.post("/runs/{run_id}/register", response_model=ModelVersionDetail, status_code=201,
         dependencies=[access.Run.write])
-def register_run(run_id: int, session: DbSession, user: CurrentUser,
+def register_run(run_id: int, session: DbSession, runtime: RuntimeDep, user: CurrentUser,
                  body: RegisterRequest | None = None) -> ModelVersionRead:
     run = training_service.get_run(session, run_id=run_id)
     projects_service.check_project_access(session, project_id=run.project_id, user=user, write=True)
     model_version = training_service.register_run(session, run_id=run_id, user_id=user.id,
-                                                  name=body.name if body else None)
+                                                  name=body.name if body else None, store=runtime.store)
     return _read(model_version, ModelVersionDetail)
 
 

@@ -47,6 +47,9 @@ class StageChange(InputModel):
 
 class ModelVersionDetail(ModelVersionRead):
     signature: dict[str, Any]
+    row_steps: dict[str, Any] | None = Field(None, description="The recipe's row-wise steps applied before the "
+                                             "model when serving and scoring ('steps'), and what was left out "
+                                             "('skipped').")
     lineage: dict[str, Any] = {}
     transitions: list[StageTransitionRead] = []
 

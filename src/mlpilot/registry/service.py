@@ -108,6 +108,8 @@ class RunModel:
     signature: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
     finished_at: datetime | None = None
+    # The row-wise steps of the recipe the training data was made with ({"steps": [...], "skipped": [...]}).
+    row_steps: dict[str, Any] | None = None
 
 
 def register_run_model(session: Session, model: RunModel, *, user_id: int | None,
@@ -125,7 +127,7 @@ def register_run_model(session: Session, model: RunModel, *, user_id: int | None
             project_id=model.project_id, name=name, version=latest + 1, run_id=model.run_id,
             dataset_version_id=model.dataset_version_id, flavor=model.flavor, signature=dict(model.signature),
             metrics=dict(model.metrics), artifact_key=model.artifact_key, created_by_id=user_id,
-            stage=ModelStage.staging, source=source,
+            stage=ModelStage.staging, source=source, row_steps=model.row_steps,
         )
         session.add(model_version)
         session.flush()

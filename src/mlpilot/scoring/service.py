@@ -22,12 +22,12 @@ from mlpilot.core.jobs import Job, JobContext, create_job, job_handler, on_job_i
 from mlpilot.core.runtime import Runtime
 from mlpilot.core.secrets import seal_values, unseal_values
 from mlpilot.core.timebuckets import utc_day
+from mlpilot.dataplane.recipe import load_model_with_steps as load_model
 from mlpilot.datasets.connectors import Connector, connectors
 from mlpilot.notifications import service as notifications_service
 from mlpilot.projects import service as projects_service
 from mlpilot.registry import service as registry_service
 from mlpilot.registry.external import ExternalModel
-from mlpilot.registry.flavors import load_model
 from mlpilot.scoring import engine
 from mlpilot.scoring.models import ScoringRun
 from mlpilot.scoring.specs import FileOutput, FileSource, SqlOutput, SqlSource, parse_output, parse_source, stored

@@ -18,6 +18,7 @@ from mlpilot.core.db import session_scope, unit_of_work, utcnow
 from mlpilot.core.errors import InvalidInput, MlpilotError
 from mlpilot.core.jobs import Job, JobContext, job_handler, on_job_interrupted
 from mlpilot.core.runtime import Runtime
+from mlpilot.core.storage import ArtifactStore
 from mlpilot.datasets import service as datasets_service
 from mlpilot.training import evaluation, forecast_runs
 from mlpilot.training import metrics as run_metrics
@@ -33,6 +34,7 @@ from mlpilot.training.runs import (
     MIN_TRAIN_ROWS,
     TEST_FRACTION,
     _set_status,
+    blank_warnings,
     get_run,
     register_run,
     registration_decision,
@@ -153,7 +155,7 @@ def fit_run(session: Session, *, runtime: Runtime, run_id: int, progress: Any = 
             runtime.store.put_dir(key, model_dir)
             published = True
         return _record_success(session, run_id=run_id, engine=engine, result=result, test_metrics=test_metrics,
-                               model_dir=model_dir, key=key, note=note)
+                               model_dir=model_dir, key=key, note=note, store=runtime.store)
     except BaseException as exc:
         session.rollback()
         if published:
@@ -193,6 +195,10 @@ def _fit(session: Session, *, runtime: Runtime, run: Run, note: _RunLog,
     note(f"fitted in {note.elapsed():.1f} s")
     for warning in engine.warnings_:
         note(f"warning: {warning}")
+    signature = getattr(engine, "signature_", None)
+    if signature is not None and run.dataset_version_id is not None:
+        for warning in blank_warnings(session, dataset_version_id=run.dataset_version_id, signature=signature):
+            note(f"warning: {warning}")
     return engine, train, test
 
 
@@ -215,7 +221,8 @@ def _evaluate(engine: Engine, run: Run, test: pl.DataFrame, *,
 
 
 def _record_success(session: Session, *, run_id: int, engine: Engine, result: dict[str, Any],
-                    test_metrics: dict[str, Any], model_dir: Path | None, key: str, note: _RunLog) -> Run:
+                    test_metrics: dict[str, Any], model_dir: Path | None, key: str, note: _RunLog,
+                    store: ArtifactStore | None = None) -> Run:
     """Store the outcome on the run and register it when the engine's model can be served."""
     validation = dict(engine.metrics_ or {})
     folds = validation.pop("folds", None) or []
@@ -243,7 +250,7 @@ def _record_success(session: Session, *, run_id: int, engine: Engine, result: di
         why = registration_decision(session, run=run) if engine.registrable else None
         registered = None
         if why is not None:
-            model_version = register_run(session, run_id=run_id, user_id=run.created_by_id)
+            model_version = register_run(session, run_id=run_id, user_id=run.created_by_id, store=store)
             registered = f"registered as {model_version.name} v{model_version.version} ({why})"
         elif engine.registrable:
             registered = "not registered: the project registers the best run only or the run a person picks"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -13,10 +13,14 @@ from mlpilot.core import jobs
 from mlpilot.core.db import get_existing, unit_of_work
 from mlpilot.core.errors import InvalidInput
 from mlpilot.core.runtime import Runtime
+from mlpilot.core.storage import ArtifactStore
 from mlpilot.datasets import service as datasets_service
 from mlpilot.projects import service as projects_service
+from mlpilot.recipes import rowwise
+from mlpilot.recipes import service as recipes_service
 from mlpilot.registry import service as registry_service
 from mlpilot.registry.models import Registration
+from mlpilot.registry.signature import Signature
 from mlpilot.training import metrics as run_metrics
 from mlpilot.training.catalog import default_engine, engine_installed
 from mlpilot.training.engines import engines
@@ -50,8 +54,13 @@ def get_run(session: Session, *, run_id: int) -> Run:
     return get_existing(session, Run, run_id, "Run")
 
 
-def register_run(session: Session, *, run_id: int, user_id: int | None, name: str | None = None) -> ModelVersion:
-    """Register the model of a succeeded run in the registry as the next version of `name`."""
+def register_run(session: Session, *, run_id: int, user_id: int | None, name: str | None = None,
+                 store: ArtifactStore | None = None) -> ModelVersion:
+    """Register the model of a succeeded run in the registry as the next version of `name`.
+
+    With `store`, a model trained on a recipe's output carries the recipe's row-wise steps (frozen on the data
+    the recipe was applied to) into serving and batch scoring; a step that cannot be carried is refused.
+    """
     run = get_run(session, run_id=run_id)
     if run.status != RunStatus.succeeded or not run.artifact_key or run.signature is None:
         raise InvalidInput(f"Run {run_id} is {run.status}; only a succeeded run with a saved model can be registered.")
@@ -59,6 +68,21 @@ def register_run(session: Session, *, run_id: int, user_id: int | None, name: st
         run_id=run.id, project_id=run.project_id, dataset_version_id=run.dataset_version_id, target=run.target,
         task=run.task, engine=run.engine, flavor=run.flavor or "lightgbm", artifact_key=run.artifact_key,
         signature=dict(run.signature), metrics=dict(run.metrics), finished_at=run.finished_at)
+    if store is not None and run.dataset_version_id is not None:
+        frozen = recipe_row_steps(session, store=store, dataset_version_id=run.dataset_version_id,
+                                  model_inputs=[c["name"] for c in run.signature["inputs"]])
+        if frozen is not None:
+            # Next to the model, in the store (and in the local copy the data plane loads from a remote store).
+            rowwise.write_row_steps(registry_service.resolve_model_path(store=store, model_version=model), frozen)
+            if not store.is_local:
+                store.put_bytes(f"{model.artifact_key}/{rowwise.ROW_STEPS_FILE}",
+                                (registry_service.resolve_model_path(store=store, model_version=model)
+                                 / rowwise.ROW_STEPS_FILE).read_bytes())
+            filled = rowwise.filled_columns(frozen.steps)
+            signature = Signature.from_dict(model.signature)
+            relaxed = replace(signature, inputs=tuple(replace(c, nullable=True) if c.name in filled else c
+                                                      for c in signature.inputs))
+            model = replace(model, signature=relaxed.to_dict(), row_steps=frozen.to_dict())
     return registry_service.register_run_model(session, model, user_id=user_id, name=name)
 
 
@@ -78,6 +102,42 @@ def registration_decision(session: Session, *, run: Run) -> str | None:
     if run.primary_metric_value is None:  # cannot be ranked: registered only while nothing ranked exists
         return None if ranked else "best run"
     return "best run" if ranked and ranked[0].id == run.id else None
+
+
+def blank_warnings(session: Session, *, dataset_version_id: int, signature: Signature) -> list[str]:
+    """Warn about model inputs that the profile shows blanks in (in the dataset, or in the source its recipe read)
+    while the served model will refuse blanks there (HTTP 400): the recipe dropped or never had them, and fills
+    none of them; an impute step in the recipe would make serving take them."""
+    lineage = datasets_service.get_dataset_version_lineage(session, version_id=dataset_version_id)
+    profiled = [dataset_version_id, *[p.id for p in lineage.parents]]
+    filled: set[str] = set()
+    if lineage.recipe and lineage.recipe.get("version_id") is not None:
+        version = recipes_service.get_recipe_version(session, recipe_version_id=int(lineage.recipe["version_id"]))
+        filled = rowwise.filled_columns([s for s in version.steps if s.get("op") == "impute"])
+    refused = {c.name for c in signature.inputs if not c.nullable and c.name not in filled}
+    warnings: list[str] = []
+    for version_id in profiled:
+        profile = datasets_service.find_dataset_profile(session, version_id=version_id)
+        for column in (profile.profile.get("column_profiles", []) if profile is not None else []):
+            name, share = column.get("name"), float(column.get("missing_pct") or 0)
+            if name in refused and share > 0:
+                refused.discard(name)
+                warnings.append(f"{share:g} % of the values of {name!r} are blank in dataset version {version_id}, "
+                                "but the served model refuses blank values there (HTTP 400); fill them with an "
+                                "impute step of the recipe so the model learns and serves them.")
+    return warnings
+
+
+def recipe_row_steps(session: Session, *, store: ArtifactStore, dataset_version_id: int,
+                     model_inputs: list[str]) -> rowwise.FrozenRecipe | None:
+    """The row-wise steps of the recipe that made a dataset version, frozen on its source; None without a recipe."""
+    lineage = datasets_service.get_dataset_version_lineage(session, version_id=dataset_version_id)
+    if not lineage.recipe or not lineage.parents or lineage.recipe.get("version_id") is None:
+        return None
+    version = recipes_service.get_recipe_version(session, recipe_version_id=int(lineage.recipe["version_id"]))
+    source = datasets_service.scan_dataset_version(session, store=store, version_id=lineage.parents[0].id).collect()
+    frozen = rowwise.freeze_row_steps(version.steps, source, model_inputs=model_inputs)
+    return frozen if frozen.steps else None
 
 
 def list_runs(session: Session, *, project_id: int) -> list[Run]:

@@ -186,7 +186,8 @@ def _run_page(request: Request, session: DbSession, user: User, run_id: int, *, 
 
 
 @router.post("/runs/{run_id}/register", response_class=HTMLResponse, dependencies=[access.Run.write])
-async def register_run_form(run_id: int, request: Request, session: DbSession, user: PageUser) -> Response:
+async def register_run_form(run_id: int, request: Request, session: DbSession, runtime: RuntimeDep,
+                            user: PageUser) -> Response:
     """Register the run the user picked, under the model name they chose (Korean stays Korean)."""
     form = {k: str(v) for k, v in (await request.form()).items()}
 
@@ -197,7 +198,8 @@ async def register_run_form(run_id: int, request: Request, session: DbSession, u
             from mlpilot.registry import service as registry_service
 
             name = registry_service.check_model_name(form.get("name"))
-            model_version = service.register_run(session, run_id=run_id, user_id=user.id, name=name)
+            model_version = service.register_run(session, run_id=run_id, user_id=user.id, name=name,
+                                                 store=runtime.store)
         except MlpilotError as exc:
             session.rollback()
             return _run_page(request, session, user, run_id, form=form,

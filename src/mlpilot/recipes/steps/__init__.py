@@ -113,11 +113,45 @@ def describe_step(step: StepBase | Mapping[str, object]) -> str:
         return str(step.get("op"))
 
 
-def apply_steps(frame: pl.LazyFrame | pl.DataFrame,
-                steps: Sequence[StepBase | Mapping[str, object]]) -> tuple[pl.LazyFrame, list[StepReport]]:
+def as_text(series: pl.Series) -> pl.Series:
+    """A column's values as text for comparing cells (nested values through their Python form)."""
+    try:
+        return series.cast(pl.String)
+    except pl.exceptions.PolarsError:
+        return pl.Series(series.name, [None if v is None else str(v) for v in series.to_list()], dtype=pl.String)
+
+
+def cell_changes(before: pl.DataFrame, after: pl.DataFrame) -> tuple[int, int]:
+    """Count the cells of `after` that differ from `before` (rows matched by ROW_ID; values compared as text, so a
+    cast of "12" to 12 is no change) and, of those, the cells that were missing and got a value. A new column's
+    non-missing cells count as changed and filled."""
+    if after.height == 0:
+        return 0, 0
+    old = pl.DataFrame([before.get_column(ROW_ID), *[as_text(before.get_column(c)) for c in before.columns
+                                                      if c != ROW_ID]])
+    joined = after.select(ROW_ID).join(old, on=ROW_ID, how="left")
+    changed = filled = 0
+    for column in after.columns:
+        if column == ROW_ID:
+            continue
+        new = as_text(after.get_column(column))
+        if column in joined.columns:
+            prior = joined.get_column(column)
+            changed += int(new.ne_missing(prior).sum())
+            filled += int((prior.is_null() & new.is_not_null()).sum())
+        else:
+            count = int(new.is_not_null().sum())
+            changed, filled = changed + count, filled + count
+    return changed, filled
+
+
+def apply_steps(frame: pl.LazyFrame | pl.DataFrame, steps: Sequence[StepBase | Mapping[str, object]], *,
+                track: bool = False, keep_row_id: bool = False) -> tuple[pl.LazyFrame, list[StepReport]]:
     """Apply the steps in order and return the result with one report per step; raise StepError on failure.
 
-    Steps run on a materialised frame so each report can count rows and name failing rows exactly.
+    Steps run on a materialised frame so each report can count rows and name failing rows exactly. A disabled
+    step is reported as skipped. With `track`, each report also counts the cells the step changed and filled
+    (for previews: it compares every cell); with `keep_row_id` the result keeps ROW_ID (1-based input rows).
     """
     parsed = validate_steps(steps)
     data = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
@@ -127,16 +161,21 @@ def apply_steps(frame: pl.LazyFrame | pl.DataFrame,
     reports: list[StepReport] = []
     for index, step in enumerate(parsed, start=1):
         rows_in = data.height
+        if step.disabled:
+            reports.append(StepReport(step=index, op=step.op, label=step.describe(), rows_in=rows_in,
+                                      rows_out=rows_in, skipped=True))
+            continue
         try:
             outcome = step.apply(Context(index, step.op, data))
         except StepError as exc:
             exc.reports = reports  # what ran before the failure, for previews
             raise
+        changed, filled = cell_changes(data, outcome.frame) if track else (0, 0)
         data = outcome.frame
         reports.append(StepReport(step=index, op=step.op, label=step.describe(), rows_in=rows_in,
                                   rows_out=data.height, flagged=outcome.flagged, errors=outcome.errors,
-                                  details=outcome.details))
-    return data.drop(ROW_ID).lazy(), reports
+                                  details=outcome.details, cells_changed=changed, cells_filled=filled))
+    return (data if keep_row_id else data.drop(ROW_ID)).lazy(), reports
 
 
 # The API's step lists: documented as the union (every op with its fields); read by validate_steps, so a bad step
@@ -147,5 +186,5 @@ __all__ = [
     "CAST_TYPES", "MAX_STEPS", "OPS", "ROW_ID", "SHOWN_ROWS", "STEP_TYPES", "CastStep", "DeriveStep", "DetectPiiStep",
     "DropStep", "DuplicatesStep", "FilterStep", "ImputeStep", "MapValuesStep", "MaskPiiStep", "NormalizeTextStep",
     "OutliersStep", "ParseDateStep", "RenameStep", "SelectStep", "Step", "StepBase", "StepError", "StepList",
-    "StepReport", "apply_steps", "describe_step", "dump_steps", "validate_steps",
+    "StepReport", "apply_steps", "as_text", "cell_changes", "describe_step", "dump_steps", "validate_steps",
 ]

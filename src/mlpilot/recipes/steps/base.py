@@ -57,6 +57,11 @@ class StepReport:
     flagged: int = 0
     errors: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    # Filled when the steps are applied with tracking (previews): cells whose value changed, of which cells that
+    # were missing and got a value; and whether the step was skipped (disabled).
+    cells_changed: int = 0
+    cells_filled: int = 0
+    skipped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,6 +169,7 @@ class StepBase(BaseModel):
 
     model_config = ConfigDict(extra="allow", json_schema_extra=_with_example)
     op: str
+    disabled: Flag = Field(False, description="A disabled step is kept in the recipe but skipped.")
     example: ClassVar[dict[str, Any]] = {}  # a typical step of the op, shown in the API docs
 
     @model_serializer(mode="wrap")
