@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 11:04:36.200125
+Create Date: 2026-12-04 11:08:45.378036
 """
 from __future__ import annotations
 
@@ -1104,6 +1104,7 @@ def upgrade() -> None:
     sa.Column('created_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('stage', sa.String(length=20), nullable=False),
     sa.Column('source', sa.JSON(), nullable=False),
+    sa.Column('row_steps', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_model_versions_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['dataset_version_id'], ['dataset_versions.id'], name=op.f('fk_model_versions_dataset_version_id_dataset_versions'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_model_versions_project_id_projects'), ondelete='CASCADE'),
