@@ -11,12 +11,11 @@ from playwright.sync_api import Page, expect
 from tests.conftest import ADMIN_PASSWORD
 from tests.projects.factories import api_project
 from tests.recipes.factories import create_recipe, dirty_frame, upload_frame
-from tests.serving.test_browser import page  # noqa: F401 (the Chromium page fixture)
 
 pytestmark = pytest.mark.browser
 
 
-def test_step_builder_adds_reorders_disables_and_previews(page: Page, client: TestClient,  # noqa: F811
+def test_step_builder_adds_reorders_disables_and_previews(page: Page, client: TestClient,
                                                          live_server_url: str) -> None:
     project = api_project(client)
     upload_frame(client, project["id"], dirty_frame())
