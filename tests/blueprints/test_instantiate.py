@@ -138,6 +138,10 @@ def test_publish_strips_secrets_and_round_trips(shared_client: TestClient,
     [warehouse] = [c for c in doc["connections"] if c["name"] == "warehouse"]
     assert warehouse["kind"] == "sql" and warehouse["secrets_needed"] == ["password"]
     assert doc["data"]["source"] == {"project": "From churn-binary", "dataset": doc["data"]["dataset"]}
+    # The model was trained on a recipe's output: the blueprint carries the recipe over the data it read.
+    builtin_recipe = builtin_blueprints()["churn-binary"].recipe
+    assert builtin_recipe is not None and doc["data"]["dataset"] == "telecom-churn"
+    assert doc["recipe"]["steps"] == [step for step in builtin_recipe.steps]
     assert doc["value_tree"]["drivers"] and len(doc["monitors"]) == 3
     assert "Hunter2" not in shared_client.get("/api/v1/blueprints/my-churn").text
     # Export → import under another name gives the same blueprint.
@@ -148,6 +152,12 @@ def test_publish_strips_secrets_and_round_trips(shared_client: TestClient,
     original = shared_client.get("/api/v1/blueprints/my-churn").json()
     assert yaml.safe_load(copy["document"]) == {**yaml.safe_load(original["document"]), "name": "my-churn-copy"}
     assert copy["origin"] == "imported"
+    # The published blueprint builds a project of its own: same data, same recipe, a serving model.
+    copied = instantiate(shared_client, "my-churn", "Copy of churn")
+    assert copied["state"] == "succeeded", copied["error"]
+    assert shared_client.get(f"/v2/models/{copied['result']['services'][0]}/ready").status_code == 200
+    recipes = shared_client.get(f"/api/v1/projects/{copied['result']['project_id']}/recipes").json()
+    assert [r["name"] for r in recipes] == [builtin_recipe.name]
     # A built-in round-trips too.
     builtin = yaml.safe_load(shared_client.get("/api/v1/blueprints/risk-binary/export").text)
     assert builtin == yaml.safe_load(_variant("risk-binary"))

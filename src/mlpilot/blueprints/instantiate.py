@@ -271,7 +271,9 @@ def _create_all(session: Session, *, runtime: Runtime, user: User, spec: Bluepri
     connection_ids: dict[str, int] = {}
     to_set_up: list[str] = []
     for i, conn in enumerate(spec.connections):
-        if not conn.settings:
+        # Without its settings, or its secrets (a published blueprint never carries them), a connection cannot be
+        # made and checked here: the new project lists it for the user to set up.
+        if not conn.settings or conn.secrets_needed:
             to_set_up.append(conn.name)
             continue
         try:
@@ -293,8 +295,14 @@ def _create_all(session: Session, *, runtime: Runtime, user: User, spec: Bluepri
         train_version, _ = datasets_service.create_dataset_version_from_frame(
             session, runtime=runtime, project_id=pid,
             name=recipes_service.default_output_name(dataset_name=spec.data.dataset, recipe_name=recipe.name),
-            frame=prepared, lineage={**lineage, "recipe_version_id": recipe.versions[-1].id,
-                                     "source_version_id": raw_version.id},
+            # The lineage a recipe run records (recipes.service): the dataset page, the registry and the serving
+            # of the recipe's row-wise steps read it.
+            frame=prepared, lineage={**lineage, "source": f"recipe:{recipe.name} v{recipe.versions[-1].version}",
+                                     "recipe": {"id": recipe.id, "name": recipe.name,
+                                                "version": recipe.versions[-1].version,
+                                                "version_id": recipe.versions[-1].id},
+                                     "parents": [raw_version.id], "rows_in": raw.height,
+                                     "rows_out": prepared.height},
             user_id=user.id, description=f"{spec.data.dataset} prepared by recipe {recipe.name}.")
     run = training_service.create_run(session, runtime=runtime, project_id=pid, dataset_version_id=train_version.id,
                                       target=spec.training.target, task=spec.training.task, time_budget_s=budget,

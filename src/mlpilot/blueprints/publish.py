@@ -22,6 +22,7 @@ from mlpilot.core.errors import InvalidInput
 from mlpilot.datasets import service as datasets_service
 from mlpilot.monitoring import alerts
 from mlpilot.projects import service as projects_service
+from mlpilot.recipes import service as recipes_service
 from mlpilot.serving import service as serving_service
 from mlpilot.training import service as training_service
 from mlpilot.value import service as value_service
@@ -61,8 +62,8 @@ def publish_project(session: Session, *, user: User, project_id: int, name: str,
         "tags": ["published"],
         "connections": [{"name": c.name, "kind": c.kind, "settings": _settings(dict(c.settings or {})),
                          "secrets_needed": sorted(c.secret_names or [])} for c in connections],
-        "data": {"dataset": version.dataset.name,
-                 "source": {"project": project.name, "dataset": version.dataset.name}},
+        **_data_and_recipe(session, version_id=version.id, dataset_name=version.dataset.name,
+                           project_name=project.name),
         "training": {"target": run.target, "task": run.task, "engine": run.engine,
                      "time_budget_s": min(max(run.time_budget_s, 1.0), 3_600.0),
                      **({"metric": run.metric} if run.metric else {})},
@@ -78,6 +79,23 @@ def publish_project(session: Session, *, user: User, project_id: int, name: str,
     spec: BlueprintSpec = parse_blueprint(document, where="published blueprint")
     return store_blueprint(session, user=user, spec=spec, origin="published", source_project_id=project_id,
                            replace=replace)
+
+
+def _data_and_recipe(session: Session, *, version_id: int, dataset_name: str,
+                     project_name: str) -> dict[str, object]:
+    """The run's data: when a recipe made it, the recipe's steps over the dataset the recipe read (so an instance
+    prepares its own data the same way); otherwise the dataset itself."""
+    lineage = datasets_service.get_dataset_version_lineage(session, version_id=version_id)
+    recipe = lineage.recipe or {}
+    if recipe.get("version_id") is None or not lineage.parents:
+        return {"data": {"dataset": dataset_name, "source": {"project": project_name, "dataset": dataset_name}}}
+    recipe_version = recipes_service.get_recipe_version(session, recipe_version_id=int(recipe["version_id"]))
+    source = lineage.parents[0].dataset_name
+    steps = [dict(step) for step in recipe_version.steps if not step.get("disabled")]
+    found: dict[str, object] = {"data": {"dataset": source, "source": {"project": project_name, "dataset": source}}}
+    if steps:
+        found["recipe"] = {"name": recipe_version.recipe.name[:200], "steps": steps}
+    return found
 
 
 def _service_suffix(name: str) -> str:
