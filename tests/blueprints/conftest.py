@@ -21,11 +21,12 @@ BUDGET_S = 2.0
 
 
 @pytest.fixture(scope="module")
-def shared_client(tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory) -> Iterator[TestClient]:
+def shared_client(tmp_path_factory: pytest.TempPathFactory, databases: DatabaseFactory,
+                  dialect: str) -> Iterator[TestClient]:
     from mlpilot.app import create_app
 
     tmp: Path = tmp_path_factory.mktemp("blueprints")
-    app = create_app(make_settings(tmp, databases.new_url("sqlite")))
+    app = create_app(make_settings(tmp, databases.new_url(dialect)))
     with TestClient(app) as test_client:
         test_client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
         yield test_client
