@@ -273,9 +273,12 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """ONE Debian Chromium for the whole run (a launch costs about a second); each test gets fresh contexts."""
+    """One Debian Chromium per test module (a launch costs about a second); each test gets fresh contexts.
+
+    Not per session: Playwright's sync API keeps its event loop current in this thread while it is started, and
+    tests that run an asyncio loop themselves (the data plane's batching) would find it "already running"."""
     assert CHROMIUM.exists(), "Debian's chromium is required: apt-get install -y chromium (make test installs it)"
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
