@@ -119,15 +119,23 @@ def simulate(lv: engine.Levels, rng: np.random.Generator, table: np.ndarray, *, 
     chunk = max(MIN_CHUNK, CHUNK_CELLS // max(1, n))
     width_max = -(-min(chunk, max(1, draws)) // THREADS)
     buffers = [(np.empty((n, width_max), np.float32), np.empty((n, width_max), np.float32)) for _ in range(THREADS)]
+    for duration_buffer, _finish_buffer in buffers:
+        duration_buffer[fixed_rows] = fixed_days[:, None]
+    remaining_rows = rows[remaining]
+    planned_rem = planned.astype(np.float32)[remaining, None]
 
     def run(picks: np.ndarray | None, lo: int, c0: int, c1: int, slot: int) -> None:
         w = c1 - c0
         duration, finish = (buf[:, :w] for buf in buffers[slot])
-        if picks is not None:
+        if picks is not None and not fixed.size:
+            # Every task remains: look the picks up straight into the buffer, in row order.
             np.take(table, picks[pick_row, c0:c1], out=duration, mode="clip")
             duration *= planned_rows
-        if fixed.size:
-            duration[fixed_rows] = fixed_days[:, None]
+        elif picks is not None:
+            # The finished tasks' rows were filled once when the buffers were made.
+            values = np.take(table, picks[:, c0:c1], mode="clip")
+            values *= planned_rem
+            duration[remaining_rows] = values
         if in_flight.size:
             # A started task still open today lasts at least until tomorrow.
             duration[in_flight_rows] = np.maximum(duration[in_flight_rows], floor)
@@ -138,18 +146,27 @@ def simulate(lv: engine.Levels, rng: np.random.Generator, table: np.ndarray, *, 
                 finish[members].max(axis=0, out=milestone_finish[g, lo + c0:lo + c1])
 
     raw = True
+
+    def draw(lo: int) -> np.ndarray | None:
+        nonlocal raw
+        width = min(chunk, draws - lo)
+        if not remaining.size or lo >= draws:
+            return None
+        raw = raw and (2 * remaining.size * width) % 8 == 0
+        return _random_picks(rng, (remaining.size, width), raw)
+
     with ThreadPoolExecutor(THREADS) as pool:
+        picks = draw(0)
         for lo in range(0, draws, chunk):
             width = min(chunk, draws - lo)
-            picks = None
-            if remaining.size:
-                raw = raw and (2 * remaining.size * width) % 8 == 0
-                picks = _random_picks(rng, (remaining.size, width), raw)
-            # One contiguous share of the chunk's draws per thread, each into its own buffers.
+            # One contiguous share of the chunk's draws per thread, each into its own buffers; the next chunk's
+            # picks are drawn meanwhile (in order, so the stream is the same).
             jobs = [pool.submit(run, picks, lo, c0, min(c0 + width_max, width), slot)
                     for slot, c0 in enumerate(range(0, width, width_max))]
+            following = draw(lo + chunk)
             for job in jobs:
                 job.result()
+            picks = following
     return project_finish, milestone_finish
 
 
