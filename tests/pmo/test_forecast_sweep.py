@@ -99,3 +99,29 @@ def test_forecast_figures_unchanged_for_a_fixed_seed(session: Session) -> None:
 EXPECTED: tuple[object, ...] = (
     dt.date(2026, 4, 10), dt.date(2026, 4, 13), 1.0, dt.date(2026, 3, 18), dt.date(2026, 3, 20), 0.1499,
     [(dt.date(2026, 4, 5), 1), (dt.date(2026, 4, 6), 110), (dt.date(2026, 4, 7), 657)])
+
+
+@pytest.mark.parametrize(("n", "threads", "done_share"), [(500, 1, 0.0), (500, 3, 0.0), (800, 2, 0.4), (5, 4, 0.0)])
+def test_threads_and_buffers_do_not_change_the_draws(monkeypatch: pytest.MonkeyPatch, n: int, threads: int,
+                                                     done_share: float) -> None:
+    """The same figures with any number of threads, every task remaining or not (the two ways of filling)."""
+    duration, pred, succ, lag = random_dag(n, 5)
+    lv = engine.levels(n, pred, succ, lag)
+    rng = np.random.default_rng(5)
+    done = rng.random(n) < done_share
+    started = ~done & (rng.random(n) < 0.2)
+    remaining = np.flatnonzero(~done)
+    earliest = rng.integers(0, 30, size=n).astype(np.float32)
+    planned = duration.astype(np.float32)
+    groups = [np.arange(0, n, 2)]
+    monkeypatch.setattr(forecast, "CHUNK_CELLS", 300 * n)  # several chunks, the last one narrower
+    kwargs = {"draws": 1111, "base": duration, "planned": planned, "earliest": earliest, "remaining": remaining,
+              "started": started, "now": 12.0, "groups": groups}
+    monkeypatch.setattr(forecast, "THREADS", threads)
+    ours = forecast.simulate(lv, np.random.default_rng(3), forecast.prior_table(), **kwargs)  # type: ignore[arg-type]
+    theirs = reference(lv, np.random.default_rng(3), forecast.prior_table(), draws=1111, base=duration,
+                       planned=planned, earliest=earliest, remaining=remaining, started=started, now=12.0)
+    assert np.array_equal(ours[0], theirs)
+    monkeypatch.setattr(forecast, "THREADS", 1)
+    single = forecast.simulate(lv, np.random.default_rng(3), forecast.prior_table(), **kwargs)  # type: ignore[arg-type]
+    assert np.array_equal(ours[1], single[1]) and np.array_equal(ours[0], single[0])

@@ -235,10 +235,11 @@ def sweep_plan(lv: Levels) -> Sweep:
     return Sweep(order=order, row=row, bounds=bounds, first=first, extra=extra)
 
 
-def sweep(plan: Sweep, duration: NDArray[np.float32], earliest: NDArray[np.float32]) -> NDArray[np.float32]:
+def sweep(plan: Sweep, duration: NDArray[np.float32], earliest: NDArray[np.float32],
+          out: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
     """Early finish of every row (task in `plan.row` order) and draw: `duration` is (tasks × draws) in row order,
-    `earliest` (tasks,) in row order."""
-    finish = np.empty_like(duration)
+    `earliest` (tasks,) in row order; `out` (same shape) is filled and returned when given (no allocation)."""
+    finish = np.empty_like(duration) if out is None else out
     for k in range(len(plan.bounds) - 1):
         a, b = plan.bounds[k], plan.bounds[k + 1]
         block = finish[a:b]
