@@ -73,12 +73,15 @@ def _shown(fields: dict[str, Any]) -> dict[str, Any]:
 
 # One statement on PostgreSQL: take the first task with a free place this annotator has not seen (rows other
 # annotators are claiming right now are skipped, not waited for), take a place and record the assignment.
+# The range on labeling_id (instead of `=`) and the ORDER BY (labeling_id, id) leave only the partial index
+# ix_labeling_tasks_open able to give the order: with `=` the planner walks the primary key from the table's
+# first id, filtering out every other project's and every finished task (255 ms at 2M rows instead of 0.5 ms).
 _CLAIM_PG = text("""
 WITH candidate AS (
     SELECT t.id FROM labeling_tasks t
-    WHERE t.labeling_id = :labeling_id AND t.slots_left > 0
+    WHERE t.labeling_id >= :labeling_id AND t.labeling_id <= :labeling_id AND t.slots_left > 0
       AND NOT EXISTS (SELECT 1 FROM labeling_assignments a WHERE a.task_id = t.id AND a.user_id = :user_id)
-    ORDER BY t.id LIMIT 1 FOR UPDATE SKIP LOCKED),
+    ORDER BY t.labeling_id, t.id LIMIT 1 FOR UPDATE SKIP LOCKED),
 claimed AS (
     UPDATE labeling_tasks t SET slots_left = t.slots_left - 1 FROM candidate
     WHERE t.id = candidate.id AND t.slots_left > 0
