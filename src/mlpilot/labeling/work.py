@@ -50,7 +50,7 @@ def _annotator(session: Session, *, labeling_id: int, user: User) -> tuple[int, 
     answered = select(func.count()).where(*mine, LabelingAssignment.status != AssignmentStatus.open)
     current = (select(LabelingAssignment.id).where(*mine, LabelingAssignment.status == AssignmentStatus.open)
                .order_by(LabelingAssignment.id).limit(1))
-    row = session.execute(
+    row: Any = session.execute(
         select(LabelingProject.name, LabelingMember.role, answered.scalar_subquery(), current.scalar_subquery())
         .outerjoin(LabelingMember, and_(LabelingMember.labeling_id == LabelingProject.id,
                                         LabelingMember.user_id == user.id))
@@ -180,7 +180,7 @@ def submit(session: Session, *, assignment_id: int, user: User, body: SubmitIn) 
     answered = select(func.count()).where(other.labeling_id == LabelingAssignment.labeling_id,
                                           other.user_id == user.id, other.status != AssignmentStatus.open)
     with unit_of_work(session):
-        row = session.execute(
+        row: Any = session.execute(
             select(LabelingAssignment.user_id, LabelingAssignment.task_id, LabelingAssignment.status,
                    LabelingAssignment.served_at, LabelingAssignment.seconds_spent, LabelingTask.row_index,
                    LabelingTask.text, LabelingTask.fields, LabelingProject.name, LabelingProject.kind,
