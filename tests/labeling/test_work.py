@@ -163,3 +163,29 @@ def test_non_finite_box_coordinates_are_refused(client: TestClient) -> None:
     response = client.post(f"/api/v1/labeling-assignments/{item['assignment_id']}/submit", content=body,
                            headers={**s.headers["ann"], "Content-Type": "application/json"})
     assert response.status_code == 422
+
+
+def test_two_labeling_projects_serve_their_own_items_and_count_answers(client: TestClient) -> None:
+    s = setup(client, rows=6)
+    first = create_labeling(client, s, roles={"ann": "annotator"})
+    second = create_labeling(client, s, roles={"ann": "annotator", "bo": "annotator"}, name="tone")
+    served: list[int] = []
+    for expected in range(6):
+        item = next_item(client, second["id"], s.headers["ann"])
+        assert item is not None and item["row_index"] == expected and item["position"] == expected
+        assert next_item(client, second["id"], s.headers["ann"]) == item  # the open item again, same position
+        done = submit(client, item["assignment_id"], s.headers["ann"], {"label": "neutral"})
+        assert done.status_code == 200, done.text
+        body = done.json()
+        assert body["status"] == "submitted" and body["label"] == {"label": "neutral"}
+        assert body["position"] == expected + 1 and body["fields"] == {"stars": str(expected % 5 + 1)}
+        changed = submit(client, item["assignment_id"], s.headers["ann"], {"label": "positive"})
+        assert changed.json()["position"] == expected + 1  # changing an answer is not a new one
+        served.append(item["task_id"])
+    assert next_item(client, second["id"], s.headers["ann"]) is None
+    assert next_item(client, second["id"], s.headers["bo"]) is None  # every item had one place
+    item = next_item(client, first["id"], s.headers["ann"])  # the other project is untouched
+    assert item is not None and item["row_index"] == 0 and item["position"] == 0 and item["task_id"] not in served
+    other = client.post(f"/api/v1/labeling-assignments/{item['assignment_id']}/submit", headers=s.headers["bo"],
+                        json={"value": {"label": "positive"}})
+    assert other.status_code in (403, 404)
