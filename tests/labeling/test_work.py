@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.datasets.factories import csv_bytes, upload_ok
 from tests.labeling.factories import create_labeling, next_item, setup, submit
 
 ROLES = {"ann": "annotator", "bo": "annotator", "chae": "annotator", "rev": "reviewer"}
@@ -189,3 +191,27 @@ def test_two_labeling_projects_serve_their_own_items_and_count_answers(client: T
     other = client.post(f"/api/v1/labeling-assignments/{item['assignment_id']}/submit", headers=s.headers["bo"],
                         json={"value": {"label": "positive"}})
     assert other.status_code in (403, 404)
+
+
+def test_items_without_fields_null_text_and_too_long_text(client: TestClient) -> None:
+    s = setup(client, rows=2, annotators=("ann",), reviewers=())
+    frame = pl.DataFrame({"review": ["short, with \"quotes\"\nand a new line", None, "x" * 200_001],
+                          "stars": [1, None, 3]})
+    version = upload_ok(client, s.project_id, name="odd", filename="odd.csv", data=csv_bytes(frame))
+    refused = client.post(f"/api/v1/projects/{s.project_id}/labeling", json={
+        "name": "long", "dataset_version_id": version["version"]["id"], "kind": "classification",
+        "labels": ["a", "b"], "text_column": "review", "fields": []})
+    assert refused.status_code == 422 and "row 3 has 200,001 characters" in refused.text
+    short = upload_ok(client, s.project_id, name="odd2", filename="odd2.csv", data=csv_bytes(frame.head(2)))
+    labeling = create_labeling(client, s, roles={"ann": "annotator"}, dataset_version_id=short["version"]["id"],
+                               fields=["stars"], name="odd")
+    first = next_item(client, labeling["id"], s.headers["ann"])
+    assert first is not None and first["text"] == "short, with \"quotes\"\nand a new line"
+    assert first["fields"] == {"stars": "1"}
+    submit(client, first["assignment_id"], s.headers["ann"], {"label": "positive"})
+    second = next_item(client, labeling["id"], s.headers["ann"])
+    assert second is not None and second["text"] == "" and second["fields"] == {"stars": None}
+    bare = create_labeling(client, s, roles={"ann": "annotator"}, dataset_version_id=short["version"]["id"],
+                           fields=[], name="bare")
+    item = next_item(client, bare["id"], s.headers["ann"])
+    assert item is not None and item["fields"] == {}
