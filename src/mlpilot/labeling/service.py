@@ -155,7 +155,10 @@ def add_member(session: Session, *, labeling_id: int, username: str, role: Membe
         if session.scalar(select(LabelingMember).where(LabelingMember.labeling_id == labeling_id,
                                                        LabelingMember.user_id == user.id)) is not None:
             raise Conflict(f"{username!r} already has a role in labeling project {labeling.name!r}.")
-        session.add(LabelingMember(labeling_id=labeling_id, user_id=user.id, role=role))
+        answered = session.scalar(select(func.count()).where(  # answers given before, e.g. as an administrator
+            LabelingAssignment.labeling_id == labeling_id, LabelingAssignment.user_id == user.id,
+            LabelingAssignment.status != AssignmentStatus.open)) or 0
+        session.add(LabelingMember(labeling_id=labeling_id, user_id=user.id, role=role, answered=answered))
     return MemberRead(user_id=user.id, username=user.username, role=role)
 
 

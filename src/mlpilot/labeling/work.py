@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import and_, exists, func, insert, select, text, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from mlpilot.accounts.models import Role, User
 from mlpilot.core.db import rows_changed, unit_of_work, utcnow
@@ -51,7 +51,7 @@ def _annotator(session: Session, *, labeling_id: int, user: User) -> tuple[int, 
     current = (select(LabelingAssignment.id).where(*mine, LabelingAssignment.status == AssignmentStatus.open)
                .order_by(LabelingAssignment.id).limit(1))
     row: Any = session.execute(
-        select(LabelingProject.name, LabelingMember.role, answered.scalar_subquery(), current.scalar_subquery())
+        select(LabelingProject.name, LabelingMember.role, LabelingMember.answered, current.scalar_subquery())
         .outerjoin(LabelingMember, and_(LabelingMember.labeling_id == LabelingProject.id,
                                         LabelingMember.user_id == user.id))
         .where(LabelingProject.id == labeling_id)).one_or_none()
@@ -59,7 +59,22 @@ def _annotator(session: Session, *, labeling_id: int, user: User) -> tuple[int, 
         raise NotFound(f"Labeling project {labeling_id} does not exist.")
     name, role, count, open_id = row
     _check_annotator(user, role, name)
+    if count is None:  # an administrator without a role in the project: count their answers
+        count = session.scalar(answered)
     return int(count or 0), open_id
+
+
+def _count_answer(session: Session, *, labeling_id: int, user: User) -> None:
+    """One more answered (or skipped) item for the member: their `position`."""
+    session.execute(update(LabelingMember).where(LabelingMember.labeling_id == labeling_id,
+                                                 LabelingMember.user_id == user.id)
+                    .values(answered=LabelingMember.answered + 1).execution_options(synchronize_session=False))
+
+
+def _answered_count(session: Session, *, labeling_id: int, user: User) -> int:
+    return session.scalar(select(func.count()).where(
+        LabelingAssignment.labeling_id == labeling_id, LabelingAssignment.user_id == user.id,
+        LabelingAssignment.status != AssignmentStatus.open)) or 0
 
 
 def _check_annotator(user: User, role: str | None, name: str) -> None:
@@ -176,15 +191,13 @@ def submit(session: Session, *, assignment_id: int, user: User, body: SubmitIn) 
     Three statements: the assignment with its task, project, the caller's role and answered count; the
     conditional UPDATE of the answer; the task's done count when the item was open.
     """
-    other = aliased(LabelingAssignment)
-    answered = select(func.count()).where(other.labeling_id == LabelingAssignment.labeling_id,
-                                          other.user_id == user.id, other.status != AssignmentStatus.open)
     with unit_of_work(session):
         row: Any = session.execute(
-            select(LabelingAssignment.user_id, LabelingAssignment.task_id, LabelingAssignment.status,
+            select(LabelingAssignment.user_id, LabelingAssignment.labeling_id, LabelingAssignment.task_id,
+                   LabelingAssignment.status,
                    LabelingAssignment.served_at, LabelingAssignment.seconds_spent, LabelingTask.row_index,
                    LabelingTask.text, LabelingTask.fields, LabelingProject.name, LabelingProject.kind,
-                   LabelingProject.labels, LabelingMember.role, answered.scalar_subquery())
+                   LabelingProject.labels, LabelingMember.role, LabelingMember.answered)
             .join(LabelingTask, LabelingTask.id == LabelingAssignment.task_id)
             .join(LabelingProject, LabelingProject.id == LabelingAssignment.labeling_id)
             .outerjoin(LabelingMember, and_(LabelingMember.labeling_id == LabelingAssignment.labeling_id,
@@ -192,7 +205,8 @@ def submit(session: Session, *, assignment_id: int, user: User, body: SubmitIn) 
             .where(LabelingAssignment.id == assignment_id)).one_or_none()
         if row is None or row.user_id != user.id:
             raise NotFound(f"Labeling assignment {assignment_id} is not one of your items.")
-        (_, task_id, was, served_at, spent, row_index, item_text, fields, name, kind, labels, role, count) = row
+        (_, labeling_id, task_id, was, served_at, spent, row_index, item_text, fields, name, kind, labels, role,
+         count) = row
         _check_annotator(user, role, name)
         if was == AssignmentStatus.skipped:
             raise Conflict("You skipped this item; it went back to the pool.")
@@ -211,7 +225,12 @@ def submit(session: Session, *, assignment_id: int, user: User, body: SubmitIn) 
             session.execute(update(LabelingTask).where(LabelingTask.id == task_id)
                             .values(done_count=LabelingTask.done_count + 1)
                             .execution_options(synchronize_session=False))
-    position = int(count or 0) + (1 if was == AssignmentStatus.open else 0)
+            _count_answer(session, labeling_id=labeling_id, user=user)
+        if count is None:  # an administrator without a role in the project
+            count = _answered_count(session, labeling_id=labeling_id, user=user)
+        elif was == AssignmentStatus.open:
+            count += 1
+    position = int(count)
     return ItemRead(assignment_id=assignment_id, task_id=task_id, row_index=row_index, text=item_text,
                     fields=_shown(fields), status=AssignmentStatus.submitted, label=stored, position=position)
 
@@ -228,6 +247,7 @@ def skip(session: Session, *, assignment_id: int, user: User) -> ItemRead:
             raise Conflict("Only an item you have not answered can be skipped.")
         session.execute(update(LabelingTask).where(LabelingTask.id == assignment.task_id)
                         .values(slots_left=LabelingTask.slots_left + 1).execution_options(synchronize_session=False))
+        _count_answer(session, labeling_id=assignment.labeling_id, user=user)
     session.refresh(assignment)
     return _item(session, assignment)
 
