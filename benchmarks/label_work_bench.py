@@ -9,7 +9,8 @@ Steps, all through mlpilot's own services on the given (fresh or reused) databas
 1. a dataset version of `--items` text rows, then `labeling.service.create_labeling` over it (timed: the
    task rows are written with COPY);
 2. `--annotators` users with the annotator role, each a thread running next item → submit in a loop for
-   `--seconds`, waiting `--think-ms` (uniform 0..2×) between calls (0 = closed loop, the saturation case);
+   `--seconds`, waiting `--think-ms` (uniform 0..2×) before the first call and between calls (0 = closed loop
+   with all annotators starting at once, the saturation case);
    latencies are measured around the service call (`--http`: around the HTTP call to a real uvicorn server
    started in a subprocess on the same database, with each annotator's own API token);
 3. checks that no task was served beyond its overlap and no (task, user) pair twice, and prints p50/p95/p99.
@@ -105,6 +106,8 @@ def run_service(runtime: Runtime, labeling_id: int, user_ids: list[int], seconds
             assert user is not None
             session.expunge(user)
             barrier.wait()
+            if think_ms:  # annotators start at different moments, not in one burst of 50 at the same instant
+                time.sleep(rng.uniform(0, 2 * think_ms) / 1000)
             while time.perf_counter() < stop:
                 t0 = time.perf_counter()
                 try:
@@ -169,6 +172,8 @@ def run_http(settings: Settings, runtime: Runtime, labeling_id: int, user_ids: l
             rng = random.Random(i)
             with httpx.Client(base_url=base, headers=headers[i], timeout=60) as http:
                 barrier.wait()
+                if think_ms:
+                    time.sleep(rng.uniform(0, 2 * think_ms) / 1000)
                 while time.perf_counter() < stop:
                     t0 = time.perf_counter()
                     got = http.post(f"/api/v1/labeling/{labeling_id}/next")
