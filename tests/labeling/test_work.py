@@ -215,3 +215,17 @@ def test_items_without_fields_null_text_and_too_long_text(client: TestClient) ->
                            fields=[], name="bare")
     item = next_item(client, bare["id"], s.headers["ann"])
     assert item is not None and item["fields"] == {}
+
+
+def test_a_skip_counts_in_the_position_like_an_answer(client: TestClient) -> None:
+    s = setup(client, rows=3, annotators=("ann",), reviewers=())
+    labeling = create_labeling(client, s, roles={"ann": "annotator"})
+    first = next_item(client, labeling["id"], s.headers["ann"])
+    assert first is not None and first["position"] == 0
+    skipped = client.post(f"/api/v1/labeling-assignments/{first['assignment_id']}/skip", headers=s.headers["ann"])
+    assert skipped.status_code == 200 and skipped.json()["position"] == 1
+    second = next_item(client, labeling["id"], s.headers["ann"])
+    assert second is not None and second["position"] == 1
+    assert submit(client, second["assignment_id"], s.headers["ann"], {"label": "neutral"}).json()["position"] == 2
+    mine = client.get(f"/api/v1/labeling/{labeling['id']}/mine", headers=s.headers["ann"]).json()
+    assert [item["status"] for item in mine] == ["submitted", "skipped"]
