@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.datasets.factories import csv_bytes, upload_ok
 from tests.labeling.factories import create_labeling, next_item, setup, submit
 
 ROLES = {"ann": "annotator", "bo": "annotator", "chae": "annotator", "rev": "reviewer"}
@@ -163,3 +165,67 @@ def test_non_finite_box_coordinates_are_refused(client: TestClient) -> None:
     response = client.post(f"/api/v1/labeling-assignments/{item['assignment_id']}/submit", content=body,
                            headers={**s.headers["ann"], "Content-Type": "application/json"})
     assert response.status_code == 422
+
+
+def test_two_labeling_projects_serve_their_own_items_and_count_answers(client: TestClient) -> None:
+    s = setup(client, rows=6)
+    first = create_labeling(client, s, roles={"ann": "annotator"})
+    second = create_labeling(client, s, roles={"ann": "annotator", "bo": "annotator"}, name="tone")
+    served: list[int] = []
+    for expected in range(6):
+        item = next_item(client, second["id"], s.headers["ann"])
+        assert item is not None and item["row_index"] == expected and item["position"] == expected
+        assert next_item(client, second["id"], s.headers["ann"]) == item  # the open item again, same position
+        done = submit(client, item["assignment_id"], s.headers["ann"], {"label": "neutral"})
+        assert done.status_code == 200, done.text
+        body = done.json()
+        assert body["status"] == "submitted" and body["label"] == {"label": "neutral"}
+        assert body["position"] == expected + 1 and body["fields"] == {"stars": str(expected % 5 + 1)}
+        changed = submit(client, item["assignment_id"], s.headers["ann"], {"label": "positive"})
+        assert changed.json()["position"] == expected + 1  # changing an answer is not a new one
+        served.append(item["task_id"])
+    assert next_item(client, second["id"], s.headers["ann"]) is None
+    assert next_item(client, second["id"], s.headers["bo"]) is None  # every item had one place
+    item = next_item(client, first["id"], s.headers["ann"])  # the other project is untouched
+    assert item is not None and item["row_index"] == 0 and item["position"] == 0 and item["task_id"] not in served
+    other = client.post(f"/api/v1/labeling-assignments/{item['assignment_id']}/submit", headers=s.headers["bo"],
+                        json={"value": {"label": "positive"}})
+    assert other.status_code in (403, 404)
+
+
+def test_items_without_fields_null_text_and_too_long_text(client: TestClient) -> None:
+    s = setup(client, rows=2, annotators=("ann",), reviewers=())
+    frame = pl.DataFrame({"review": ["short, with \"quotes\"\nand a new line", None, "x" * 200_001],
+                          "stars": [1, None, 3]})
+    version = upload_ok(client, s.project_id, name="odd", filename="odd.csv", data=csv_bytes(frame))
+    refused = client.post(f"/api/v1/projects/{s.project_id}/labeling", json={
+        "name": "long", "dataset_version_id": version["version"]["id"], "kind": "classification",
+        "labels": ["a", "b"], "text_column": "review", "fields": []})
+    assert refused.status_code == 422 and "row 3 has 200,001 characters" in refused.text
+    short = upload_ok(client, s.project_id, name="odd2", filename="odd2.csv", data=csv_bytes(frame.head(2)))
+    labeling = create_labeling(client, s, roles={"ann": "annotator"}, dataset_version_id=short["version"]["id"],
+                               fields=["stars"], name="odd")
+    first = next_item(client, labeling["id"], s.headers["ann"])
+    assert first is not None and first["text"] == "short, with \"quotes\"\nand a new line"
+    assert first["fields"] == {"stars": "1"}
+    submit(client, first["assignment_id"], s.headers["ann"], {"label": "positive"})
+    second = next_item(client, labeling["id"], s.headers["ann"])
+    assert second is not None and second["text"] == "" and second["fields"] == {"stars": None}
+    bare = create_labeling(client, s, roles={"ann": "annotator"}, dataset_version_id=short["version"]["id"],
+                           fields=[], name="bare")
+    item = next_item(client, bare["id"], s.headers["ann"])
+    assert item is not None and item["fields"] == {}
+
+
+def test_a_skip_counts_in_the_position_like_an_answer(client: TestClient) -> None:
+    s = setup(client, rows=3, annotators=("ann",), reviewers=())
+    labeling = create_labeling(client, s, roles={"ann": "annotator"})
+    first = next_item(client, labeling["id"], s.headers["ann"])
+    assert first is not None and first["position"] == 0
+    skipped = client.post(f"/api/v1/labeling-assignments/{first['assignment_id']}/skip", headers=s.headers["ann"])
+    assert skipped.status_code == 200 and skipped.json()["position"] == 1
+    second = next_item(client, labeling["id"], s.headers["ann"])
+    assert second is not None and second["position"] == 1
+    assert submit(client, second["assignment_id"], s.headers["ann"], {"label": "neutral"}).json()["position"] == 2
+    mine = client.get(f"/api/v1/labeling/{labeling['id']}/mine", headers=s.headers["ann"]).json()
+    assert [item["status"] for item in mine] == ["submitted", "skipped"]

@@ -77,6 +77,9 @@ class LabelingMember(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20))
     added_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # How many of their items this member has answered or skipped (the item's `position`), kept by submit and
+    # skip so serving an item never counts the member's whole history.
+    answered: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
 
 class LabelingTask(Base):

@@ -9,16 +9,18 @@ served the same item twice. SQLite runs one writer at a time, which makes the co
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import and_, exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from mlpilot.accounts.models import User
+from mlpilot.accounts.models import Role, User
 from mlpilot.core.db import rows_changed, unit_of_work, utcnow
-from mlpilot.core.errors import Conflict, NotFound
+from mlpilot.core.errors import Conflict, NotFound, PermissionDenied
 from mlpilot.labeling.models import (
     AssignmentStatus,
     LabelingAssignment,
+    LabelingMember,
     LabelingProject,
     LabelingTask,
     MemberRole,
@@ -42,31 +44,115 @@ def _item(session: Session, assignment: LabelingAssignment) -> ItemRead:
                     status=assignment.status, label=assignment.label, position=int(answered))
 
 
+def _annotator(session: Session, *, labeling_id: int, user: User) -> tuple[int, int | None]:
+    """One round trip: check the annotator role; return their answered count and their open assignment, if any."""
+    mine = (LabelingAssignment.labeling_id == labeling_id, LabelingAssignment.user_id == user.id)
+    answered = select(func.count()).where(*mine, LabelingAssignment.status != AssignmentStatus.open)
+    current = (select(LabelingAssignment.id).where(*mine, LabelingAssignment.status == AssignmentStatus.open)
+               .order_by(LabelingAssignment.id).limit(1))
+    row: Any = session.execute(
+        select(LabelingProject.name, LabelingMember.role, LabelingMember.answered, current.scalar_subquery())
+        .outerjoin(LabelingMember, and_(LabelingMember.labeling_id == LabelingProject.id,
+                                        LabelingMember.user_id == user.id))
+        .where(LabelingProject.id == labeling_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"Labeling project {labeling_id} does not exist.")
+    name, role, count, open_id = row
+    _check_annotator(user, role, name)
+    if count is None:  # an administrator without a role in the project: count their answers
+        count = session.scalar(answered)
+    return int(count or 0), open_id
+
+
+def _count_answer(session: Session, *, labeling_id: int, user: User) -> None:
+    """One more answered (or skipped) item for the member: their `position`."""
+    session.execute(update(LabelingMember).where(LabelingMember.labeling_id == labeling_id,
+                                                 LabelingMember.user_id == user.id)
+                    .values(answered=LabelingMember.answered + 1).execution_options(synchronize_session=False))
+
+
+def _answered_count(session: Session, *, labeling_id: int, user: User) -> int:
+    return session.scalar(select(func.count()).where(
+        LabelingAssignment.labeling_id == labeling_id, LabelingAssignment.user_id == user.id,
+        LabelingAssignment.status != AssignmentStatus.open)) or 0
+
+
+def _check_annotator(user: User, role: str | None, name: str) -> None:
+    if user.role != Role.admin and role != MemberRole.annotator:
+        raise PermissionDenied(f"You are not an annotator of labeling project {name!r}.")
+
+
+def _shown(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if not k.startswith("_")}
+
+
+# One statement on PostgreSQL: take the first task with a free place this annotator has not seen (rows other
+# annotators are claiming right now are skipped, not waited for), take a place and record the assignment.
+# The range on labeling_id (instead of `=`) and the ORDER BY (labeling_id, id) leave only the partial index
+# ix_labeling_tasks_open able to give the order: with `=` the planner walks the primary key from the table's
+# first id, filtering out every other project's and every finished task (255 ms at 2M rows instead of 0.5 ms).
+_CLAIM_PG = text("""
+WITH candidate AS (
+    SELECT t.id FROM labeling_tasks t
+    WHERE t.labeling_id >= :labeling_id AND t.labeling_id <= :labeling_id AND t.slots_left > 0
+      AND NOT EXISTS (SELECT 1 FROM labeling_assignments a WHERE a.task_id = t.id AND a.user_id = :user_id)
+    ORDER BY t.labeling_id, t.id LIMIT 1 FOR UPDATE SKIP LOCKED),
+claimed AS (
+    UPDATE labeling_tasks t SET slots_left = t.slots_left - 1 FROM candidate
+    WHERE t.id = candidate.id AND t.slots_left > 0
+    RETURNING t.id, t.row_index, t.text, t.fields),
+served AS (
+    INSERT INTO labeling_assignments (labeling_id, task_id, user_id, status, served_at, review_reason)
+    SELECT :labeling_id, claimed.id, :user_id, 'open', :now, '' FROM claimed
+    RETURNING id, task_id)
+SELECT served.id, claimed.id, claimed.row_index, claimed.text, claimed.fields
+FROM served JOIN claimed ON claimed.id = served.task_id
+""")
+
+
 def next_item(session: Session, *, labeling_id: int, user: User) -> ItemRead | None:
     """The annotator's open item, else a newly claimed one; None when nothing is left for them."""
     with unit_of_work(session):
-        require_role(session, labeling_id=labeling_id, user=user, role=MemberRole.annotator)
-        current = session.scalar(select(LabelingAssignment).where(
-            LabelingAssignment.labeling_id == labeling_id, LabelingAssignment.user_id == user.id,
-            LabelingAssignment.status == AssignmentStatus.open).order_by(LabelingAssignment.id).limit(1))
+        answered, current = _annotator(session, labeling_id=labeling_id, user=user)
         if current is not None:
-            return _item(session, current)
-        seen = exists().where(LabelingAssignment.task_id == LabelingTask.id, LabelingAssignment.user_id == user.id)
-        candidate = (select(LabelingTask.id).where(LabelingTask.labeling_id == labeling_id,
-                                                   LabelingTask.slots_left > 0, ~seen)
-                     .order_by(LabelingTask.id).limit(1).with_for_update(skip_locked=True))
-        for _ in range(CLAIM_ATTEMPTS):
-            task_id = session.scalar(candidate)
-            if task_id is None:
+            row = session.execute(select(LabelingAssignment.id, LabelingTask.id, LabelingTask.row_index,
+                                         LabelingTask.text, LabelingTask.fields, LabelingAssignment.label)
+                                  .join(LabelingTask, LabelingTask.id == LabelingAssignment.task_id)
+                                  .where(LabelingAssignment.id == current)).one()
+            return ItemRead(assignment_id=row[0], task_id=row[1], row_index=row[2], text=row[3],
+                            fields=_shown(row[4]), status=AssignmentStatus.open, label=row[5], position=answered)
+        if session.get_bind().dialect.name == "postgresql":
+            got = session.execute(_CLAIM_PG, {"labeling_id": labeling_id, "user_id": user.id,
+                                              "now": utcnow()}).one_or_none()
+            if got is None:
                 return None
-            claimed = rows_changed(session, update(LabelingTask).where(
-                LabelingTask.id == task_id, LabelingTask.slots_left > 0)
-                .values(slots_left=LabelingTask.slots_left - 1).execution_options(synchronize_session=False))
-            if claimed == 1:
-                assignment = LabelingAssignment(labeling_id=labeling_id, task_id=task_id, user_id=user.id)
-                session.add(assignment)
-                session.flush()
-                return _item(session, assignment)
+            return ItemRead(assignment_id=got[0], task_id=got[1], row_index=got[2], text=got[3],
+                            fields=_shown(got[4]), status=AssignmentStatus.open, label=None, position=answered)
+        return _claim_portable(session, labeling_id=labeling_id, user=user, answered=answered)
+
+
+def _claim_portable(session: Session, *, labeling_id: int, user: User, answered: int) -> ItemRead | None:
+    """The claim as a conditional UPDATE (SQLite runs one writer at a time, so the condition is enough)."""
+    seen = exists().where(LabelingAssignment.task_id == LabelingTask.id, LabelingAssignment.user_id == user.id)
+    candidate = (select(LabelingTask.id).where(LabelingTask.labeling_id == labeling_id,
+                                               LabelingTask.slots_left > 0, ~seen)
+                 .order_by(LabelingTask.id).limit(1).with_for_update(skip_locked=True))
+    for _ in range(CLAIM_ATTEMPTS):
+        task_id = session.scalar(candidate)
+        if task_id is None:
+            return None
+        claimed = rows_changed(session, update(LabelingTask).where(
+            LabelingTask.id == task_id, LabelingTask.slots_left > 0)
+            .values(slots_left=LabelingTask.slots_left - 1).execution_options(synchronize_session=False))
+        if claimed == 1:
+            assignment_id = session.scalar(insert(LabelingAssignment).values(
+                labeling_id=labeling_id, task_id=task_id, user_id=user.id, status=AssignmentStatus.open,
+                served_at=utcnow(), review_reason="").returning(LabelingAssignment.id))
+            task = session.execute(select(LabelingTask.row_index, LabelingTask.text, LabelingTask.fields)
+                                   .where(LabelingTask.id == task_id)).one()
+            assert assignment_id is not None
+            return ItemRead(assignment_id=assignment_id, task_id=task_id, row_index=task[0], text=task[1],
+                            fields=_shown(task[2]), status=AssignmentStatus.open, label=None, position=answered)
     raise Conflict("Many annotators are asking at once; ask for the next item again.")
 
 
@@ -80,10 +166,14 @@ def _own(session: Session, *, assignment_id: int, user: User) -> tuple[LabelingP
 
 
 def item_context(labeling: LabelingProject, task: LabelingTask) -> ItemContext:
-    size = task.fields.get("_image_size") if labeling.kind == SchemeKind.boxes else None
+    return _context(labeling.kind, task.text, task.fields)
+
+
+def _context(kind: str, text_: str, fields: dict[str, Any]) -> ItemContext:
+    size = fields.get("_image_size") if kind == SchemeKind.boxes else None
     if isinstance(size, list) and len(size) == 2 and all(isinstance(v, (int, float)) for v in size):
-        return ItemContext(task.text, float(size[0]), float(size[1]))
-    return ItemContext(task.text)
+        return ItemContext(text_, float(size[0]), float(size[1]))
+    return ItemContext(text_)
 
 
 def checked_label(labeling: LabelingProject, task: LabelingTask, value: LabelIn) -> StoredLabel:
@@ -96,29 +186,53 @@ def _elapsed(since: dt.datetime) -> float:
 
 
 def submit(session: Session, *, assignment_id: int, user: User, body: SubmitIn) -> ItemRead:
-    """Record (or, before review, change) the annotator's label of an item they were served."""
+    """Record (or, before review, change) the annotator's label of an item they were served.
+
+    Three statements: the assignment with its task, project, the caller's role and answered count; the
+    conditional UPDATE of the answer; the task's done count when the item was open.
+    """
     with unit_of_work(session):
-        labeling, assignment = _own(session, assignment_id=assignment_id, user=user)
-        if assignment.status == AssignmentStatus.skipped:
+        row: Any = session.execute(
+            select(LabelingAssignment.user_id, LabelingAssignment.labeling_id, LabelingAssignment.task_id,
+                   LabelingAssignment.status,
+                   LabelingAssignment.served_at, LabelingAssignment.seconds_spent, LabelingTask.row_index,
+                   LabelingTask.text, LabelingTask.fields, LabelingProject.name, LabelingProject.kind,
+                   LabelingProject.labels, LabelingMember.role, LabelingMember.answered)
+            .join(LabelingTask, LabelingTask.id == LabelingAssignment.task_id)
+            .join(LabelingProject, LabelingProject.id == LabelingAssignment.labeling_id)
+            .outerjoin(LabelingMember, and_(LabelingMember.labeling_id == LabelingAssignment.labeling_id,
+                                            LabelingMember.user_id == user.id))
+            .where(LabelingAssignment.id == assignment_id)).one_or_none()
+        if row is None or row.user_id != user.id:
+            raise NotFound(f"Labeling assignment {assignment_id} is not one of your items.")
+        (_, labeling_id, task_id, was, served_at, spent, row_index, item_text, fields, name, kind, labels, role,
+         count) = row
+        _check_annotator(user, role, name)
+        if was == AssignmentStatus.skipped:
             raise Conflict("You skipped this item; it went back to the pool.")
-        stored = checked_label(labeling, assignment.task, body.value)
-        was = assignment.status
-        seconds = body.seconds_spent if body.seconds_spent is not None else _elapsed(assignment.served_at)
-        if was == AssignmentStatus.submitted and assignment.seconds_spent is not None:
-            seconds += assignment.seconds_spent  # changing an answer adds to the time spent on it
+        stored = check_label(Scheme(SchemeKind(kind), labels), body.value, _context(kind, item_text, fields))
+        seconds = body.seconds_spent if body.seconds_spent is not None else _elapsed(served_at)
+        if was == AssignmentStatus.submitted and spent is not None:
+            seconds += spent  # changing an answer adds to the time spent on it
         changed = rows_changed(session, update(LabelingAssignment).where(
-            LabelingAssignment.id == assignment.id, LabelingAssignment.status == was,
+            LabelingAssignment.id == assignment_id, LabelingAssignment.status == was,
             LabelingAssignment.review.is_(None))
             .values(status=AssignmentStatus.submitted, label=stored, submitted_at=utcnow(),
                     seconds_spent=min(seconds, MAX_SECONDS)).execution_options(synchronize_session=False))
         if changed != 1:
             raise Conflict("This item was reviewed or answered meanwhile; its label can no longer change.")
         if was == AssignmentStatus.open:
-            session.execute(update(LabelingTask).where(LabelingTask.id == assignment.task_id)
+            session.execute(update(LabelingTask).where(LabelingTask.id == task_id)
                             .values(done_count=LabelingTask.done_count + 1)
                             .execution_options(synchronize_session=False))
-    session.refresh(assignment)
-    return _item(session, assignment)
+            _count_answer(session, labeling_id=labeling_id, user=user)
+        if count is None:  # an administrator without a role in the project
+            count = _answered_count(session, labeling_id=labeling_id, user=user)
+        elif was == AssignmentStatus.open:
+            count += 1
+    position = int(count)
+    return ItemRead(assignment_id=assignment_id, task_id=task_id, row_index=row_index, text=item_text,
+                    fields=_shown(fields), status=AssignmentStatus.submitted, label=stored, position=position)
 
 
 def skip(session: Session, *, assignment_id: int, user: User) -> ItemRead:
@@ -133,6 +247,7 @@ def skip(session: Session, *, assignment_id: int, user: User) -> ItemRead:
             raise Conflict("Only an item you have not answered can be skipped.")
         session.execute(update(LabelingTask).where(LabelingTask.id == assignment.task_id)
                         .values(slots_left=LabelingTask.slots_left + 1).execution_options(synchronize_session=False))
+        _count_answer(session, labeling_id=assignment.labeling_id, user=user)
     session.refresh(assignment)
     return _item(session, assignment)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 11:08:45.378036
+Create Date: 2026-12-04 11:35:33.484164
 """
 from __future__ import annotations
 
@@ -1063,6 +1063,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('added_at', mlpilot.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered', sa.BigInteger(), server_default=sa.text('0'), nullable=False),
     sa.ForeignKeyConstraint(['labeling_id'], ['labeling_projects.id'], name=op.f('fk_labeling_members_labeling_id_labeling_projects'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_labeling_members_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_labeling_members')),
