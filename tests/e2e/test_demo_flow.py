@@ -67,10 +67,10 @@ def test_status_report_pdf_names_project_metric_and_requests(demo_server: DemoSe
         text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
         assert "Customer churn" in text
         assert "roc_auc" in text.lower() or "roc auc" in text.lower()
-        # The services table row: name, model version, state, requests, errors, p50, p95, p99.
-        row = re.search(r"^churn .* deployed (\d+) (\d+) ", text, flags=re.MULTILINE)
+        # The services table row: name, model version, state, requests (24 h), error rate, p95, objective, ...
+        row = re.search(r"^churn .* deployed (\d+) ([\d.]+)% ", text, flags=re.MULTILINE)
         assert row is not None, text
-        assert int(row.group(1)) >= 60 and int(row.group(2)) == 0
+        assert int(row.group(1)) >= 60 and float(row.group(2)) == 0.0
 
 
 def test_demo_register_holds_a_risk_raised_from_evidence(demo_server: DemoServer) -> None:
